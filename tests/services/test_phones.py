@@ -113,7 +113,7 @@ def test_seven_digits_is_not_a_short_code() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["garbage", "+1 555 12", "+15551234567", "12", "+999 123 456 789", "mailto:bob@example.com"],
+    ["garbage", "+1 555 123", "+15551234567", "12", "+999 123 456 789", "mailto:bob@example.com"],
 )
 def test_classify_invalid(raw: str) -> None:
     assert classify(raw) == PhoneCheck(raw, None, False, "invalid")
