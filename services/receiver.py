@@ -1,0 +1,429 @@
+"""The embedded webhook receiver: Twilio's voice and messaging webhooks over aiohttp.
+
+Only the five Twilio paths in :data:`PATHS` are served, POST only; every other path is
+404 and another method on a Twilio path is 405. Each request goes through, in order:
+
+1. a size limit (``max_body_bytes``; larger -> 413, read with a cap, never buffered whole),
+2. decoding: ``application/x-www-form-urlencoded`` in UTF-8 (else 415 / 400 "body is
+   not UTF-8"), parsed with ``urllib.parse.parse_qsl(keep_blank_values=True)`` keeping
+   repeated fields,
+3. Twilio's signature: ``X-Twilio-Signature`` checked with
+   :class:`twilio.request_validator.RequestValidator` against the configured *public*
+   URL plus the request's path and query (never ``request.url``: behind a tunnel the
+   local server sees ``http://127.0.0.1:PORT`` while Twilio signed the public URL).
+   Missing header, no token, no public URL or a mismatch -> 403 and the handler is not
+   called,
+4. the handler: :class:`BadWebhook` -> 400 with its message, anything else -> 500
+   (logged with its traceback),
+5. the answer: TwiML as ``text/xml``; status callbacks get 204.
+
+Every request, accepted or rejected, yields exactly one :class:`WebhookRecord` passed to
+``on_record`` (the health panel and the audit read these; ``checked_url`` shows the URL
+the signature was checked against, so a proxy/tunnel mismatch is visible).
+
+Nothing is created at import time: the aiohttp application, runner and site exist
+between :meth:`WebhookReceiver.start` and :meth:`WebhookReceiver.stop`. No Qt here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Final, Protocol
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+
+__all__ = [
+    "PATHS",
+    "SIGNATURE_HEADER",
+    "BadWebhook",
+    "WebhookHandlers",
+    "WebhookReceiver",
+    "WebhookRecord",
+]
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER: Final = "X-Twilio-Signature"
+# Twilio names the signing algorithm here when a webhook is signed with a SharedKey.
+_SIGNATURE_SETTINGS_HEADER: Final = "X-Twilio-Webhooks-Signature-Settings"
+
+PATHS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "voice": "/twilio/voice",
+        "dial_result": "/twilio/voice/dial-result",
+        "call_status": "/twilio/voice/status",
+        "sms": "/twilio/sms",
+        "sms_status": "/twilio/sms/status",
+    }
+)
+"""Name -> path of every webhook served. Build webhook URLs from these (public URL + path)."""
+
+_FORM_TYPE: Final = "application/x-www-form-urlencoded"
+_READ_CHUNK: Final = 16 * 1024
+_SID_FIELDS: Final = ("CallSid", "MessageSid", "SmsSid")
+_MAX_SID_LEN: Final = 64
+
+
+class WebhookHandlers(Protocol):
+    """What the receiver calls for each accepted (signed, decoded) webhook.
+
+    ``form`` holds the POST fields; for a repeated field ``form[name]`` is the first value
+    and ``form.getall(name)`` (the object is a ``multidict.MultiDictProxy``) gives them
+    all. Twilio may add fields at any time: ignore unknown ones. Raise
+    :class:`BadWebhook` for missing or invalid fields.
+    """
+
+    async def voice(self, form: Mapping[str, str]) -> str: ...
+
+    async def dial_result(self, form: Mapping[str, str]) -> str: ...
+
+    async def call_status(self, form: Mapping[str, str]) -> None: ...
+
+    async def inbound_message(self, form: Mapping[str, str]) -> str: ...
+
+    async def message_status(self, form: Mapping[str, str]) -> None: ...
+
+
+class BadWebhook(ValueError):
+    """A handler's way to say the request is malformed: answered 400 with the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """One request seen, accepted or rejected, for the health panel and the audit.
+
+    ``reason`` is None when the request was answered normally (2xx), else why it was not.
+    ``checked_url`` is the URL the signature was checked against (None when no check
+    ran). ``sid`` is the CallSid / MessageSid when the body carried one (unverified for
+    rejected requests).
+    """
+
+    at: datetime
+    path: str
+    status: int
+    reason: str | None
+    checked_url: str | None
+    sid: str | None
+
+
+_Form = MultiDictProxy[str]
+_Route = Callable[[WebhookHandlers, _Form], Awaitable[str | None]]
+
+
+async def _voice(h: WebhookHandlers, form: _Form) -> str | None:
+    return await h.voice(form)
+
+
+async def _dial_result(h: WebhookHandlers, form: _Form) -> str | None:
+    return await h.dial_result(form)
+
+
+async def _call_status(h: WebhookHandlers, form: _Form) -> str | None:
+    await h.call_status(form)
+    return None
+
+
+async def _inbound_message(h: WebhookHandlers, form: _Form) -> str | None:
+    return await h.inbound_message(form)
+
+
+async def _message_status(h: WebhookHandlers, form: _Form) -> str | None:
+    await h.message_status(form)
+    return None
+
+
+# path -> (call the handler, answers with TwiML?)
+_ROUTES: Final[Mapping[str, tuple[_Route, bool]]] = MappingProxyType(
+    {
+        PATHS["voice"]: (_voice, True),
+        PATHS["dial_result"]: (_dial_result, True),
+        PATHS["call_status"]: (_call_status, False),
+        PATHS["sms"]: (_inbound_message, True),
+        PATHS["sms_status"]: (_message_status, False),
+    }
+)
+
+
+class _Reject(Exception):
+    """Internal: answer ``status`` with ``body`` and record ``reason``."""
+
+    def __init__(
+        self, status: int, body: str, reason: str | None = None, checked_url: str | None = None
+    ) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+        self.reason = reason or body
+        self.checked_url = checked_url
+
+
+class WebhookReceiver:
+    """Serves Twilio's webhooks on a local port and hands them to ``handlers``.
+
+    ``auth_token`` and ``public_url`` are read on every request, so a changed credential
+    or a new tunnel URL takes effect without a restart. ``public_url`` is the base URL
+    Twilio reaches this server at (e.g. ``https://abc.ngrok.app``); signatures are checked
+    against it plus the request's path and query.
+
+    ``verify_signatures=False`` exists ONLY for the demo's in-process simulated carrier,
+    which cannot sign with a real account's token; it must never be used for a port that
+    Twilio (or anything outside this process) can reach.
+    """
+
+    def __init__(
+        self,
+        handlers: WebhookHandlers,
+        *,
+        auth_token: Callable[[], str | None],
+        public_url: Callable[[], str | None],
+        max_body_bytes: int = 64 * 1024,
+        on_record: Callable[[WebhookRecord], None] | None = None,
+        verify_signatures: bool = True,
+    ) -> None:
+        if max_body_bytes <= 0:
+            raise ValueError("max_body_bytes must be positive")
+        self._handlers = handlers
+        self._auth_token = auth_token
+        self._public_url = public_url
+        self._max_body = max_body_bytes
+        self._on_record = on_record
+        self._verify = verify_signatures
+        if not verify_signatures:
+            logger.warning(
+                "Webhook signature checks are OFF (demo carrier only); "
+                "never expose this receiver to the network"
+            )
+        self._runner: web.AppRunner | None = None
+        self._host: str | None = None
+        self._port: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Bind ``host:port`` (port 0 = any free port) and serve; returns the bound port."""
+        if self._runner is not None:
+            raise RuntimeError("WebhookReceiver already started")
+        app = web.Application(client_max_size=self._max_body)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = _bound_port(runner)
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._host = host
+        self._port = bound
+        logger.info("Webhook receiver listening on %s", self.local_url())
+        return bound
+
+    async def stop(self) -> None:
+        """Stop serving and release the port. Safe to call when not started."""
+        runner, self._runner = self._runner, None
+        self._port = None
+        self._host = None
+        if runner is not None:
+            await runner.cleanup()
+            logger.info("Webhook receiver stopped")
+
+    @property
+    def port(self) -> int | None:
+        """The bound port while running, else None."""
+        return self._port
+
+    def local_url(self) -> str | None:
+        """``http://HOST:PORT`` to reach the receiver from this machine, None when stopped."""
+        if self._port is None or self._host is None:
+            return None
+        host = self._host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._port}"
+
+    # -- request handling --------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        checked: str | None = None
+        sid: str | None = None
+        try:
+            route = _ROUTES.get(path)
+            if route is None:
+                raise _Reject(404, "not found")
+            if request.method != "POST":
+                raise _Reject(405, "method not allowed")
+            call, twiml = route
+            form = await self._read_form(request)
+            sid = _sid_of(form)
+            if self._verify:
+                checked = self._check_signature(request, form)
+            response = await self._call(call, form, twiml)
+        except _Reject as rej:
+            response = web.Response(status=rej.status, text=rej.body, content_type="text/plain")
+            if rej.status == 405:
+                response.headers["Allow"] = "POST"
+            if rej.status == 413:
+                # The rest of the body is drained (not kept) by aiohttp; don't reuse.
+                response.force_close()
+            checked = rej.checked_url or checked
+            self._record(path, rej.status, rej.reason, checked, sid)
+            if rej.status >= 400 and rej.status not in (404, 405):
+                logger.warning(
+                    "Webhook %s rejected: %s %s (checked URL: %s)",
+                    path,
+                    rej.status,
+                    rej.reason,
+                    checked,
+                )
+            return response
+        self._record(path, response.status, None, checked, sid)
+        logger.debug("Webhook %s answered %s (sid %s)", path, response.status, sid)
+        return response
+
+    async def _read_form(self, request: web.Request) -> _Form:
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise _Reject(415, "unsupported content encoding")
+        # Twilio always sends a form; a missing Content-Type is tolerated, another one is not.
+        if "Content-Type" in request.headers and request.content_type != _FORM_TYPE:
+            raise _Reject(415, f"expected {_FORM_TYPE}")
+        charset = request.charset
+        if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise _Reject(415, "expected charset UTF-8")
+        declared = request.content_length
+        if declared is not None and declared > self._max_body:
+            raise _Reject(413, "body too large")
+        body = bytearray()
+        try:
+            while True:
+                chunk = await request.content.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > self._max_body:
+                    raise _Reject(413, "body too large")
+        except _Reject:
+            raise
+        except Exception as exc:  # client went away, malformed chunking, ...
+            raise _Reject(400, "could not read body", f"could not read body: {exc!r}") from exc
+        try:
+            text = bytes(body).decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Reject(400, "body is not UTF-8") from exc
+        return MultiDictProxy(MultiDict(pairs))
+
+    def _check_signature(self, request: web.Request, form: _Form) -> str:
+        """Raise a 403 :class:`_Reject` unless Twilio signed this request; returns the URL."""
+        try:
+            public = self._public_url()
+        except Exception as exc:
+            logger.warning("Reading the public URL failed: %s", type(exc).__name__)
+            public = None
+        if not public:
+            raise _Reject(403, "invalid signature", "invalid signature: no public URL configured")
+        base = public.rstrip("/")
+        # The request target exactly as received (Twilio signs the URL it requested, byte
+        # for byte); aiohttp's normalised path_qs is tried as well when it differs.
+        raw = request.raw_path if request.raw_path.startswith("/") else request.path_qs
+        candidates = [base + raw]
+        if request.path_qs != raw:
+            candidates.append(base + request.path_qs)
+        shown = _redact(candidates[0])
+
+        def reject(why: str) -> _Reject:
+            return _Reject(403, "invalid signature", f"invalid signature: {why}", shown)
+
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            raise reject(f"no {SIGNATURE_HEADER} header")
+        try:
+            token = self._auth_token()
+        except Exception as exc:  # never log the exception text: it may carry the secret
+            logger.warning("Reading the auth token failed: %s", type(exc).__name__)
+            token = None
+        if not token:
+            raise reject("no auth token configured")
+        algorithm = get_signature_algorithm(request.headers.get(_SIGNATURE_SETTINGS_HEADER))
+        validator = RequestValidator(token)
+        for url in candidates:
+            # A MultiDict: the validator signs every value of a repeated field (getall).
+            if bool(validator.validate(url, form, signature, algorithm=algorithm)):
+                return _redact(url)
+        raise reject("mismatch")
+
+    async def _call(self, call: _Route, form: _Form, twiml: bool) -> web.Response:
+        try:
+            result = await call(self._handlers, form)
+        except BadWebhook as exc:
+            raise _Reject(400, str(exc) or "bad request") from exc
+        except Exception as exc:
+            logger.exception("Webhook handler failed")
+            raise _Reject(500, "internal error", f"handler error: {type(exc).__name__}") from exc
+        if not twiml:
+            return web.Response(status=204)
+        if not isinstance(result, str):
+            logger.error("Webhook handler returned %s instead of TwiML", type(result).__name__)
+            raise _Reject(500, "internal error", "handler returned no TwiML")
+        return web.Response(text=result, content_type="text/xml", charset="utf-8")
+
+    def _record(
+        self, path: str, status: int, reason: str | None, checked_url: str | None, sid: str | None
+    ) -> None:
+        if self._on_record is None:
+            return
+        record = WebhookRecord(
+            at=datetime.now(UTC),
+            path=path,
+            status=status,
+            reason=reason,
+            checked_url=checked_url,
+            sid=sid,
+        )
+        try:
+            self._on_record(record)
+        except Exception:
+            logger.exception("on_record callback failed")
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
+            return address[1]
+    raise RuntimeError("receiver bound no TCP address")
+
+
+def _sid_of(form: _Form) -> str | None:
+    for name in _SID_FIELDS:
+        value = form.get(name)
+        if value:
+            return value[:_MAX_SID_LEN]
+    return None
+
+
+def _redact(url: str) -> str:
+    """The URL without a password in its userinfo, fit for records and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username or ''}:***@{host}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
