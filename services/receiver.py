@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import RequestValidator
 
 __all__ = [
     "PATHS",
@@ -273,25 +273,22 @@ class WebhookReceiver:
                 checked = self._check_signature(request, form)
             response = await self._call(call, form, twiml)
         except _Reject as rej:
-            response = web.Response(status=rej.status, text=rej.body, content_type="text/plain")
-            if rej.status == 405:
-                response.headers["Allow"] = "POST"
-            if rej.status == 413:
-                # The rest of the body is drained (not kept) by aiohttp; don't reuse.
-                response.force_close()
-            checked = rej.checked_url or checked
-            self._record(path, rej.status, rej.reason, checked, sid)
-            if rej.status >= 400 and rej.status not in (404, 405):
-                logger.warning(
-                    "Webhook %s rejected: %s %s (checked URL: %s)",
-                    path,
-                    rej.status,
-                    rej.reason,
-                    checked,
-                )
+            rejected = rej
+        else:
+            self._record(path, response.status, None, checked, sid)
+            logger.debug("Webhook %s answered %s (sid %s)", path, response.status, sid)
             return response
-        self._record(path, response.status, None, checked, sid)
-        logger.debug("Webhook %s answered %s (sid %s)", path, response.status, sid)
+        status = rejected.status
+        response = web.Response(status=status, text=rejected.body, content_type="text/plain")
+        if status == 405:
+            response.headers["Allow"] = "POST"
+        if status == 413:
+            # aiohttp drains (discards) the unread rest of the body; don't reuse the socket.
+            response.force_close()
+        checked = rejected.checked_url or checked
+        self._record(path, status, rejected.reason, checked, sid)
+        log = logger.debug if status in (404, 405) else logger.warning
+        log("Webhook %s rejected: %s %s (checked URL: %s)", path, status, rejected.reason, checked)
         return response
 
     async def _read_form(self, request: web.Request) -> _Form:
@@ -358,12 +355,14 @@ class WebhookReceiver:
             token = None
         if not token:
             raise reject("no auth token configured")
-        algorithm = get_signature_algorithm(request.headers.get(_SIGNATURE_SETTINGS_HEADER))
         validator = RequestValidator(token)
         for url in candidates:
             # A MultiDict: the validator signs every value of a repeated field (getall).
-            if bool(validator.validate(url, form, signature, algorithm=algorithm)):
+            if bool(validator.validate(url, form, signature)):
                 return _redact(url)
+        if _SIGNATURE_SETTINGS_HEADER in request.headers:
+            # A Twilio Webhooks Rule signs with a SharedKey secret, not the auth token.
+            raise reject(f"mismatch (signed with a SharedKey: {_SIGNATURE_SETTINGS_HEADER})")
         raise reject("mismatch")
 
     async def _call(self, call: _Route, form: _Form, twiml: bool) -> web.Response:
