@@ -292,6 +292,9 @@ class WebhookReceiver:
         return response
 
     async def _read_form(self, request: web.Request) -> _Form:
+        declared = request.content_length
+        if declared is not None and declared > self._max_body:
+            raise _Reject(413, "body too large")  # refused before reading a byte of it
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise _Reject(415, "unsupported content encoding")
@@ -301,9 +304,6 @@ class WebhookReceiver:
         charset = request.charset
         if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
             raise _Reject(415, "expected charset UTF-8")
-        declared = request.content_length
-        if declared is not None and declared > self._max_body:
-            raise _Reject(413, "body too large")
         body = bytearray()
         try:
             while True:
