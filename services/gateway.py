@@ -1,0 +1,597 @@
+"""The real carrier: Twilio's REST API through the twilio SDK's asyncio client.
+
+:class:`TwilioGateway` implements :class:`services.ports.Carrier` (send an SMS, read the
+message and call logs) plus what ``serve`` and the app need to wire the business number
+to themselves (find a number, update its webhooks, list numbers) and to check the
+credentials (fetch the account).
+
+Lifecycle: the constructor only stores plain values. ``await start()`` creates the
+aiohttp-backed SDK client inside the running loop; ``await close()`` closes its session.
+``async with TwilioGateway(...) as gw:`` does both.
+
+``base_url`` sends every request that would go to ``https://<anything>.twilio.com`` to
+that base instead, path and query unchanged: the Twilio stand-in in tests, Stoplight
+Prism in the contract test, or any Twilio-compatible endpoint. It is applied in the HTTP
+client, so every domain the SDK knows about (api, lookups, ...) is covered.
+
+Errors: every method raises :class:`services.ports.CarrierError` or a subclass, never an
+SDK or aiohttp exception. Retryable failures (HTTP 429, 5xx, connection errors and
+timeouts) are retried with exponential backoff (``backoff_seconds``, doubled per
+attempt) up to ``max_attempts`` attempts in all, then raised with ``retryable=True``.
+
+The auth token / API secret is never logged and never part of ``repr()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from services.ports import (
+    AuthenticationError,
+    CarrierError,
+    NotTextableError,
+    NumberConfig,
+    OptedOutError,
+    RemoteCall,
+    RemoteMessage,
+    SentMessage,
+)
+
+__all__ = ["AccountInfo", "TwilioGateway"]
+
+_log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: The SDK's "parameter not given" marker (typed, so mypy sees an ``object``).
+_UNSET: object = values.unset
+
+#: Twilio error codes meaning "this recipient can never be texted from here".
+OPTED_OUT_CODES = frozenset({21610})
+NOT_TEXTABLE_CODES = frozenset({21211, 21614, 21612, 21408})
+AUTH_CODES = frozenset({20003})
+
+#: Twilio's largest page size.
+_MAX_PAGE_SIZE = 1000
+_DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """The Twilio account the credentials belong to.
+
+    ``status`` is Twilio's account status: ``active``, ``suspended`` or ``closed``.
+    """
+
+    sid: str
+    friendly_name: str
+    status: str
+
+
+def _rebase_url(url: str, base_url: str) -> str:
+    """Replace ``url``'s scheme and host by ``base_url``'s, keeping path and query.
+
+    A path on ``base_url`` (``http://h/prefix``) is put in front of the request path.
+    """
+    base = urlsplit(base_url)
+    parts = urlsplit(url)
+    prefix = base.path.rstrip("/")
+    return urlunsplit((base.scheme, base.netloc, prefix + parts.path, parts.query, ""))
+
+
+class _FrontdeskHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # SDK is untyped
+    """The SDK's aiohttp client, with the host rewrite and a real per-request timeout.
+
+    The stock client hands ``timeout=None`` to aiohttp, which means "no timeout at all";
+    here every request gets ``timeout_seconds`` (total) unless the caller passes one.
+    Must be constructed inside a running loop (it creates an ``aiohttp.ClientSession``).
+    """
+
+    def __init__(self, *, base_url: str | None, timeout_seconds: float) -> None:
+        super().__init__(pool_connections=True, timeout=timeout_seconds)
+        self._base_url = base_url.rstrip("/") if base_url else None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self._base_url is not None:
+            url = _rebase_url(url, self._base_url)
+        total = timeout if timeout is not None else self.timeout
+        send_headers = dict(headers or {})
+        if auth is not None:
+            # aiohttp 3.14 deprecates BasicAuth (a DeprecationWarning on every request
+            # from the stock SDK client); build the header ourselves.
+            send_headers["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
+        # Never log auth or headers (the Authorization header carries the token).
+        _log.debug("twilio %s %s", method.upper(), url)
+        session: aiohttp.ClientSession = self.session
+        async with session.request(
+            method.upper(),
+            url,
+            params=cast("Mapping[str, str] | None", params),
+            data=data,
+            headers=send_headers,
+            timeout=aiohttp.ClientTimeout(total=total),
+            allow_redirects=allow_redirects,
+        ) as resp:
+            text = await resp.text()
+            if resp.status >= 400:  # error bodies carry no secrets; they explain refusals
+                _log.debug("twilio %s %s -> %s %.500s", method.upper(), url, resp.status, text)
+            else:
+                _log.debug("twilio %s %s -> %s", method.upper(), url, resp.status)
+            return Response(resp.status, text, resp.headers)
+
+
+def _strip_sdk_prefix(message: str) -> str:
+    """``"Unable to create record: The 'To' number ..."`` -> ``"The 'To' number ..."``."""
+    if message.startswith("Unable to ") and ": " in message:
+        return message.split(": ", 1)[1]
+    return message
+
+
+def _error_from_http(status: int, code: int | None, message: str) -> CarrierError:
+    """Map an HTTP status and Twilio error code to the right :class:`CarrierError`."""
+    if code in OPTED_OUT_CODES:
+        return OptedOutError(message, code=code, status=status)
+    if code in NOT_TEXTABLE_CODES:
+        return NotTextableError(message, code=code, status=status)
+    if status == 401 or code in AUTH_CODES:
+        return AuthenticationError(message, code=code, status=status)
+    retryable = status == 429 or status >= 500
+    return CarrierError(message, code=code, status=status, retryable=retryable)
+
+
+def _as_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _as_dt(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def _map_exception(exc: BaseException) -> CarrierError | None:
+    """Translate an SDK/aiohttp failure, or ``None`` when it is not a carrier failure."""
+    if isinstance(exc, CarrierError):
+        return exc
+    if isinstance(exc, TwilioRestException):
+        status = int(exc.status)
+        code = _as_int(exc.code)
+        if code == status:  # the SDK puts the HTTP status there when the body had no code
+            code = None
+        return _error_from_http(status, code, _strip_sdk_prefix(str(exc.msg)))
+    if isinstance(exc, TwilioException):
+        # RFC-9457 errors (TwilioServiceException) carry status/code/detail/title;
+        # page fetches raise TwilioException("Unable to fetch page", response).
+        status_attr = _as_int(getattr(exc, "status", None))
+        if status_attr is not None:
+            detail = getattr(exc, "detail", None) or getattr(exc, "title", None) or str(exc)
+            return _error_from_http(status_attr, _as_int(getattr(exc, "code", None)), detail)
+        response = exc.args[1] if len(exc.args) > 1 else None
+        if isinstance(response, Response):
+            return _error_from_response(response)
+        return CarrierError(f"Twilio client error: {exc}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return _error_from_http(exc.status, None, exc.message)
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
+        return CarrierError(f"cannot reach Twilio: {type(exc).__name__}: {exc}", retryable=True)
+    if isinstance(exc, ValueError):  # e.g. a 200 whose body is not JSON
+        return CarrierError(f"unexpected answer from Twilio: {exc}")
+    return None
+
+
+def _error_from_response(response: Response) -> CarrierError:
+    status = int(response.status_code)
+    code: int | None = None
+    message = f"HTTP {status}"
+    try:
+        payload = json.loads(response.text)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        code = _as_int(payload.get("code"))
+        text = payload.get("message") or payload.get("detail") or payload.get("title")
+        if isinstance(text, str) and text:
+            message = text
+    return _error_from_http(status, code, message)
+
+
+def _utc(moment: datetime | None) -> datetime | object:
+    """A UTC datetime for the SDK's serializer (it formats without converting), or unset."""
+    if moment is None:
+        return _UNSET
+    if moment.tzinfo is None:
+        raise ValueError("datetime filters must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+class TwilioGateway:
+    """Twilio's REST API as a :class:`services.ports.Carrier`, plus number wiring.
+
+    Construct with plain values; call :meth:`start` inside the running loop before any
+    other method (or use ``async with``) and :meth:`close` on shutdown. Methods raise
+    :class:`RuntimeError` when the gateway is not started.
+
+    Authentication: ``account_sid`` + ``auth_token``, or an API key (``api_key`` +
+    ``api_secret``) for ``account_sid``; the key pair wins when both are given.
+    ``max_attempts`` counts the first try (``1`` = never retry); ``backoff_seconds`` is
+    the wait before the second attempt, doubled before each further one.
+    ``timeout_seconds`` bounds each HTTP request (total, seconds).
+    """
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        base_url: str | None = None,
+        max_attempts: int = 4,
+        backoff_seconds: float = 0.5,
+        timeout_seconds: float = _DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if backoff_seconds < 0:
+            raise ValueError("backoff_seconds must not be negative")
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        self.account_sid = account_sid
+        self._auth_token = auth_token
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.timeout_seconds = timeout_seconds
+        self._http: _FrontdeskHttpClient | None = None
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        base = f", base_url={self.base_url!r}" if self.base_url else ""
+        return f"<TwilioGateway {self.account_sid}{base}>"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the HTTP session and SDK client on the running loop (idempotent)."""
+        if self._client is not None:
+            return
+        http = _FrontdeskHttpClient(base_url=self.base_url, timeout_seconds=self.timeout_seconds)
+        if self._api_key and self._api_secret:
+            username, password = self._api_key, self._api_secret
+        else:
+            username, password = self.account_sid, self._auth_token
+        self._http = http
+        self._client = Client(username, password, self.account_sid, http_client=http)
+
+    async def close(self) -> None:
+        """Close the aiohttp session. Safe to call twice or without :meth:`start`."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def _api(self) -> Any:
+        """The account's 2010-04-01 API context (``client.api.v2010.account``)."""
+        if self._client is None:
+            raise RuntimeError("TwilioGateway is not started: await start() first")
+        return self._client.api.v2010.account
+
+    # -- retry -------------------------------------------------------------------------
+
+    async def _call(self, what: str, op: Callable[[], Awaitable[_T]]) -> _T:
+        """Run ``op`` with the retry policy; raise :class:`CarrierError` on failure."""
+        attempt = 1
+        while True:
+            try:
+                return await op()
+            except Exception as exc:
+                err = _map_exception(exc)
+                if err is None:
+                    raise
+                if not err.retryable or attempt >= self.max_attempts:
+                    if err.retryable:
+                        _log.warning("%s failed after %d attempts: %s", what, attempt, err)
+                    raise err from exc
+                delay = self.backoff_seconds * (2 ** (attempt - 1))
+                _log.info(
+                    "%s failed (attempt %d/%d, %s); retrying in %.2fs",
+                    what,
+                    attempt,
+                    self.max_attempts,
+                    err,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _collect(
+        self, what: str, first_page: Callable[[int], Awaitable[Any]], limit: int
+    ) -> list[Any]:
+        """Read up to ``limit`` records: the first page (errors raise), then next pages.
+
+        A failing next page ends the walk quietly (logged) and returns what was read, so a
+        flaky or odd ``next_page_uri`` never loses the records already in hand.
+        """
+        if limit <= 0:
+            return []
+        page = await self._call(what, lambda: first_page(min(limit, _MAX_PAGE_SIZE)))
+        records: list[Any] = []
+        while True:
+            for record in page:
+                records.append(record)
+                if len(records) >= limit:
+                    return records
+            if not page.next_page_url:
+                return records
+            current = page
+            try:
+                page = await self._call(f"{what} (next page)", current.next_page_async)
+            except CarrierError as exc:
+                _log.warning("%s: stopped paging after %d records: %s", what, len(records), exc)
+                return records
+            if page is None:
+                return records
+
+    # -- messages ----------------------------------------------------------------------
+
+    async def send_sms(
+        self, *, to: str, from_: str, body: str, status_callback: str | None
+    ) -> SentMessage:
+        """Send one SMS (``Messages.create``); ``StatusCallback`` is set when given.
+
+        Raises :class:`OptedOutError` (21610), :class:`NotTextableError` (21211, 21614,
+        21612, 21408), :class:`AuthenticationError` (401 / 20003), and otherwise
+        :class:`CarrierError`: ``retryable=True`` after 429 / 5xx / network failures
+        outlasted ``max_attempts``, ``retryable=False`` for other refusals, carrying
+        Twilio's message, ``code`` and HTTP ``status``.
+        """
+        messages = self._api().messages
+        callback: object = status_callback if status_callback else _UNSET
+
+        async def create() -> Any:
+            return await messages.create_async(
+                to=to, from_=from_, body=body, status_callback=callback
+            )
+
+        msg = await self._call("send SMS", create)
+        return SentMessage(
+            sid=str(msg.sid),
+            status=str(msg.status or "queued"),
+            to=_as_str(msg.to) or to,
+            from_=_as_str(msg.from_) or from_,
+            body=msg.body if isinstance(msg.body, str) else body,
+            num_segments=_as_int(msg.num_segments),
+            date_created=_as_dt(msg.date_created),
+        )
+
+    async def list_messages(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        date_sent_after: datetime | None = None,
+        limit: int = 200,
+    ) -> list[RemoteMessage]:
+        """Messages matching ``To`` / ``From`` / ``DateSent>``, newest first (Twilio's order).
+
+        At most ``limit`` records, read over as many pages as needed (page size up to
+        1000). ``date_sent_after`` must be timezone-aware. Raises :class:`CarrierError`
+        when the first page fails; a failing later page just ends the list.
+        """
+        messages = self._api().messages
+        after = _utc(date_sent_after)
+
+        async def first(page_size: int) -> Any:
+            return await messages.page_async(
+                to=to if to else _UNSET,
+                from_=from_ if from_ else _UNSET,
+                date_sent_after=after,
+                page_size=page_size,
+            )
+
+        records = await self._collect("list messages", first, limit)
+        return [
+            RemoteMessage(
+                sid=str(m.sid),
+                direction=str(m.direction or ""),
+                from_=_as_str(m.from_) or "",
+                to=_as_str(m.to) or "",
+                body=_as_str(m.body) or "",
+                status=str(m.status or ""),
+                date_sent=_as_dt(m.date_sent),
+                date_created=_as_dt(m.date_created),
+                num_media=_as_int(m.num_media) or 0,
+                error_code=_as_int(m.error_code),
+            )
+            for m in records
+        ]
+
+    async def list_calls(
+        self,
+        *,
+        to: str | None = None,
+        start_time_after: datetime | None = None,
+        parent_call_sid: str | None = None,
+        limit: int = 200,
+    ) -> list[RemoteCall]:
+        """Calls matching ``To`` / ``StartTime>`` / ``ParentCallSid``, newest first.
+
+        Same paging and error contract as :meth:`list_messages`; ``duration_seconds``
+        is in whole seconds.
+        """
+        calls = self._api().calls
+        after = _utc(start_time_after)
+
+        async def first(page_size: int) -> Any:
+            return await calls.page_async(
+                to=to if to else _UNSET,
+                start_time_after=after,
+                parent_call_sid=parent_call_sid if parent_call_sid else _UNSET,
+                page_size=page_size,
+            )
+
+        records = await self._collect("list calls", first, limit)
+        return [
+            RemoteCall(
+                sid=str(c.sid),
+                parent_call_sid=_as_str(c.parent_call_sid),
+                from_=_as_str(getattr(c, "_from", None)) or "",
+                to=_as_str(c.to) or "",
+                status=str(c.status or ""),
+                direction=str(c.direction or ""),
+                start_time=_as_dt(c.start_time),
+                end_time=_as_dt(c.end_time),
+                duration_seconds=_as_int(c.duration),
+            )
+            for c in records
+        ]
+
+    # -- account and numbers -----------------------------------------------------------
+
+    async def fetch_account(self) -> AccountInfo:
+        """The account behind the credentials (``GET /Accounts/{Sid}.json``).
+
+        Raises :class:`AuthenticationError` for wrong credentials, else as
+        :meth:`send_sms`.
+        """
+        if self._client is None:
+            raise RuntimeError("TwilioGateway is not started: await start() first")
+        context = self._client.api.v2010.accounts(self.account_sid)
+        account = await self._call("fetch account", context.fetch_async)
+        return AccountInfo(
+            sid=str(account.sid),
+            friendly_name=_as_str(account.friendly_name) or "",
+            status=str(account.status or ""),
+        )
+
+    async def list_numbers(self, *, limit: int = 1000) -> list[NumberConfig]:
+        """The account's IncomingPhoneNumbers, at most ``limit``."""
+        numbers = self._api().incoming_phone_numbers
+
+        async def first(page_size: int) -> Any:
+            return await numbers.page_async(page_size=page_size)
+
+        return [_number_config(n) for n in await self._collect("list numbers", first, limit)]
+
+    async def find_number(self, phone_number: str) -> NumberConfig | None:
+        """The IncomingPhoneNumber whose E.164 ``phone_number`` is exactly this, or None.
+
+        Uses the list filtered by ``PhoneNumber`` (Twilio matches partially, so the
+        exact number is picked from the answer).
+        """
+        numbers = self._api().incoming_phone_numbers
+
+        async def first(page_size: int) -> Any:
+            return await numbers.page_async(phone_number=phone_number, page_size=page_size)
+
+        for record in await self._collect("find number", first, 200):
+            if record.phone_number == phone_number:
+                return _number_config(record)
+        return None
+
+    async def update_number(
+        self,
+        sid: str,
+        *,
+        voice_url: str | None = None,
+        voice_method: str = "POST",
+        voice_fallback_url: str | None = None,
+        sms_url: str | None = None,
+        sms_method: str = "POST",
+        status_callback: str | None = None,
+        status_callback_method: str = "POST",
+    ) -> NumberConfig:
+        """Point the number's webhooks somewhere; returns the number as Twilio now has it.
+
+        Only the URLs given (not None) are sent; each method (``VoiceMethod``,
+        ``SmsMethod``, ``StatusCallbackMethod``) is sent together with its URL and
+        not otherwise. ``""`` clears a URL. Raises :class:`CarrierError` (404 / 20404
+        for an unknown SID) as :meth:`send_sms` does.
+        """
+        fields: dict[str, object] = {}
+        if voice_url is not None:
+            fields["voice_url"] = voice_url
+            fields["voice_method"] = voice_method
+        if voice_fallback_url is not None:
+            fields["voice_fallback_url"] = voice_fallback_url
+        if sms_url is not None:
+            fields["sms_url"] = sms_url
+            fields["sms_method"] = sms_method
+        if status_callback is not None:
+            fields["status_callback"] = status_callback
+            fields["status_callback_method"] = status_callback_method
+        context = self._api().incoming_phone_numbers(sid)
+
+        async def update() -> Any:
+            return await context.update_async(**fields)
+
+        return _number_config(await self._call("update number", update))
+
+
+def _number_config(record: Any) -> NumberConfig:
+    caps_raw = record.capabilities
+    capabilities: dict[str, bool] = {}
+    if isinstance(caps_raw, dict):
+        for key, value in caps_raw.items():
+            if isinstance(value, bool):
+                capabilities[str(key)] = value
+    return NumberConfig(
+        sid=str(record.sid),
+        phone_number=_as_str(record.phone_number) or "",
+        voice_url=_as_str(record.voice_url),
+        voice_method=_as_str(record.voice_method),
+        voice_fallback_url=_as_str(record.voice_fallback_url),
+        sms_url=_as_str(record.sms_url),
+        sms_method=_as_str(record.sms_method),
+        status_callback=_as_str(record.status_callback),
+        capabilities=capabilities,
+    )

@@ -1,0 +1,964 @@
+"""A Twilio stand-in: a small aiohttp server speaking Twilio's REST shapes, for tests.
+
+It serves exactly what :class:`services.gateway.TwilioGateway` uses, under
+``/2010-04-01/Accounts/{AccountSid}``:
+
+- ``POST Messages.json`` (send), ``GET Messages.json`` (To, From, DateSent, DateSent>,
+  DateSent< filters), ``GET Messages/{Sid}.json``
+- ``GET Calls.json`` (To, From, ParentCallSid, Status, StartTime, StartTime>,
+  StartTime< filters), ``GET Calls/{Sid}.json``
+- ``GET/POST IncomingPhoneNumbers.json`` (list filtered by PhoneNumber / buy),
+  ``GET/POST IncomingPhoneNumbers/{Sid}.json`` (fetch / update webhooks)
+- ``GET Accounts/{Sid}.json``
+
+Every request is checked for HTTP Basic auth (the account SID or an added API key, with
+the configured secret); anything else gets 401 with Twilio's error JSON (code 20003).
+Every request is recorded (method, path, query, form, monotonic and wall-clock arrival
+time, response status). Lists are newest first and paged like Twilio (``PageSize``,
+``Page``, ``PageToken``; ``next_page_uri`` when there is more).
+
+Two ways to run it:
+
+- in a background thread with its own loop (serves asyncio tests and subprocesses)::
+
+      standin = TwilioStandIn()
+      base_url = standin.start_in_thread()
+      ...
+      standin.stop()
+
+  or ``with TwilioStandIn() as standin:`` (thread mode too).
+
+- in the current loop::
+
+      async with TwilioStandIn() as standin:   # or: await standin.start() / aclose()
+          ...
+
+State and recorded requests are guarded by a lock, so tests may read and seed them
+from any thread while the server runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+API_VERSION = "2010-04-01"
+DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+DEFAULT_AUTH_TOKEN = "standin-auth-token-0123456789abcd"
+DEFAULT_PAGE_SIZE = 50
+
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXT = set("^{}\\[~]|€\f")
+
+
+def new_sid(prefix: str) -> str:
+    """A Twilio-shaped SID: two letters and 32 lowercase hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+def rfc2822(moment: datetime | None) -> str | None:
+    """Twilio's date format: ``Wed, 26 Nov 2025 19:38:00 +0000``."""
+    if moment is None:
+        return None
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
+
+
+def segment_count(body: str) -> int:
+    """SMS segments as Twilio counts them (GSM-7: 160/153, else UCS-2: 70/67)."""
+    if not body:
+        return 1
+    if all(ch in _GSM7 or ch in _GSM7_EXT for ch in body):
+        units = sum(2 if ch in _GSM7_EXT else 1 for ch in body)
+        return 1 if units <= 160 else -(-units // 153)
+    units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in body)
+    return 1 if units <= 70 else -(-units // 67)
+
+
+def _parse_filter_time(value: str) -> datetime | None:
+    """``2025-11-26``, ``2025-11-26T19:38:00Z`` or any ISO 8601 -> aware UTC datetime."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+_DEFAULT_CODES = {400: 21201, 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request the stand-in received.
+
+    ``query`` and ``form`` keep the last value of each name (``*_items`` keep all, in
+    order). ``received_monotonic`` is ``time.monotonic()`` and ``received_at`` is
+    ``time.time()`` at arrival; ``status`` is the HTTP status answered.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    query_items: tuple[tuple[str, str], ...]
+    form_items: tuple[tuple[str, str], ...]
+    received_monotonic: float
+    received_at: float
+    auth_user: str | None
+    status: int = 0
+
+
+@dataclass
+class _Failure:
+    path_substring: str
+    status: int
+    code: int
+    message: str
+    remaining: int
+    method: str | None
+
+
+@dataclass
+class _State:
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    numbers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[_Failure] = field(default_factory=list)
+    opted_out: set[str] = field(default_factory=set)
+
+
+class TwilioStandIn:
+    """An in-process Twilio REST stand-in. See the module docstring for the API.
+
+    ``latency_seconds`` delays every answer (for benchmarks); ``friendly_name`` and
+    ``account_status`` shape the Accounts answer.
+    """
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        friendly_name: str = "Frontdesk Test Account",
+        account_status: str = "active",
+        latency_seconds: float = 0.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.host = host
+        self.port = port
+        self.friendly_name = friendly_name
+        self.account_status = account_status
+        self.latency_seconds = latency_seconds
+        self._api_keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._state = _State()
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash); only once started."""
+        if self._base_url is None:
+            raise RuntimeError("TwilioStandIn is not running")
+        return self._base_url
+
+    async def start(self) -> str:
+        """Serve on the running loop; returns the base URL."""
+        if self._runner is not None:
+            return self.base_url
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        self._runner = runner
+        self._loop = asyncio.get_running_loop()
+        self._base_url = f"http://{self.host}:{port}"
+        return self._base_url
+
+    async def aclose(self) -> None:
+        """Stop serving (in-loop mode)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        self._base_url = None
+        if self._thread is None:
+            self._loop = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def start_in_thread(self, timeout: float = 10.0) -> str:
+        """Serve from a daemon thread with its own loop; returns the base URL."""
+        if self._thread is not None:
+            return self.base_url
+        ready = threading.Event()
+        errors: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+
+        thread = threading.Thread(target=run, name="twilio-standin", daemon=True)
+        self._thread = thread
+        thread.start()
+        if not ready.wait(timeout):
+            raise RuntimeError("TwilioStandIn did not start in time")
+        if errors:
+            self._thread = None
+            thread.join(timeout)
+            loop.close()
+            raise errors[0]
+        return self.base_url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background thread started by :meth:`start_in_thread`."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.aclose(), loop).result(timeout)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            self._thread = None
+            self._loop = None
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def __enter__(self) -> Self:
+        self.start_in_thread()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- test controls -------------------------------------------------------------------
+
+    def add_api_key(self, key_sid: str, secret: str) -> None:
+        """Accept Basic auth with this API key SID and secret too."""
+        with self._lock:
+            self._api_keys[key_sid] = secret
+
+    def add_number(
+        self,
+        phone_number: str,
+        *,
+        sid: str | None = None,
+        friendly_name: str | None = None,
+        voice_url: str | None = None,
+        sms_url: str | None = None,
+        status_callback: str | None = None,
+    ) -> dict[str, Any]:
+        """Own an IncomingPhoneNumber; returns its Twilio JSON (a copy)."""
+        number = self._number_json(
+            sid or new_sid("PN"),
+            phone_number,
+            friendly_name=friendly_name,
+            voice_url=voice_url,
+            sms_url=sms_url,
+            status_callback=status_callback,
+        )
+        with self._lock:
+            self._state.numbers[number["sid"]] = number
+            return dict(number)
+
+    def seed_message(
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        direction: str = "inbound",
+        status: str | None = None,
+        sid: str | None = None,
+        date_sent: datetime | None = None,
+        num_media: int = 0,
+        error_code: int | None = None,
+    ) -> dict[str, Any]:
+        """Put a message in the log (an inbound reply by default); returns its JSON."""
+        moment = date_sent or datetime.now(UTC)
+        if status is None:
+            status = "received" if direction == "inbound" else "delivered"
+        message = self._message_json(
+            sid=sid or new_sid("SM" if num_media == 0 else "MM"),
+            from_=from_,
+            to=to,
+            body=body,
+            direction=direction,
+            status=status,
+            created=moment,
+            sent=moment,
+            num_media=num_media,
+            error_code=error_code,
+        )
+        with self._changed:
+            self._state.messages.append(message)
+            self._changed.notify_all()
+            return dict(message)
+
+    def seed_call(
+        self,
+        *,
+        from_: str,
+        to: str,
+        status: str = "no-answer",
+        direction: str = "inbound",
+        sid: str | None = None,
+        parent_call_sid: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        duration: int | None = None,
+    ) -> dict[str, Any]:
+        """Put a call in the log (an unanswered inbound call by default); returns its JSON."""
+        start = start_time or datetime.now(UTC)
+        call_sid = sid or new_sid("CA")
+        if end_time is None and status in {"completed", "busy", "no-answer", "failed", "canceled"}:
+            end_time = start
+        if duration is None and end_time is not None:
+            duration = max(0, int((end_time - start).total_seconds()))
+        call: dict[str, Any] = {
+            "sid": call_sid,
+            "account_sid": self.account_sid,
+            "parent_call_sid": parent_call_sid,
+            "to": to,
+            "to_formatted": to,
+            "from": from_,
+            "from_formatted": from_,
+            "phone_number_sid": None,
+            "status": status,
+            "direction": direction,
+            "start_time": rfc2822(start),
+            "end_time": rfc2822(end_time),
+            "duration": None if duration is None else str(duration),
+            "date_created": rfc2822(start),
+            "date_updated": rfc2822(end_time or start),
+            "price": None,
+            "price_unit": "USD",
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "forwarded_from": None,
+            "group_sid": None,
+            "caller_name": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": f"{self._account_uri()}/Calls/{call_sid}.json",
+            "subresource_uris": {},
+            "_start": start,
+        }
+        with self._changed:
+            self._state.calls.append(call)
+            self._changed.notify_all()
+            return _public(call)
+
+    def fail_next(
+        self,
+        path_substring: str,
+        status: int,
+        code: int | None = None,
+        message: str | None = None,
+        *,
+        times: int = 1,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests whose path (with its raw query string, so
+        ``"PageToken"`` picks next-page requests) contains ``path_substring``
+        (and, if given, whose method is ``method``) with Twilio's error JSON.
+
+        E.g. ``fail_next("Messages.json", 400, 21610, method="POST")`` or
+        ``fail_next("Messages.json", 429, times=2)``. Code defaults by status (429 ->
+        20429, 500 -> 20500, ...). Failures queue in the order they were added.
+        """
+        default_message = {
+            21610: "Attempt to send to unsubscribed recipient",
+            21211: "Invalid 'To' Phone Number",
+            21614: "'To' number is not a valid mobile number",
+            20429: "Too Many Requests",
+            20500: "An internal server error has occurred",
+        }
+        real_code = code if code is not None else _DEFAULT_CODES.get(status, status)
+        with self._lock:
+            self._state.failures.append(
+                _Failure(
+                    path_substring=path_substring,
+                    status=status,
+                    code=real_code,
+                    message=message or default_message.get(real_code, f"Error {real_code}"),
+                    remaining=times,
+                    method=method.upper() if method else None,
+                )
+            )
+
+    def opt_out(self, phone_number: str) -> None:
+        """Every later send to this number fails with 21610, like a recipient's STOP."""
+        with self._lock:
+            self._state.opted_out.add(phone_number)
+
+    def set_message_status(
+        self, sid: str, status: str, *, error_code: int | None = None
+    ) -> dict[str, Any]:
+        """Change a message's status (e.g. ``delivered``, ``undelivered``); returns JSON."""
+        with self._lock:
+            for message in self._state.messages:
+                if message["sid"] == sid:
+                    message["status"] = status
+                    message["error_code"] = error_code
+                    message["date_updated"] = rfc2822(datetime.now(UTC))
+                    return _public(message)
+        raise KeyError(sid)
+
+    def reset(self) -> None:
+        """Forget every message, call, number, failure and recorded request."""
+        with self._lock:
+            self._state = _State()
+
+    # -- reading state -------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._state.requests)
+
+    def requests_to(self, path_substring: str, method: str | None = None) -> list[RecordedRequest]:
+        """Recorded requests whose path contains ``path_substring`` (and method matches)."""
+        wanted = method.upper() if method else None
+        return [
+            r
+            for r in self.requests
+            if path_substring in r.path and (wanted is None or r.method == wanted)
+        ]
+
+    @property
+    def messages_sent(self) -> list[dict[str, Any]]:
+        """Messages accepted by ``POST Messages.json``, in order; each is Twilio's JSON
+        plus ``status_callback`` (the StatusCallback form field or None) and
+        ``received_monotonic`` / ``received_at`` (arrival times)."""
+        with self._lock:
+            return [dict(m) for m in self._state.sent]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The whole message log (sent and seeded), newest first."""
+        with self._lock:
+            return [_public(m) for m in _newest_first(self._state.messages, "_at")]
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [_public(c) for c in _newest_first(self._state.calls, "_start")]
+
+    @property
+    def numbers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(n) for n in self._state.numbers.values()]
+
+    def number(self, sid: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._state.numbers[sid])
+
+    def wait_for_messages_sync(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Block until at least ``n`` messages were sent; returns ``messages_sent``.
+
+        Raises :class:`TimeoutError` when fewer arrived within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._state.sent) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"expected {n} sent messages, got {len(self._state.sent)}")
+                self._changed.wait(left)
+            return [dict(m) for m in self._state.sent]
+
+    async def wait_for_messages(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Await (on any loop) until at least ``n`` messages were sent.
+
+        Polls every 5 ms, so it works whether the server runs on this loop or in its
+        thread. Raises :class:`TimeoutError` on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if len(self._state.sent) >= n:
+                    return [dict(m) for m in self._state.sent]
+                have = len(self._state.sent)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"expected {n} sent messages, got {have}")
+            await asyncio.sleep(0.005)
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        received_monotonic = time.monotonic()
+        received_at = time.time()
+        form_items: tuple[tuple[str, str], ...] = ()
+        if request.method in {"POST", "PUT"} and request.can_read_body:
+            post = await request.post()
+            form_items = tuple((k, str(v)) for k, v in post.items())
+        query_items = tuple((k, v) for k, v in request.query.items())
+        auth_user = _basic_user(request)
+        response = self._respond(
+            request, dict(query_items), dict(form_items), received_monotonic, received_at
+        )
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(query_items),
+            form=dict(form_items),
+            query_items=query_items,
+            form_items=form_items,
+            received_monotonic=received_monotonic,
+            received_at=received_at,
+            auth_user=auth_user,
+            status=response.status,
+        )
+        with self._changed:
+            self._state.requests.append(record)
+            self._changed.notify_all()
+        if self.latency_seconds > 0:
+            await asyncio.sleep(self.latency_seconds)
+        return response
+
+    def _respond(
+        self,
+        request: web.Request,
+        query: dict[str, str],
+        form: dict[str, str],
+        received_monotonic: float,
+        received_at: float,
+    ) -> web.Response:
+        if not self._authorized(request):
+            return _json_error(401, 20003, "Authenticate")
+        failure = self._take_failure(request.method, request.path_qs)
+        if failure is not None:
+            return _json_error(failure.status, failure.code, failure.message)
+        parts = [p for p in request.path.split("/") if p]
+        # ["2010-04-01", "Accounts", "{Sid}.json"] or [..., "{Sid}", "Resource.json", ...]
+        if len(parts) < 3 or parts[0] != API_VERSION or parts[1] != "Accounts":
+            return self._not_found(request.path)
+        if len(parts) == 3:
+            if parts[2] != f"{self.account_sid}.json":
+                return self._not_found(request.path)
+            if request.method != "GET":
+                return _json_error(405, 20004, "Method not allowed")
+            return _json(200, self._account_json())
+        if parts[2] != self.account_sid:
+            return self._not_found(request.path)
+        resource, rest = parts[3], parts[4:]
+        method = request.method
+        with self._lock:
+            if resource == "Messages.json" and not rest:
+                if method == "POST":
+                    return self._create_message(form, received_monotonic, received_at)
+                if method == "GET":
+                    return self._list("messages", self._filter_messages(query), query, request)
+            if resource == "Messages" and len(rest) == 1 and method == "GET":
+                return self._fetch(self._state.messages, rest[0], request.path)
+            if resource == "Calls.json" and not rest and method == "GET":
+                return self._list("calls", self._filter_calls(query), query, request)
+            if resource == "Calls" and len(rest) == 1 and method == "GET":
+                return self._fetch(self._state.calls, rest[0], request.path)
+            if resource == "IncomingPhoneNumbers.json" and not rest:
+                if method == "GET":
+                    return self._list(
+                        "incoming_phone_numbers", self._filter_numbers(query), query, request
+                    )
+                if method == "POST":
+                    return self._buy_number(form)
+            if resource == "IncomingPhoneNumbers" and len(rest) == 1:
+                sid = rest[0].removesuffix(".json")
+                number = self._state.numbers.get(sid)
+                if number is None:
+                    return self._not_found(request.path)
+                if method == "POST":
+                    _apply_number_update(number, form)
+                    number["date_updated"] = rfc2822(datetime.now(UTC))
+                if method in {"GET", "POST"}:
+                    return _json(200, dict(number))
+        return self._not_found(request.path)
+
+    def _authorized(self, request: web.Request) -> bool:
+        credentials = _basic_credentials(request)
+        if credentials is None:
+            return False
+        login, password = credentials
+        with self._lock:
+            if login == self.account_sid:
+                return secrets.compare_digest(password.encode(), self.auth_token.encode())
+            secret = self._api_keys.get(login)
+        return secret is not None and secrets.compare_digest(password.encode(), secret.encode())
+
+    def _take_failure(self, method: str, path: str) -> _Failure | None:
+        with self._lock:
+            for failure in self._state.failures:
+                if failure.path_substring in path and failure.method in (None, method):
+                    failure.remaining -= 1
+                    if failure.remaining <= 0:
+                        self._state.failures.remove(failure)
+                    return failure
+        return None
+
+    def _not_found(self, path: str) -> web.Response:
+        return _json_error(404, 20404, f"The requested resource {path} was not found")
+
+    # -- resources (called with the lock held) -------------------------------------------
+
+    def _account_uri(self) -> str:
+        return f"/{API_VERSION}/Accounts/{self.account_sid}"
+
+    def _account_json(self) -> dict[str, Any]:
+        created = rfc2822(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+        base = self._account_uri()
+        return {
+            "sid": self.account_sid,
+            "owner_account_sid": self.account_sid,
+            "friendly_name": self.friendly_name,
+            "status": self.account_status,
+            "type": "Full",
+            "date_created": created,
+            "date_updated": created,
+            "uri": f"{base}.json",
+            "subresource_uris": {
+                "messages": f"{base}/Messages.json",
+                "calls": f"{base}/Calls.json",
+                "incoming_phone_numbers": f"{base}/IncomingPhoneNumbers.json",
+            },
+        }
+
+    def _message_json(
+        self,
+        *,
+        sid: str,
+        from_: str,
+        to: str,
+        body: str,
+        direction: str,
+        status: str,
+        created: datetime,
+        sent: datetime | None,
+        num_media: int = 0,
+        error_code: int | None = None,
+    ) -> dict[str, Any]:
+        uri = f"{self._account_uri()}/Messages/{sid}.json"
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "messaging_service_sid": None,
+            "to": to,
+            "from": from_,
+            "body": body,
+            "status": status,
+            "direction": direction,
+            "num_segments": str(segment_count(body)),
+            "num_media": str(num_media),
+            "date_created": rfc2822(created),
+            "date_updated": rfc2822(created),
+            "date_sent": rfc2822(sent),
+            "price": None,
+            "price_unit": "USD",
+            "error_code": error_code,
+            "error_message": None,
+            "api_version": API_VERSION,
+            "uri": uri,
+            "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
+            "_at": sent or created,
+        }
+
+    def _number_json(
+        self,
+        sid: str,
+        phone_number: str,
+        *,
+        friendly_name: str | None = None,
+        voice_url: str | None = None,
+        sms_url: str | None = None,
+        status_callback: str | None = None,
+    ) -> dict[str, Any]:
+        now = rfc2822(datetime.now(UTC))
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "friendly_name": friendly_name or phone_number,
+            "phone_number": phone_number,
+            "voice_url": voice_url or "",
+            "voice_method": "POST",
+            "voice_fallback_url": "",
+            "voice_fallback_method": "POST",
+            "voice_caller_id_lookup": False,
+            "voice_application_sid": "",
+            "sms_url": sms_url or "",
+            "sms_method": "POST",
+            "sms_fallback_url": "",
+            "sms_fallback_method": "POST",
+            "sms_application_sid": "",
+            "status_callback": status_callback or "",
+            "status_callback_method": "POST",
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+            "beta": False,
+            "origin": "twilio",
+            "status": "in-use",
+            "trunk_sid": None,
+            "emergency_status": "Inactive",
+            "api_version": API_VERSION,
+            "date_created": now,
+            "date_updated": now,
+            "uri": f"{self._account_uri()}/IncomingPhoneNumbers/{sid}.json",
+        }
+
+    def _create_message(
+        self, form: dict[str, str], received_monotonic: float, received_at: float
+    ) -> web.Response:
+        to = form.get("To", "")
+        from_ = form.get("From", "")
+        body = form.get("Body", "")
+        if not to:
+            return _json_error(400, 21604, "A 'To' phone number is required.")
+        if not from_ and not form.get("MessagingServiceSid"):
+            return _json_error(400, 21603, "A 'From' phone number is required.")
+        if not body and not form.get("MediaUrl"):
+            return _json_error(400, 21602, "Message body is required.")
+        if to in self._state.opted_out:
+            return _json_error(400, 21610, "Attempt to send to unsubscribed recipient")
+        now = datetime.now(UTC)
+        message = self._message_json(
+            sid=new_sid("SM"),
+            from_=from_,
+            to=to,
+            body=body,
+            direction="outbound-api",
+            status="queued",
+            created=now,
+            sent=now,
+        )
+        self._state.messages.append(message)
+        record = _public(message)
+        record["status_callback"] = form.get("StatusCallback")
+        record["received_monotonic"] = received_monotonic
+        record["received_at"] = received_at
+        self._state.sent.append(record)
+        answer = _public(message)
+        answer["date_sent"] = None  # Twilio answers a create before the message leaves
+        return _json(201, answer)
+
+    def _buy_number(self, form: dict[str, str]) -> web.Response:
+        phone = form.get("PhoneNumber")
+        if not phone:
+            return _json_error(400, 21452, "No phone number specified")
+        number = self._number_json(new_sid("PN"), phone, friendly_name=form.get("FriendlyName"))
+        _apply_number_update(number, form)
+        self._state.numbers[number["sid"]] = number
+        return _json(201, dict(number))
+
+    def _fetch(self, items: list[dict[str, Any]], name: str, path: str) -> web.Response:
+        sid = name.removesuffix(".json")
+        for item in items:
+            if item["sid"] == sid:
+                return _json(200, _public(item))
+        return self._not_found(path)
+
+    def _filter_messages(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        items = _newest_first(self._state.messages, "_at")
+        if "To" in query:
+            items = [m for m in items if m["to"] == _plus(query["To"])]
+        if "From" in query:
+            items = [m for m in items if m["from"] == _plus(query["From"])]
+        return _filter_time(items, "_at", query, "DateSent")
+
+    def _filter_calls(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        items = _newest_first(self._state.calls, "_start")
+        if "To" in query:
+            items = [c for c in items if c["to"] == _plus(query["To"])]
+        if "From" in query:
+            items = [c for c in items if c["from"] == _plus(query["From"])]
+        if "ParentCallSid" in query:
+            items = [c for c in items if c["parent_call_sid"] == query["ParentCallSid"]]
+        if "Status" in query:
+            items = [c for c in items if c["status"] == query["Status"]]
+        return _filter_time(items, "_start", query, "StartTime")
+
+    def _filter_numbers(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        items = list(self._state.numbers.values())
+        if "PhoneNumber" in query:
+            wanted = _plus(query["PhoneNumber"])
+            items = [n for n in items if wanted in n["phone_number"]]
+        if "FriendlyName" in query:
+            items = [n for n in items if n["friendly_name"] == query["FriendlyName"]]
+        return items
+
+    def _list(
+        self, key: str, items: list[dict[str, Any]], query: dict[str, str], request: web.Request
+    ) -> web.Response:
+        try:
+            page_size = int(query.get("PageSize", DEFAULT_PAGE_SIZE))
+            page = int(query.get("Page", "0"))
+        except ValueError:
+            return _json_error(400, 20001, "Invalid paging parameter")
+        if not 1 <= page_size <= 1000 or page < 0:
+            return _json_error(400, 20001, "Invalid paging parameter")
+        start = page * page_size
+        chunk = items[start : start + page_size]
+        base_query = {k: v for k, v in query.items() if k not in {"Page", "PageToken"}}
+        base_query["PageSize"] = str(page_size)
+
+        def uri(page_number: int) -> str:
+            params = dict(base_query, Page=str(page_number))
+            if page_number > 0:
+                params["PageToken"] = f"PA{page_number}"
+            return str(request.url.with_query(params).relative())
+
+        has_more = start + page_size < len(items)
+        return _json(
+            200,
+            {
+                key: [_public(i) for i in chunk],
+                "page": page,
+                "page_size": page_size,
+                "start": start,
+                "end": start + max(len(chunk) - 1, 0),
+                "uri": uri(page),
+                "first_page_uri": uri(0),
+                "next_page_uri": uri(page + 1) if has_more else None,
+                "previous_page_uri": uri(page - 1) if page > 0 else None,
+            },
+        )
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    """A copy without the stand-in's private ``_`` keys."""
+    return {k: v for k, v in item.items() if not k.startswith("_")}
+
+
+def _newest_first(items: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda i: i[key], reverse=True)
+
+
+def _filter_time(
+    items: list[dict[str, Any]], key: str, query: dict[str, str], name: str
+) -> list[dict[str, Any]]:
+    exact = _parse_filter_time(query.get(name, ""))
+    after = _parse_filter_time(query.get(f"{name}>", ""))
+    before = _parse_filter_time(query.get(f"{name}<", ""))
+    if exact is not None:
+        items = [i for i in items if i[key].date() == exact.date()]
+    if after is not None:  # Twilio's ">" means "on or after"
+        items = [i for i in items if i[key] >= after.replace(microsecond=0)]
+    if before is not None:
+        items = [i for i in items if i[key] <= before]
+    return items
+
+
+def _plus(value: str) -> str:
+    """A ``+`` sent unencoded in a query string arrives as a space: undo that."""
+    return "+" + value[1:] if value.startswith(" ") else value
+
+
+_NUMBER_FIELDS = {
+    "FriendlyName": "friendly_name",
+    "VoiceUrl": "voice_url",
+    "VoiceMethod": "voice_method",
+    "VoiceFallbackUrl": "voice_fallback_url",
+    "VoiceFallbackMethod": "voice_fallback_method",
+    "SmsUrl": "sms_url",
+    "SmsMethod": "sms_method",
+    "SmsFallbackUrl": "sms_fallback_url",
+    "SmsFallbackMethod": "sms_fallback_method",
+    "StatusCallback": "status_callback",
+    "StatusCallbackMethod": "status_callback_method",
+}
+
+
+def _apply_number_update(number: dict[str, Any], form: dict[str, str]) -> None:
+    for name, key in _NUMBER_FIELDS.items():
+        if name in form:
+            number[key] = form[name]
+
+
+def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
+    """(login, password) from an HTTP Basic ``Authorization`` header, or None."""
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    login, sep, password = decoded.partition(":")
+    return (login, password) if sep else None
+
+
+def _basic_user(request: web.Request) -> str | None:
+    credentials = _basic_credentials(request)
+    return credentials[0] if credentials else None
+
+
+def _json(status: int, payload: dict[str, Any]) -> web.Response:
+    return web.json_response(payload, status=status)
+
+
+def _json_error(status: int, code: int, message: str) -> web.Response:
+    return _json(status, _error_body(status, code, message))
