@@ -1,0 +1,492 @@
+"""What the front desk reads and does: threads, contacts, missed calls, staff actions.
+
+The UI talks to the engine only through this class (and :class:`~services.engine.Engine`
+for sending). Every method is a coroutine whose storage work runs on the database's
+worker thread; results are frozen snapshots (:mod:`services.snapshots`). Changes are
+announced on the :class:`~services.events.EventBus` after they commit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from services import phones, policy, records
+from services import settings as settings_mod
+from services.clock import Clock, as_utc
+from services.events import (
+    ContactChanged,
+    ConversationChanged,
+    Event,
+    EventBus,
+    SettingsChanged,
+)
+from services.settings import Settings
+from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
+from services.storage.database import Database, UnitOfWork
+from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
+
+T = TypeVar("T")
+
+FILTERS = ("all", "unread", "pending_callback", "assigned_to_me", "opted_out")
+
+
+class NotFound(LookupError):
+    """The contact, call or conversation asked for does not exist (any more)."""
+
+
+class Inbox:
+    """Queries and staff actions over the shared database."""
+
+    def __init__(self, db: Database, bus: EventBus, clock: Clock) -> None:
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+
+    # ---- helpers ---------------------------------------------------------------------
+    async def _read(self, fn: Callable[[Session], T]) -> T:
+        return await self._db.run(lambda uow: fn(uow.session))
+
+    async def _write(self, fn: Callable[[UnitOfWork], tuple[T, Sequence[Event]]]) -> T:
+        def work(uow: UnitOfWork) -> T:
+            result, events = fn(uow)
+            for event in events:
+                uow.after_commit(functools.partial(self._bus.publish, event))
+            uow.commit()
+            return result
+
+        return await self._db.run(work)
+
+    # ---- settings --------------------------------------------------------------------
+    async def settings(self) -> Settings:
+        return await self._read(settings_mod.load)
+
+    async def update_settings(self, changes: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
+        """Validate and store ``changes`` all together; raises SettingsError, storing nothing."""
+
+        def work(uow: UnitOfWork) -> tuple[dict[str, Any], list[Event]]:
+            done = settings_mod.apply_changes(
+                uow.session, changes, actor=actor, now=self._clock.now()
+            )
+            return done, [SettingsChanged(tuple(sorted(done)))]
+
+        return await self._write(work)
+
+    # ---- conversations ---------------------------------------------------------------
+    async def conversations(
+        self,
+        *,
+        filter: str = "all",
+        search: str = "",
+        me: str | None = None,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> list[ConversationRow]:
+        """Threads newest first, filtered (one of :data:`FILTERS`) and searched across
+        names, numbers and message text."""
+        if filter not in FILTERS:
+            raise ValueError(f"unknown filter {filter!r}")
+
+        def query(s: Session) -> list[ConversationRow]:
+            stmt = (
+                select(Conversation, Contact)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(Conversation.last_message_at.is_not(None) | _has_calls())
+            )
+            stmt = _apply_filter(stmt, filter, me)
+            if search.strip():
+                stmt = stmt.where(_search_clause(s, search.strip()))
+            stmt = (
+                stmt.order_by(
+                    Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
+                )
+                .offset(offset)
+                .limit(limit)
+            )
+            rows = s.execute(stmt).all()
+            return [self._row(s, conv, contact) for conv, contact in rows]
+
+        return await self._read(query)
+
+    def _row(self, s: Session, conv: Conversation, contact: Contact) -> ConversationRow:
+        last_call = s.execute(
+            select(Call.after_hours, Call.started_at)
+            .where(Call.contact_id == contact.id)
+            .order_by(Call.started_at.desc())
+            .limit(1)
+        ).first()
+        last_at = as_utc(conv.last_message_at) if conv.last_message_at else None
+        preview = conv.last_preview
+        if last_call is not None and (last_at is None or as_utc(last_call[1]) > last_at):
+            last_at = as_utc(last_call[1])
+            preview = preview or "Missed call"
+        return ConversationRow(
+            conversation_id=conv.id,
+            contact_id=contact.id,
+            phone=contact.phone,
+            display_phone=phones.format_for_display(contact.phone),
+            name=contact.name,
+            preview=preview,
+            last_at=last_at,
+            unread=conv.unread_count,
+            tags=tuple(sorted(t.name for t in contact.tags)),
+            opted_out=contact.opted_out,
+            assigned_to=contact.assigned_to,
+            after_hours=bool(last_call[0]) if last_call is not None else False,
+        )
+
+    async def conversation(self, contact_id: int) -> ConversationRow:
+        def query(s: Session) -> ConversationRow:
+            contact = s.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"contact {contact_id} not found")
+            return self._row(s, records.conversation_for(s, contact), contact)
+
+        return await self._read(query)
+
+    async def counts(self, *, me: str | None = None) -> Counts:
+        def query(s: Session) -> Counts:
+            unread = s.scalar(
+                select(func.count()).select_from(Conversation).where(Conversation.unread_count > 0)
+            )
+            pending = s.scalar(
+                select(func.count())
+                .select_from(contact_tags)
+                .join(Tag, Tag.id == contact_tags.c.tag_id)
+                .where(Tag.name == records.PENDING_CALLBACK)
+            )
+            since = self._clock.now() - timedelta(hours=24)
+            missed = s.scalar(
+                select(func.count())
+                .select_from(Call)
+                .where(Call.outcome == "missed", Call.started_at >= since)
+            )
+            return Counts(int(unread or 0), int(pending or 0), int(missed or 0))
+
+        return await self._read(query)
+
+    async def thread(self, contact_id: int, *, limit: int = 500) -> list[MessageItem | CallItem]:
+        """The newest ``limit`` messages and the calls among them, oldest first."""
+
+        def query(s: Session) -> list[MessageItem | CallItem]:
+            contact = s.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"contact {contact_id} not found")
+            conv = s.scalar(select(Conversation).where(Conversation.contact_id == contact_id))
+            messages: list[Message] = []
+            if conv is not None:
+                messages = list(
+                    s.scalars(
+                        select(Message)
+                        .where(Message.conversation_id == conv.id)
+                        .order_by(Message.created_at.desc(), Message.id.desc())
+                        .limit(limit)
+                    ).all()
+                )
+            items: list[MessageItem | CallItem] = [_message_item(m) for m in messages]
+            oldest = as_utc(messages[-1].created_at) if len(messages) == limit else None
+            calls = s.scalars(
+                select(Call).where(Call.contact_id == contact_id).order_by(Call.started_at)
+            ).all()
+            items += [
+                _call_item(s, c, contact)
+                for c in calls
+                if oldest is None or as_utc(c.started_at) >= oldest
+            ]
+            items.sort(key=lambda item: (item.at, 0 if isinstance(item, CallItem) else 1))
+            return items
+
+        return await self._read(query)
+
+    async def mark_read(self, contact_id: int) -> None:
+        def work(uow: UnitOfWork) -> tuple[None, list[Event]]:
+            conv = uow.session.scalar(
+                select(Conversation).where(Conversation.contact_id == contact_id)
+            )
+            if conv is None or conv.unread_count == 0:
+                return None, []
+            conv.unread_count = 0
+            return None, [ConversationChanged(conv.id, contact_id)]
+
+        await self._write(work)
+
+    # ---- contacts ------------------------------------------------------------------
+    async def contact(self, contact_id: int) -> ContactDetail:
+        def query(s: Session) -> ContactDetail:
+            contact = s.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"contact {contact_id} not found")
+            conv_id = s.scalar(select(Conversation.id).where(Conversation.contact_id == contact_id))
+            return _contact_detail(contact, conv_id)
+
+        return await self._read(query)
+
+    async def contacts(
+        self, *, search: str = "", offset: int = 0, limit: int = 200
+    ) -> list[ContactDetail]:
+        def query(s: Session) -> list[ContactDetail]:
+            stmt = select(Contact)
+            if search.strip():
+                like = f"%{_escape_like(search.strip())}%"
+                digits = "".join(ch for ch in search if ch.isdigit())
+                clauses = [Contact.name.ilike(like, escape="\\")]
+                if digits:
+                    clauses.append(Contact.phone.like(f"%{digits}%"))
+                stmt = stmt.where(or_(*clauses))
+            stmt = stmt.order_by(Contact.name.is_(None), Contact.name, Contact.phone)
+            contacts = s.scalars(stmt.offset(offset).limit(limit)).all()
+            return [_contact_detail(c, None) for c in contacts]
+
+        return await self._read(query)
+
+    async def _edit_contact(
+        self,
+        contact_id: int,
+        action: str,
+        actor: str,
+        change: Callable[[Session, Contact], bool],
+        **detail: Any,
+    ) -> ContactDetail:
+        def work(uow: UnitOfWork) -> tuple[ContactDetail, list[Event]]:
+            s = uow.session
+            contact = s.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"contact {contact_id} not found")
+            now = self._clock.now()
+            events: list[Event] = []
+            if change(s, contact):
+                contact.updated_at = now
+                records.audit(s, now, action, actor=actor, subject=contact.phone, **detail)
+                events.append(ContactChanged(contact.id))
+                conv_id = s.scalar(
+                    select(Conversation.id).where(Conversation.contact_id == contact.id)
+                )
+                if conv_id is not None:
+                    events.append(ConversationChanged(conv_id, contact.id))
+            conv_id = s.scalar(select(Conversation.id).where(Conversation.contact_id == contact.id))
+            s.flush()
+            return _contact_detail(contact, conv_id), events
+
+        return await self._write(work)
+
+    async def rename(self, contact_id: int, name: str, *, actor: str) -> ContactDetail:
+        clean = " ".join(name.split())[:200] or None
+
+        def change(_s: Session, c: Contact) -> bool:
+            if c.name == clean:
+                return False
+            c.name = clean
+            return True
+
+        return await self._edit_contact(contact_id, "contact.renamed", actor, change)
+
+    async def set_notes(self, contact_id: int, notes: str, *, actor: str) -> ContactDetail:
+        def change(_s: Session, c: Contact) -> bool:
+            if c.notes == notes:
+                return False
+            c.notes = notes
+            return True
+
+        return await self._edit_contact(contact_id, "contact.notes", actor, change)
+
+    async def add_tag(self, contact_id: int, tag: str, *, actor: str) -> ContactDetail:
+        name = " ".join(tag.split()).lower()[:60]
+        if not name:
+            raise ValueError("A tag needs a name.")
+        return await self._edit_contact(
+            contact_id, "contact.tagged", actor, lambda s, c: records.add_tag(s, c, name), tag=name
+        )
+
+    async def remove_tag(self, contact_id: int, tag: str, *, actor: str) -> ContactDetail:
+        return await self._edit_contact(
+            contact_id, "contact.untagged", actor, lambda _s, c: records.remove_tag(c, tag), tag=tag
+        )
+
+    async def assign(self, contact_id: int, member: str | None, *, actor: str) -> ContactDetail:
+        def change(_s: Session, c: Contact) -> bool:
+            if c.assigned_to == member:
+                return False
+            c.assigned_to = member
+            return True
+
+        return await self._edit_contact(contact_id, "contact.assigned", actor, change, to=member)
+
+    async def mark_booked(
+        self, contact_id: int, value_cents: int | None, *, actor: str
+    ) -> ContactDetail:
+        """Tag the contact booked (with the job's value), which also settles the callback."""
+        if value_cents is not None and value_cents < 0:
+            raise ValueError("The job value cannot be negative.")
+
+        def change(s: Session, c: Contact) -> bool:
+            records.add_tag(s, c, records.BOOKED)
+            records.remove_tag(c, records.PENDING_CALLBACK)
+            c.booked_value_cents = value_cents
+            c.booked_at = self._clock.now()
+            return True
+
+        return await self._edit_contact(
+            contact_id, "contact.booked", actor, change, value_cents=value_cents
+        )
+
+    async def callback_done(self, contact_id: int, *, actor: str) -> ContactDetail:
+        def change(_s: Session, c: Contact) -> bool:
+            return records.remove_tag(c, records.PENDING_CALLBACK)
+
+        return await self._edit_contact(contact_id, "contact.callback_done", actor, change)
+
+    # ---- calls -----------------------------------------------------------------------
+    async def missed_calls(self, *, offset: int = 0, limit: int = 200) -> list[CallItem]:
+        def query(s: Session) -> list[CallItem]:
+            calls = s.scalars(
+                select(Call)
+                .where(Call.outcome == "missed")
+                .order_by(Call.started_at.desc(), Call.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            contacts = {
+                c.id: c
+                for c in s.scalars(
+                    select(Contact).where(
+                        Contact.id.in_({c.contact_id for c in calls if c.contact_id})
+                    )
+                ).all()
+            }
+            return [_call_item(s, c, contacts.get(c.contact_id or -1)) for c in calls]
+
+        return await self._read(query)
+
+    async def call(self, call_id: int) -> CallItem:
+        def query(s: Session) -> CallItem:
+            call = s.get(Call, call_id)
+            if call is None:
+                raise NotFound(f"call {call_id} not found")
+            contact = s.get(Contact, call.contact_id) if call.contact_id else None
+            return _call_item(s, call, contact)
+
+        return await self._read(query)
+
+
+# ---- query pieces ----------------------------------------------------------------------
+def _has_calls() -> Any:
+    return exists().where(Call.contact_id == Conversation.contact_id)
+
+
+def _apply_filter(stmt: Any, name: str, me: str | None) -> Any:
+    if name == "unread":
+        return stmt.where(Conversation.unread_count > 0)
+    if name == "pending_callback":
+        return stmt.where(Contact.tags.any(Tag.name == records.PENDING_CALLBACK))
+    if name == "assigned_to_me":
+        return stmt.where(Contact.assigned_to == (me or ""))
+    if name == "opted_out":
+        return stmt.where(Contact.opted_out.is_(True))
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_clause(s: Session, text: str) -> Any:
+    like = f"%{_escape_like(text)}%"
+    digits = "".join(ch for ch in text if ch.isdigit())
+    clauses = [
+        Contact.name.ilike(like, escape="\\"),
+        exists().where(
+            and_(Message.conversation_id == Conversation.id, Message.body.ilike(like, escape="\\"))
+        ),
+    ]
+    if len(digits) >= 3:
+        clauses.append(Contact.phone.like(f"%{digits}%"))
+    return or_(*clauses)
+
+
+def _message_item(m: Message) -> MessageItem:
+    return MessageItem(
+        id=m.id,
+        at=as_utc(m.created_at),
+        direction=m.direction,
+        body=m.body,
+        status=m.status,
+        kind=m.kind,
+        error=m.error_message,
+        media=tuple((d.get("url", ""), d.get("content_type", "")) for d in (m.media or [])),
+        author=m.author,
+        segments=m.segments,
+    )
+
+
+def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
+    jobs = s.scalars(select(Job).where(Job.call_id == call.id).order_by(Job.id)).all()
+    textback = next((j for j in jobs if j.kind == "textback"), None)
+    follow = next((j for j in jobs if j.kind == "follow_up"), None)
+    status = None
+    if textback is not None and textback.message_id is not None:
+        message = s.get(Message, textback.message_id)
+        status = message.status if message is not None else None
+    replied = False
+    if contact is not None:
+        replied = (
+            s.scalar(
+                select(Message.id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Conversation.contact_id == contact.id,
+                    Message.direction == "in",
+                    Message.created_at >= call.started_at,
+                )
+                .limit(1)
+            )
+            is not None
+        )
+    reason = call.textback_reason
+    if reason and call.textback_state == "skipped":
+        reason = policy.describe_skip(reason)
+    return CallItem(
+        id=call.id,
+        sid=call.sid,
+        at=as_utc(call.started_at),
+        from_raw=call.from_raw,
+        phone=call.phone,
+        display_phone=phones.format_for_display(call.phone) if call.phone else call.from_raw,
+        contact_id=call.contact_id,
+        name=contact.name if contact is not None else None,
+        outcome=call.outcome,
+        after_hours=call.after_hours,
+        ring_seconds=call.ring_seconds,
+        textback_state=call.textback_state,
+        textback_reason=reason,
+        textback_due_at=as_utc(textback.due_at)
+        if textback is not None and textback.state == "pending"
+        else None,
+        textback_status=status,
+        replied=replied,
+        followup_state=follow.state if follow is not None else None,
+        followup_due_at=as_utc(follow.due_at)
+        if follow is not None and follow.state == "pending"
+        else None,
+        source=call.source,
+    )
+
+
+def _contact_detail(c: Contact, conversation_id: int | None) -> ContactDetail:
+    return ContactDetail(
+        id=c.id,
+        phone=c.phone,
+        display_phone=phones.format_for_display(c.phone),
+        name=c.name,
+        notes=c.notes,
+        tags=tuple(sorted(t.name for t in c.tags)),
+        opted_out=c.opted_out,
+        assigned_to=c.assigned_to,
+        booked_value_cents=c.booked_value_cents,
+        conversation_id=conversation_id,
+        created_at=as_utc(c.created_at),
+    )

@@ -1,0 +1,121 @@
+"""Whether, what and when to text a caller after a missed call (DESIGN.md, step 2).
+
+Pure functions over plain values; the engine gathers the facts in one transaction and
+records the :class:`Decision` with the call, so the desk can see why a caller was or
+was not texted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services import hours as business_hours
+from services.phones import PhoneCheck, describe_reason
+from services.settings import Settings
+
+# Skip reasons, stable codes shown in words by describe_skip().
+DISABLED = "disabled"
+OPTED_OUT = "opted_out"
+REPEAT = "repeat_caller"
+TOO_OLD = "too_old"
+NO_TEMPLATE = "no_template"
+
+_SKIP_WORDS = {
+    DISABLED: "auto-text is turned off in Settings",
+    OPTED_OUT: "the caller opted out (texted STOP)",
+    REPEAT: "already texted this caller recently",
+    TOO_OLD: "the call is older than the catch-up limit",
+    NO_TEMPLATE: "the template is empty",
+}
+
+
+def describe_skip(code: str) -> str:
+    """A sentence for a skip reason code (policy's own or a phone check's)."""
+    return _SKIP_WORDS.get(code) or describe_reason(code)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the engine knows about the caller at the moment of deciding."""
+
+    phone: PhoneCheck
+    opted_out: bool
+    last_textback_at: datetime | None  # newest scheduled/sent text-back to this caller
+    call_at: datetime
+    now: datetime
+    catch_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    send: bool
+    reason: str | None  # skip code when not sending
+    template_key: str | None
+    after_hours: bool
+    due_at: datetime | None
+    held_until: datetime | None  # set when quiet hours pushed the send later
+
+
+def after_hours(settings: Settings, when: datetime) -> bool:
+    return not business_hours.is_open(settings["business.hours"], settings.tz, when)
+
+
+def decide_textback(settings: Settings, facts: Facts) -> Decision:
+    """Decide the text-back for one missed call."""
+    closed = after_hours(settings, facts.call_at)
+
+    def skip(code: str) -> Decision:
+        return Decision(False, code, None, closed, None, None)
+
+    if not settings["textback.enabled"]:
+        return skip(DISABLED)
+    if not facts.phone.textable:
+        return skip(facts.phone.reason or "invalid")
+    if facts.opted_out:
+        return skip(OPTED_OUT)
+    if facts.catch_up:
+        max_age = timedelta(hours=settings["catchup.max_age_hours"])
+        if facts.now - facts.call_at > max_age:
+            return skip(TOO_OLD)
+    window = timedelta(minutes=settings["textback.repeat_window_minutes"])
+    if facts.last_textback_at is not None and facts.now - facts.last_textback_at < window:
+        return skip(REPEAT)
+    if facts.catch_up:
+        key = "templates.catch_up"
+    else:
+        key = "templates.after_hours" if closed else "templates.missed_call"
+    if not settings[key].strip():
+        return skip(NO_TEMPLATE)
+    due = facts.now + timedelta(seconds=settings["textback.delay_seconds"])
+    due, held = hold_for_quiet_hours(settings, due)
+    return Decision(True, None, key, closed, due, held)
+
+
+def hold_for_quiet_hours(settings: Settings, due: datetime) -> tuple[datetime, datetime | None]:
+    """Move ``due`` to the end of quiet hours when it falls inside them."""
+    until = business_hours.quiet_until(settings["quiet_hours"], settings.tz, due)
+    return (until, until) if until is not None else (due, None)
+
+
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+START_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+
+def keyword(body: str) -> str | None:
+    """'stop' / 'start' / 'help' when the whole message is such a keyword, else None.
+
+    Like Twilio, only a message that is the keyword alone counts ("Stop." counts,
+    "please don't stop by" does not).
+    """
+    word = body.strip().strip(".!?,;: ").upper()
+    if word in STOP_WORDS:
+        return "stop"
+    if word in START_WORDS:
+        return "start"
+    if word in HELP_WORDS:
+        return "help"
+    return None

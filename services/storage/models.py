@@ -1,0 +1,202 @@
+"""The relational schema, SQLAlchemy 2 style (typed ``Mapped[...]`` columns).
+
+Rows are storage only: services hand snapshots (plain dataclasses in
+:mod:`services.snapshots`) to the UI, never these objects. Every datetime is stored
+as UTC. Schema changes go through Alembic (services/storage/migrations).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+contact_tags = Table(
+    "contact_tags",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None]
+    assigned_to: Mapped[str | None] = mapped_column(String(100))
+    booked_value_cents: Mapped[int | None] = mapped_column(Integer)
+    booked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    tags: Mapped[list[Tag]] = relationship(secondary=contact_tags, lazy="selectin")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+class Call(Base):
+    """One inbound call, keyed by the parent CallSid however many callbacks arrive."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_raw: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    to_number: Mapped[str] = mapped_column(String(64), default="")
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="ringing")
+    dial_status: Mapped[str | None] = mapped_column(String(20))
+    ring_seconds: Mapped[int | None]
+    # pending (still ringing) | answered | missed
+    outcome: Mapped[str] = mapped_column(String(12), default="pending")
+    mode: Mapped[str] = mapped_column(String(10), default="ring")  # ring | forward
+    after_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    # none | scheduled | held | sent | skipped | cancelled | failed
+    textback_state: Mapped[str] = mapped_column(String(12), default="none")
+    textback_reason: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(10), default="live")  # live | catchup | demo
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
+    )
+    last_message_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_preview: Mapped[str] = mapped_column(String(200), default="")
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_inbound_at: Mapped[datetime | None]
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    body: Mapped[str] = mapped_column(Text, default="")
+    # inbound: received; outbound: sending | retrying | queued | sent | delivered | failed ...
+    status: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(12))  # textback | follow_up | manual | auto | inbound
+    error_code: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(String(300))
+    media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    segments: Mapped[int | None]
+    author: Mapped[str | None] = mapped_column(String(100))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """A durable scheduled send: a row, so a restart (even after kill -9) still runs it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # textback | follow_up
+    # pending | sending | done | cancelled | skipped | failed
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    due_at: Mapped[datetime]
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    template_key: Mapped[str] = mapped_column(String(60))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON text
+    updated_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any] | None]
+
+
+class WebhookEvent(Base):
+    """Each webhook request seen, accepted or rejected (the health panel reads these)."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    path: Mapped[str] = mapped_column(String(100))
+    status: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(String(300))
+    checked_url: Mapped[str | None] = mapped_column(String(500))
+    sid: Mapped[str | None] = mapped_column(String(64))
+
+
+class SyncState(Base):
+    """Small key/value state that is not a user setting (catch-up cursors, wiring backups)."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
