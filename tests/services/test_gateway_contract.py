@@ -1,0 +1,292 @@
+"""Contract: every kind of request TwilioGateway makes is one Twilio's OpenAPI spec accepts.
+
+Stoplight Prism serves Twilio's own spec (``../shared/twilio-oai/twilio_api_v2010.json``
+beside the repo, or ``$FRONTDESK_TWILIO_OAI_DIR``) as a validating mock: a request that
+violates the spec gets 422/400/401 (so the gateway raises) and Prism logs "Request did
+not pass the validation rules". Each test drives the real gateway at Prism through
+``base_url`` and checks both. Prism answers with the spec's static examples.
+
+Skipped, with the reason, when the spec or ``npx`` is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from services.gateway import TwilioGateway
+from services.ports import CarrierError
+
+T = TypeVar("T")
+
+PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"
+SPEC_NAME = "twilio_api_v2010.json"
+START_TIMEOUT_SECONDS = 45.0
+
+# Shaped like real SIDs: the spec checks ^AC[0-9a-fA-F]{32}$ and friends.
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+NUMBER_SID = "PN" + "fedcba9876543210" * 2
+PARENT_CALL_SID = "CA" + "00112233445566778899aabbccddeeff"
+OFFICE = "+15550001111"
+CALLER = "+15557654321"
+PUBLIC = "https://frontdesk.example.com"
+
+
+def spec_path() -> Path:
+    env_dir = os.environ.get("FRONTDESK_TWILIO_OAI_DIR")
+    if env_dir:
+        return Path(env_dir) / SPEC_NAME
+    repo_root = Path(__file__).resolve().parents[2]
+    return repo_root / ".." / "shared" / "twilio-oai" / SPEC_NAME
+
+
+@dataclass
+class Prism:
+    base_url: str
+    log_path: Path
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode("utf-8", "replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError as exc:  # any HTTP answer means it is serving
+        exc.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
+    spec = spec_path()
+    if not spec.is_file():
+        pytest.skip(f"Twilio OpenAPI spec not found at {spec} (set FRONTDESK_TWILIO_OAI_DIR)")
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.skip("npx is not installed, so Stoplight Prism cannot run")
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("prism") / "prism.log"
+    env = dict(os.environ, NO_COLOR="1", FORCE_COLOR="0")
+    cmd = [npx, "--yes", PRISM_PACKAGE, "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
+    with log_path.open("wb") as log:
+        # Own session: npx starts node children, so the whole group is stopped at the end.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not _answers(base_url + "/"):
+            if proc.poll() is not None:
+                pytest.fail(f"Prism exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"Prism did not answer in time:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield Prism(base_url=base_url, log_path=log_path)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def _rejections(log: str) -> list[str]:
+    """The request blocks in a Prism log excerpt that failed request validation."""
+    blocks: list[list[str]] = []
+    for line in log.splitlines():
+        if "[HTTP SERVER]" in line and "Request received" in line:
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    return [
+        "\n".join(b) for b in blocks if any("did not pass the validation rules" in x for x in b)
+    ]
+
+
+def through_prism(
+    prism: Prism, action: Callable[[TwilioGateway], Awaitable[T]], **kwargs: str
+) -> T:
+    """Run ``action`` on a gateway aimed at Prism; fail on any spec violation."""
+    offset = prism.log_size()
+
+    async def main() -> T:
+        async with TwilioGateway(
+            ACCOUNT_SID, "contract-token", base_url=prism.base_url, max_attempts=1, **kwargs
+        ) as gateway:
+            return await action(gateway)
+
+    try:
+        result = asyncio.run(main())
+    except CarrierError as exc:
+        time.sleep(0.2)
+        pytest.fail(f"Prism refused a gateway request ({exc!r}):\n{prism.log_since(offset)}")
+    time.sleep(0.2)  # let Prism flush its log lines for these requests
+    rejected = _rejections(prism.log_since(offset))
+    assert not rejected, "Prism logged spec violations:\n" + "\n\n".join(rejected)
+    return result
+
+
+def test_send_sms_with_status_callback(prism: Prism) -> None:
+    sent = through_prism(
+        prism,
+        lambda gw: gw.send_sms(
+            to=CALLER,
+            from_=OFFICE,
+            body="Sorry we missed your call! Reply here.",
+            status_callback=f"{PUBLIC}/twilio/sms/status",
+        ),
+    )
+    assert sent.sid.startswith("SM")
+
+
+def test_send_sms_without_status_callback(prism: Prism) -> None:
+    through_prism(
+        prism, lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None)
+    )
+
+
+def test_send_sms_with_api_key(prism: Prism) -> None:
+    through_prism(
+        prism,
+        lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None),
+        api_key="SK" + "1" * 32,
+        api_secret="key-secret",
+    )
+
+
+def test_list_messages_with_every_filter(prism: Prism) -> None:
+    since = datetime.now(UTC) - timedelta(days=1)
+    # limit=1: Prism's example next_page_uri is itself invalid, so don't follow it here.
+    messages = through_prism(
+        prism,
+        lambda gw: gw.list_messages(to=OFFICE, from_=CALLER, date_sent_after=since, limit=1),
+    )
+    assert len(messages) == 1 and messages[0].sid.startswith(("SM", "MM"))
+
+
+def test_list_messages_without_filters(prism: Prism) -> None:
+    through_prism(prism, lambda gw: gw.list_messages(limit=1))
+
+
+def test_list_calls_with_every_filter(prism: Prism) -> None:
+    since = datetime.now(UTC) - timedelta(hours=2)
+    calls = through_prism(
+        prism,
+        lambda gw: gw.list_calls(
+            to=OFFICE, start_time_after=since, parent_call_sid=PARENT_CALL_SID, limit=1
+        ),
+    )
+    assert len(calls) == 1 and calls[0].sid.startswith("CA")
+
+
+def test_list_calls_without_filters(prism: Prism) -> None:
+    through_prism(prism, lambda gw: gw.list_calls(limit=1))
+
+
+def test_paging_stops_quietly_at_a_refused_next_page(prism: Prism) -> None:
+    """Prism's example next-page link fails validation: the first page is still returned."""
+
+    async def main() -> tuple[int, int]:
+        async with TwilioGateway(
+            ACCOUNT_SID, "contract-token", base_url=prism.base_url, max_attempts=1
+        ) as gw:
+            messages = await gw.list_messages(limit=500)
+            calls = await gw.list_calls(limit=500)
+            return len(messages), len(calls)
+
+    n_messages, n_calls = asyncio.run(main())
+    assert n_messages >= 1 and n_calls >= 1
+
+
+def test_fetch_account(prism: Prism) -> None:
+    account = through_prism(prism, lambda gw: gw.fetch_account())
+    assert account.sid.startswith("AC") and account.status
+
+
+def test_find_number(prism: Prism) -> None:
+    # Prism's example number is not ours, so the exact match finds nothing; the request
+    # (IncomingPhoneNumbers list filtered by PhoneNumber) is what is checked.
+    through_prism(prism, lambda gw: gw.find_number(OFFICE))
+
+
+def test_list_numbers(prism: Prism) -> None:
+    numbers = through_prism(prism, lambda gw: gw.list_numbers(limit=1))
+    assert numbers and numbers[0].sid.startswith("PN")
+
+
+def test_update_number_every_field(prism: Prism) -> None:
+    number = through_prism(
+        prism,
+        lambda gw: gw.update_number(
+            NUMBER_SID,
+            voice_url=f"{PUBLIC}/twilio/voice",
+            voice_method="POST",
+            voice_fallback_url=f"{PUBLIC}/twilio/voice/fallback",
+            sms_url=f"{PUBLIC}/twilio/sms",
+            sms_method="POST",
+            status_callback=f"{PUBLIC}/twilio/voice/status",
+            status_callback_method="POST",
+        ),
+    )
+    assert number.sid.startswith("PN")
+
+
+def test_update_number_voice_only(prism: Prism) -> None:
+    through_prism(prism, lambda gw: gw.update_number(NUMBER_SID, voice_url=f"{PUBLIC}/v"))
+
+
+def test_prism_really_validates(prism: Prism) -> None:
+    """Negative control: a request that breaks the spec is refused, and the gateway raises."""
+
+    async def main() -> None:
+        async with TwilioGateway(
+            ACCOUNT_SID, "contract-token", base_url=prism.base_url, max_attempts=1
+        ) as gw:
+            await gw.update_number(NUMBER_SID, voice_url="not a url")
+
+    offset = prism.log_size()
+    with pytest.raises(CarrierError) as info:
+        asyncio.run(main())
+    assert info.value.status == 422
+    assert info.value.retryable is False
+    time.sleep(0.2)
+    [rejected] = _rejections(prism.log_since(offset))
+    assert "VoiceUrl" in rejected
