@@ -142,14 +142,23 @@ def _rejections(log: str) -> list[str]:
 
 
 def through_prism(
-    prism: Prism, action: Callable[[TwilioGateway], Awaitable[T]], **kwargs: str
+    prism: Prism,
+    action: Callable[[TwilioGateway], Awaitable[T]],
+    *,
+    api_key: str | None = None,
+    api_secret: str | None = None,
 ) -> T:
     """Run ``action`` on a gateway aimed at Prism; fail on any spec violation."""
     offset = prism.log_size()
 
     async def main() -> T:
         async with TwilioGateway(
-            ACCOUNT_SID, "contract-token", base_url=prism.base_url, max_attempts=1, **kwargs
+            ACCOUNT_SID,
+            "contract-token",
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=prism.base_url,
+            max_attempts=1,
         ) as gateway:
             return await action(gateway)
 
