@@ -7,6 +7,8 @@ import contextlib
 import gc
 import itertools
 import socket
+import subprocess
+import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -483,3 +485,38 @@ def _no_resource_warnings() -> Iterator[None]:
         yield
     leaked = [w for w in records if issubclass(w.category, ResourceWarning)]
     assert not leaked, [str(w.message) for w in leaked]
+
+
+def test_thread_mode_serves_other_processes(twilio_standin: TwilioStandIn) -> None:
+    """What end-to-end tests rely on: a subprocess (like `frontdesk serve`) reaches it."""
+    script = (
+        "import base64, sys, urllib.parse, urllib.request\n"
+        "base, sid, token = sys.argv[1:4]\n"
+        "data = urllib.parse.urlencode({'To': '+15557654321', 'From': '+15550001111',"
+        " 'Body': 'from a subprocess'}).encode()\n"
+        "req = urllib.request.Request(f'{base}/2010-04-01/Accounts/{sid}/Messages.json', data)\n"
+        "auth = base64.b64encode(f'{sid}:{token}'.encode()).decode()\n"
+        "req.add_header('Authorization', 'Basic ' + auth)\n"
+        "with urllib.request.urlopen(req, timeout=5) as resp:\n"
+        "    print(resp.status)\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            twilio_standin.base_url,
+            twilio_standin.account_sid,
+            twilio_standin.auth_token,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert result.stdout.strip() == "201"
+    [message] = twilio_standin.wait_for_messages_sync(1, timeout=5)
+    assert message["body"] == "from a subprocess"
+    assert message["direction"] == "outbound-api" and message["num_segments"] == "1"
+    with pytest.raises(TimeoutError):
+        twilio_standin.wait_for_messages_sync(2, timeout=0.05)
