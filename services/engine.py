@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services import errors, phones, policy, records, templates, twiml
-from services import settings as settings_mod
+from services import errors, phones, policy, records, settings_store, templates, twiml
+from services.api import ReplyRefused
 from services.clock import Clock, as_utc
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
 from services.ports import (
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 FINAL_DIAL_OK = "completed"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-
-
-class ReplyRefused(ValueError):
-    """A manual reply that cannot be sent (opted out, empty, no business number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +120,7 @@ class Engine:
 
         def work(uow: UnitOfWork) -> str:
             s = uow.session
-            cfg = settings_mod.load(s)
+            cfg = settings_store.load(s)
             now = self._clock.now()
             numbers: list[str] = cfg["forwarding.numbers"]
             call, created = self._call_for(uow, call_sid, from_raw, form.get("To", ""), now, cfg)
@@ -155,7 +151,7 @@ class Engine:
 
         def work(uow: UnitOfWork) -> str:
             s = uow.session
-            cfg = settings_mod.load(s)
+            cfg = settings_store.load(s)
             now = self._clock.now()
             call, _created = self._call_for(
                 uow, call_sid, form.get("From", ""), form.get("To", ""), now, cfg
@@ -186,7 +182,7 @@ class Engine:
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
-            cfg = settings_mod.load(s)
+            cfg = settings_store.load(s)
             now = self._clock.now()
             call, _created = self._call_for(
                 uow, call_sid, form.get("From", ""), form.get("To", ""), now, cfg
@@ -310,7 +306,7 @@ class Engine:
             s = uow.session
             if s.scalar(select(Message.id).where(Message.sid == message_sid)) is not None:
                 return None, None  # a retry of a message we already have
-            cfg = settings_mod.load(s)
+            cfg = settings_store.load(s)
             now = self._clock.now()
             check = phones.classify(from_raw, cfg["business.default_region"])
             contact = records.contact_for(s, check.e164 or from_raw, now)
@@ -459,7 +455,7 @@ class Engine:
         if job is None or job.state != "sending":
             return None
         now = self._clock.now()
-        cfg = settings_mod.load(s)
+        cfg = settings_store.load(s)
         contact = s.get(Contact, job.contact_id)
         call = s.get(Call, job.call_id) if job.call_id else None
         assert contact is not None
@@ -599,7 +595,7 @@ class Engine:
                 call.textback_state = "sent"
                 call.textback_reason = None
                 self._publish_after(uow, CallChanged(call.id))
-        delay = settings_mod.load(s)["followup.delay_seconds"]
+        delay = settings_store.load(s)["followup.delay_seconds"]
         if delay > 0:
             s.add(
                 Job(
@@ -678,7 +674,7 @@ class Engine:
         self, uow: UnitOfWork, contact_id: int, body: str, *, author: str | None, kind: str
     ) -> Outgoing:
         s = uow.session
-        cfg = settings_mod.load(s)
+        cfg = settings_store.load(s)
         contact = s.get(Contact, contact_id)
         if contact is None:
             raise ReplyRefused("That contact no longer exists.")
@@ -742,7 +738,7 @@ class Engine:
         self, uow: UnitOfWork
     ) -> list[tuple[int, int | None, str, str, str | None, datetime]]:
         s = uow.session
-        cfg = settings_mod.load(s)
+        cfg = settings_store.load(s)
         result = []
         for job in s.scalars(select(Job).where(Job.state == "sending")).all():
             contact = s.get(Contact, job.contact_id)

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records
-from services import settings as settings_mod
+from services import phones, policy, records, settings_store
+from services.api import NotFound
 from services.clock import Clock, as_utc
 from services.events import (
     ContactChanged,
@@ -34,10 +34,6 @@ from services.storage.models import Call, Contact, Conversation, Job, Message, T
 T = TypeVar("T")
 
 FILTERS = ("all", "unread", "pending_callback", "assigned_to_me", "opted_out")
-
-
-class NotFound(LookupError):
-    """The contact, call or conversation asked for does not exist (any more)."""
 
 
 class Inbox:
@@ -64,13 +60,13 @@ class Inbox:
 
     # ---- settings --------------------------------------------------------------------
     async def settings(self) -> Settings:
-        return await self._read(settings_mod.load)
+        return await self._read(settings_store.load)
 
     async def update_settings(self, changes: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
         """Validate and store ``changes`` all together; raises SettingsError, storing nothing."""
 
         def work(uow: UnitOfWork) -> tuple[dict[str, Any], list[Event]]:
-            done = settings_mod.apply_changes(
+            done = settings_store.apply_changes(
                 uow.session, changes, actor=actor, now=self._clock.now()
             )
             return done, [SettingsChanged(tuple(sorted(done)))]

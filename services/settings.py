@@ -1,8 +1,8 @@
-"""Settings keys (DESIGN.md), their defaults and validation, stored as JSON rows.
+"""Settings keys (DESIGN.md), their defaults and validation; pure, no storage.
 
 Every key is validated and normalised by its :class:`SettingSpec` before anything is
-written; :func:`apply_changes` validates a whole batch first, so a bad value leaves the
-stored settings exactly as they were. Raises :class:`SettingsError` with a sentence the
+written (storage is :mod:`services.settings_store`), so the Settings screen can refuse a
+bad value in place with the same rules. Raises :class:`SettingsError` with a sentence the
 owner can act on.
 """
 
@@ -12,16 +12,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from services import phones, templates
-from services.storage.models import AuditEntry, Setting
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -356,41 +351,6 @@ class Settings(Mapping[str, Any]):
 
     def with_changes(self, changes: Mapping[str, Any]) -> Settings:
         return Settings({**self._values, **changes})
-
-
-def load(session: Session) -> Settings:
-    rows = session.scalars(select(Setting)).all()
-    return Settings({row.key: json.loads(row.value) for row in rows})
-
-
-def apply_changes(
-    session: Session, changes: Mapping[str, Any], *, actor: str, now: datetime
-) -> dict[str, Any]:
-    """Validate every change, then write them all; returns the normalised values.
-
-    Nothing is written when any value is refused (the caller's unit of work is left
-    untouched). The caller commits.
-    """
-    normalised = {key: validate(key, value) for key, value in changes.items()}
-    cross_check(load(session).with_changes(normalised))
-    for key, value in normalised.items():
-        row = session.get(Setting, key)
-        text = json.dumps(value)
-        if row is None:
-            session.add(Setting(key=key, value=text, updated_at=now))
-        else:
-            row.value = text
-            row.updated_at = now
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action="settings.set",
-            subject=None,
-            detail={"keys": sorted(normalised)},
-        )
-    )
-    return normalised
 
 
 def cross_check(settings: Settings) -> None:

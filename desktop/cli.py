@@ -1,0 +1,244 @@
+"""`frontdesk`: the command line of DESIGN.md (keep it stable: offices script it).
+
+Exit codes: 0 done, 1 failed while running, 2 bad usage or bad input (nothing written).
+Qt is imported only by the commands that open a window, so `serve`, `settings` and
+`export` run on a machine with no display libraries at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from desktop import config as config_mod
+from desktop.config import AppConfig, ConfigError
+
+log = logging.getLogger("frontdesk")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def version() -> str:
+    try:
+        return metadata.version("frontdesk")
+    except metadata.PackageNotFoundError:  # running from a bundle without metadata
+        from desktop import VERSION
+
+        return VERSION
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as `frontdesk: error: ...`, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="where Frontdesk keeps its database and logs (also FRONTDESK_DATA_DIR)",
+    )
+    common.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="frontdesk",
+        description="Missed-call text-back and a shared SMS inbox on your own Twilio account.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"frontdesk {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("app", parents=[common], help="open the desktop app (the default)")
+    sub.add_parser("demo", parents=[common], help="open the app on a demo workspace")
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the receiver and scheduler with no window"
+    )
+    serve.add_argument("--port", type=int, help="port to listen on (also FRONTDESK_PORT)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    settings = sub.add_parser("settings", parents=[common], help="show or change settings")
+    settings_sub = settings.add_subparsers(dest="settings_command", metavar="ACTION")
+    show = settings_sub.add_parser("show", parents=[common], help="print every setting")
+    show.add_argument("--json", action="store_true", help="as one JSON object")
+    set_ = settings_sub.add_parser("set", parents=[common], help="change one setting")
+    set_.add_argument("key")
+    set_.add_argument("value", help="read as JSON when it parses, else as text")
+    export = sub.add_parser("export", parents=[common], help="contacts, calls and conversations")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    sub.add_parser(
+        "selftest", parents=[common], help="prove an install: one missed call, end to end"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command = args.command or "app"
+    try:
+        if command == "settings" and not args.settings_command:
+            parser.parse_args(["settings", "--help"])
+        config = config_mod.resolve(
+            data_dir=getattr(args, "data_dir", None),
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+        )
+        handler = {
+            "serve": _serve,
+            "settings": _settings,
+            "export": _export,
+            "app": _app,
+            "demo": _app,
+            "selftest": _selftest,
+        }[command]
+        return handler(config, args)
+    except (UsageError, ConfigError) as exc:
+        print(f"frontdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# ---- settings and export: plain synchronous database work ----------------------------
+def _open_db(config: AppConfig) -> Any:
+    from services.storage import migrate
+    from services.storage.database import Database
+
+    db = Database(config.database_url)
+    migrate.upgrade(db.engine)
+    return db
+
+
+def _settings(config: AppConfig, args: argparse.Namespace) -> int:
+    from services import settings as settings_mod
+    from services import settings_store
+    from services.clock import SystemClock
+
+    db = _open_db(config)
+    try:
+        if args.settings_command == "show":
+            current = db.run_sync(lambda uow: settings_store.load(uow.session))
+            if args.json:
+                print(json.dumps(current.as_dict(), indent=2, ensure_ascii=False))
+            else:
+                for key, value in current.items():
+                    print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+            return EXIT_OK
+        value = settings_mod.parse_cli_value(args.value)
+
+        def work(uow: Any) -> dict[str, Any]:
+            done = settings_store.apply_changes(
+                uow.session, {args.key: value}, actor="cli", now=SystemClock().now()
+            )
+            uow.commit()
+            return done
+
+        try:
+            done = db.run_sync(work)
+        except settings_mod.SettingsError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"{args.key} = {json.dumps(done[args.key], ensure_ascii=False)}")
+        return EXIT_OK
+    finally:
+        db.close()
+
+
+def _export(config: AppConfig, args: argparse.Namespace) -> int:
+    from services import export
+
+    db = _open_db(config)
+    try:
+        data = db.run_sync(lambda uow: export.collect(uow.session))
+    finally:
+        db.close()
+    text = export.to_json(data) if args.format == "json" else export.to_csv(data)
+    if args.output:
+        target = Path(args.output)
+        try:
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_text(text, encoding="utf-8", newline="")
+            tmp.replace(target)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# ---- serve -------------------------------------------------------------------------------
+def _serve(config: AppConfig, args: argparse.Namespace) -> int:
+    from desktop import logs
+    from desktop.live import LiveSetupError, build_live_runtime
+    from services.credentials import CredentialStore
+
+    store = CredentialStore()
+    logs.configure(config.log_dir, lambda: _secrets(store), verbose=getattr(args, "verbose", False))
+
+    async def run() -> int:
+        try:
+            runtime = await build_live_runtime(config, store)
+        except LiveSetupError as exc:
+            raise UsageError(str(exc)) from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await runtime.start()
+            print(
+                f"frontdesk serve: listening on {runtime.receiver.local_url()} "
+                f"(public URL {runtime.public_url})",
+                flush=True,
+            )
+            if runtime.wiring_error:
+                print(f"frontdesk serve: warning: {runtime.wiring_error}", flush=True)
+            await stop.wait()
+        finally:
+            await runtime.stop()
+        return EXIT_OK
+
+    try:
+        return asyncio.run(run())
+    except OSError as exc:
+        print(
+            f"frontdesk: error: cannot listen on {config.host}:{config.port}: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _secrets(store: Any) -> list[str]:
+    try:
+        creds = store.load_twilio()
+    except Exception:
+        return []
+    if creds is None:
+        return []
+    return [s for s in (creds.auth_token, creds.api_key_secret) if s]
+
+
+# ---- windows -------------------------------------------------------------------------------
+def _app(config: AppConfig, args: argparse.Namespace) -> int:
+    from desktop.app import run_app
+
+    code: int = run_app(
+        config, demo=args.command == "demo", verbose=getattr(args, "verbose", False)
+    )
+    return code
+
+
+def _selftest(config: AppConfig, args: argparse.Namespace) -> int:
+    from desktop.selftest import run_selftest
+
+    code: int = run_selftest(config)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Where things are and how to reach them: the command line over the environment.
+
+Resolved once at start-up into a frozen :class:`AppConfig`; nothing reads the
+environment after that.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from services.storage.database import default_sqlite_url
+
+DEFAULT_PORT = 8765
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    data_dir: Path
+    database_url: str
+    host: str
+    port: int
+    public_url: str | None  # FRONTDESK_PUBLIC_URL: no tunnel when set
+    twilio_base_url: str | None  # FRONTDESK_TWILIO_BASE_URL
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+class ConfigError(ValueError):
+    """A command-line option or environment variable that cannot be used."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("Frontdesk", appauthor=False))
+
+
+def resolve(
+    *,
+    data_dir: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AppConfig:
+    env = os.environ if environ is None else environ
+    folder = Path(data_dir or env.get("FRONTDESK_DATA_DIR") or default_data_dir()).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use data directory {folder}: {exc.strerror}") from None
+    if port is None:
+        raw = env.get("FRONTDESK_PORT", "")
+        if raw:
+            if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+                raise ConfigError(f"FRONTDESK_PORT={raw!r} is not a port number (0-65535)")
+            port = int(raw)
+        else:
+            port = DEFAULT_PORT
+    public = (env.get("FRONTDESK_PUBLIC_URL") or "").strip() or None
+    if public and not public.startswith(("https://", "http://")):
+        raise ConfigError(f"FRONTDESK_PUBLIC_URL={public!r} must start with https://")
+    return AppConfig(
+        data_dir=folder,
+        database_url=env.get("FRONTDESK_DATABASE_URL") or default_sqlite_url(folder),
+        host=host or "127.0.0.1",
+        port=port,
+        public_url=public.rstrip("/") if public else None,
+        twilio_base_url=(env.get("FRONTDESK_TWILIO_BASE_URL") or "").strip() or None,
+    )

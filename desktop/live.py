@@ -1,0 +1,79 @@
+"""Building the runtime for a real Twilio account (serve and the desktop app)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from desktop.config import AppConfig
+from desktop.runtime import Runtime
+from services import settings as settings_mod
+from services import settings_store
+from services.credentials import CredentialsError, CredentialStore, TwilioCredentials
+from services.gateway import TwilioGateway
+from services.storage import migrate
+from services.storage.database import Database
+from services.tunnel import FixedPublicUrl, NgrokTunnel, PublicEndpoint
+
+
+class LiveSetupError(RuntimeError):
+    """Frontdesk cannot go live yet; the message says what to set."""
+
+
+def _load_settings(config: AppConfig) -> settings_mod.Settings:
+    db = Database(config.database_url)
+    try:
+        migrate.upgrade(db.engine)
+        return db.run_sync(lambda uow: settings_store.load(uow.session))
+    finally:
+        db.close()
+
+
+def load_credentials(store: CredentialStore) -> TwilioCredentials:
+    try:
+        creds = store.load_twilio()
+    except CredentialsError as exc:
+        raise LiveSetupError(str(exc)) from None
+    if creds is None or not creds.auth_token:
+        raise LiveSetupError(
+            "no Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or enter "
+            "them once in the app (Settings → Twilio account); the auth token is needed to "
+            "check webhook signatures even when an API key sends"
+        )
+    return creds
+
+
+def endpoint_factory(
+    config: AppConfig, cfg: settings_mod.Settings, store: CredentialStore
+) -> Callable[[], PublicEndpoint]:
+    fixed = config.public_url or cfg["tunnel.public_url"]
+    if fixed:
+        return lambda: FixedPublicUrl(fixed)
+    ngrok_token = store.load_ngrok_token()
+    if not ngrok_token:
+        raise LiveSetupError(
+            "Twilio cannot reach this PC yet: set FRONTDESK_PUBLIC_URL to a public https URL "
+            "that forwards here, or save an ngrok authtoken (Settings → Connection, or the "
+            "NGROK_AUTHTOKEN environment variable) so Frontdesk opens a tunnel"
+        )
+    path = cfg["tunnel.ngrok_path"] or None
+    ngrok_config = config.data_dir / "ngrok.yml"
+    return lambda: NgrokTunnel(ngrok_path=path, auth_token=ngrok_token, config_path=ngrok_config)
+
+
+async def build_live_runtime(config: AppConfig, store: CredentialStore) -> Runtime:
+    """The runtime on the office's Twilio account; raises :class:`LiveSetupError`."""
+    creds = load_credentials(store)
+    cfg = await asyncio.to_thread(_load_settings, config)
+    factory = endpoint_factory(config, cfg, store)
+    gateway = TwilioGateway(
+        creds.account_sid,
+        creds.auth_token or "",
+        api_key=creds.api_key_sid,
+        api_secret=creds.api_key_secret,
+        base_url=config.twilio_base_url,
+    )
+    token = creds.auth_token
+    return Runtime(
+        config, carrier=gateway, auth_token=lambda: token, endpoint=factory, number_admin=gateway
+    )

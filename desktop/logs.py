@@ -1,0 +1,53 @@
+"""Logging to stderr and a rotating file in the data dir, with secrets scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces any known secret in a record's final message with ``***``.
+
+    ``secrets`` is asked on every record, so a token saved after start-up is covered.
+    """
+
+    def __init__(self, secrets: Callable[[], Iterable[str]]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = message
+        for secret in self._secrets():
+            if secret and len(secret) >= 6:
+                scrubbed = scrubbed.replace(secret, "***")
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def configure(log_dir: Path, secrets: Callable[[], Iterable[str]], *, verbose: bool) -> None:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_frontdesk", False):
+            root.removeHandler(handler)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact = RedactSecrets(secrets)
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_dir / "frontdesk.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    stream: logging.Handler = logging.StreamHandler()
+    stream.setLevel(logging.DEBUG if verbose else logging.INFO)
+    handlers: list[logging.Handler] = [file_handler, stream]
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        handler.addFilter(redact)
+        handler._frontdesk = True  # type: ignore[attr-defined]  # marks our own handlers
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("twilio").setLevel(logging.WARNING)

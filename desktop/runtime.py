@@ -1,0 +1,168 @@
+"""The composition root of the engine: one place builds every service and wires them.
+
+``frontdesk serve``, the desktop app, the demo and the tests all build a
+:class:`Runtime`; only what differs (the carrier, the clock, the public URL) is passed
+in. Nothing here runs at import time; :meth:`Runtime.start` must be awaited on the
+running loop and :meth:`Runtime.stop` undoes it in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from desktop.config import AppConfig
+from services.clock import Clock, SystemClock
+from services.engine import Engine
+from services.events import EventBus, WebhookSeen
+from services.inbox import Inbox
+from services.ports import Carrier
+from services.receiver import WebhookReceiver, WebhookRecord
+from services.scheduler import Scheduler
+from services.storage import migrate
+from services.storage.database import Database, UnitOfWork
+from services.storage.models import WebhookEvent
+from services.tasks import TaskSet
+from services.tunnel import PublicEndpoint, TunnelSupervisor
+from services.wiring import NumberAdmin, WiringError, wire
+
+log = logging.getLogger(__name__)
+
+
+class ManagedCarrier(Carrier, Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class WebhookLog:
+    """The newest webhook records in memory (the health panel); rejections also persist."""
+
+    recent: collections.deque[WebhookRecord] = field(
+        default_factory=lambda: collections.deque(maxlen=200)
+    )
+
+    @property
+    def last_accepted(self) -> WebhookRecord | None:
+        return next((r for r in reversed(self.recent) if r.status < 400), None)
+
+
+class Runtime:
+    """Database, event bus, engine, scheduler, inbox and receiver for one data dir."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        carrier: ManagedCarrier,
+        auth_token: Callable[[], str | None],
+        endpoint: Callable[[], PublicEndpoint] | None,
+        number_admin: NumberAdmin | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.carrier = carrier
+        self.bus = EventBus()
+        self.db = Database(config.database_url)
+        self.scheduler = Scheduler(self.db, self.clock)
+        self.public_url: str | None = None
+        self._endpoint_factory = endpoint
+        self.tunnel: TunnelSupervisor | None = None
+        self.engine = Engine(
+            self.db,
+            carrier,
+            self.bus,
+            self.clock,
+            self.scheduler,
+            public_url=lambda: self.public_url,
+        )
+        self.inbox = Inbox(self.db, self.bus, self.clock)
+        self.webhooks = WebhookLog()
+        self.receiver = WebhookReceiver(
+            self.engine,
+            auth_token=auth_token,
+            public_url=lambda: self.public_url,
+            on_record=self._on_webhook,
+        )
+        self._number_admin = number_admin
+        self._background = TaskSet("runtime")
+        self.wiring_error: str | None = None
+        self.tunnel_wait_seconds = 30.0
+        self._first_url = asyncio.Event()
+
+    async def start(self) -> None:
+        """Migrate, start the carrier and the engine, listen, then wire the number."""
+        await self.db.run(lambda _uow: migrate.upgrade(self.db.engine))
+        await self.carrier.start()
+        await self.engine.start()
+        port = await self.receiver.start(self.config.host, self.config.port)
+        if self._endpoint_factory is not None:
+            self._first_url = asyncio.Event()
+            self.tunnel = TunnelSupervisor(self._endpoint_factory, port, self._url_changed)
+            await self.tunnel.start()
+            # Serve only once Twilio can reach us (webhooks signed for the public URL
+            # would be refused before it is known); a tunnel that cannot start is reported
+            # by the supervisor and retried in the background.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_url.wait(), self.tunnel_wait_seconds)
+
+    async def _url_changed(self, url: str | None) -> None:
+        self.public_url = url
+        if url:
+            await self.rewire()
+            self._first_url.set()
+
+    async def rewire(self) -> None:
+        """Point the business number at the current public URL (on start, on URL change)."""
+        if self._number_admin is None or not self.public_url:
+            return
+        settings = await self.inbox.settings()
+        phone = settings["business.phone_number"]
+        if not phone:
+            self.wiring_error = "business.phone_number is not set: the number was not wired"
+            log.warning(self.wiring_error)
+            return
+        try:
+            await wire(self._number_admin, self.db, phone, self.public_url)
+            self.wiring_error = None
+        except (WiringError, Exception) as exc:  # the receiver still serves; say why
+            self.wiring_error = str(exc)
+            log.error("could not wire %s: %s", phone, exc)
+
+    async def stop(self) -> None:
+        if self.tunnel is not None:
+            await self.tunnel.stop()
+        await self.receiver.stop()
+        await self.engine.stop()
+        await self._background.close()
+        await self.carrier.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.db.close)
+
+    def _on_webhook(self, record: WebhookRecord) -> None:
+        self.webhooks.recent.append(record)
+        self.bus.publish(WebhookSeen(record.path, record.status, record.reason))
+        if record.status >= 400:
+            self._background.spawn(self._persist_rejection(record), name="webhook-log")
+
+    async def _persist_rejection(self, record: WebhookRecord) -> None:
+        def work(uow: UnitOfWork) -> None:
+            uow.session.add(
+                WebhookEvent(
+                    at=record.at,
+                    path=record.path[:100],
+                    status=record.status,
+                    reason=(record.reason or "")[:300] or None,
+                    checked_url=(record.checked_url or "")[:500] or None,
+                    sid=record.sid,
+                )
+            )
+            uow.commit()
+
+        await self.db.run(work)

@@ -1,0 +1,88 @@
+"""The interfaces the UI is handed: protocols over the engine and inbox, and their errors.
+
+ui/ imports this module (never the implementations, which pull in SQLAlchemy); the
+composition root passes in :class:`services.inbox.Inbox` and
+:class:`services.engine.Engine`, which satisfy these protocols. Every method is a
+coroutine to be awaited on the event loop; none blocks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from services.events import Event
+from services.settings import Settings
+from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
+
+
+class ReplyRefused(ValueError):
+    """A reply that cannot be sent (opted out, empty, no business number); nothing stored."""
+
+
+class NotFound(LookupError):
+    """The contact, call or conversation asked for does not exist (any more)."""
+
+
+class EventSource(Protocol):
+    def subscribe(self, subscriber: Callable[[Event], None]) -> Callable[[], None]: ...
+
+
+class InboxApi(Protocol):
+    async def settings(self) -> Settings: ...
+
+    async def update_settings(
+        self, changes: Mapping[str, Any], *, actor: str
+    ) -> dict[str, Any]: ...
+
+    async def conversations(
+        self,
+        *,
+        filter: str = "all",
+        search: str = "",
+        me: str | None = None,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> list[ConversationRow]: ...
+
+    async def conversation(self, contact_id: int) -> ConversationRow: ...
+
+    async def counts(self, *, me: str | None = None) -> Counts: ...
+
+    async def thread(
+        self, contact_id: int, *, limit: int = 500
+    ) -> list[MessageItem | CallItem]: ...
+
+    async def mark_read(self, contact_id: int) -> None: ...
+
+    async def contact(self, contact_id: int) -> ContactDetail: ...
+
+    async def contacts(
+        self, *, search: str = "", offset: int = 0, limit: int = 200
+    ) -> list[ContactDetail]: ...
+
+    async def rename(self, contact_id: int, name: str, *, actor: str) -> ContactDetail: ...
+
+    async def set_notes(self, contact_id: int, notes: str, *, actor: str) -> ContactDetail: ...
+
+    async def add_tag(self, contact_id: int, tag: str, *, actor: str) -> ContactDetail: ...
+
+    async def remove_tag(self, contact_id: int, tag: str, *, actor: str) -> ContactDetail: ...
+
+    async def assign(self, contact_id: int, member: str | None, *, actor: str) -> ContactDetail: ...
+
+    async def mark_booked(
+        self, contact_id: int, value_cents: int | None, *, actor: str
+    ) -> ContactDetail: ...
+
+    async def callback_done(self, contact_id: int, *, actor: str) -> ContactDetail: ...
+
+    async def missed_calls(self, *, offset: int = 0, limit: int = 200) -> list[CallItem]: ...
+
+    async def call(self, call_id: int) -> CallItem: ...
+
+
+class MessagingApi(Protocol):
+    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int: ...
+
+    async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...

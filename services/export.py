@@ -1,0 +1,119 @@
+"""`frontdesk export`: contacts, calls, conversations and messages (DESIGN.md's shape).
+
+JSON is DESIGN.md's document; CSV is one row per record with a ``record`` column
+(``contact``, ``call`` or ``message``) so a spreadsheet or script can filter it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.clock import as_utc
+from services.storage.models import Call, Contact, Conversation, Message
+
+CSV_COLUMNS = (
+    "record",
+    "phone",
+    "name",
+    "tags",
+    "opted_out",
+    "sid",
+    "from",
+    "to",
+    "direction",
+    "body",
+    "status",
+    "kind",
+    "at",
+    "outcome",
+    "after_hours",
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
+
+
+def collect(session: Session) -> dict[str, Any]:
+    contacts = session.scalars(select(Contact).order_by(Contact.id)).all()
+    by_id = {c.id: c for c in contacts}
+    calls = session.scalars(select(Call).order_by(Call.started_at, Call.id)).all()
+    conversations = session.scalars(select(Conversation).order_by(Conversation.id)).all()
+    messages: dict[int, list[Message]] = {}
+    for m in session.scalars(select(Message).order_by(Message.created_at, Message.id)):
+        messages.setdefault(m.conversation_id, []).append(m)
+    return {
+        "contacts": [
+            {
+                "phone": c.phone,
+                "name": c.name,
+                "tags": sorted(t.name for t in c.tags),
+                "opted_out": c.opted_out,
+                "notes": c.notes,
+                "assigned_to": c.assigned_to,
+                "booked_value_cents": c.booked_value_cents,
+            }
+            for c in contacts
+        ],
+        "calls": [
+            {
+                "sid": call.sid,
+                "from": call.phone or call.from_raw,
+                "to": call.to_number,
+                "started_at": _iso(call.started_at),
+                "outcome": call.outcome,
+                "after_hours": call.after_hours,
+                "textback": call.textback_state,
+                "textback_reason": call.textback_reason,
+            }
+            for call in calls
+        ],
+        "conversations": [
+            {
+                "phone": by_id[conv.contact_id].phone,
+                "messages": [
+                    {
+                        "sid": m.sid,
+                        "direction": m.direction,
+                        "body": m.body,
+                        "status": m.status,
+                        "kind": "manual" if m.kind == "inbound" else m.kind,
+                        "at": _iso(m.created_at),
+                        "media": [d.get("url") for d in (m.media or [])],
+                        "error": m.error_message,
+                    }
+                    for m in messages.get(conv.id, [])
+                ],
+            }
+            for conv in conversations
+        ],
+    }
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def to_csv(data: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    names = {c["phone"]: c for c in data["contacts"]}
+    for c in data["contacts"]:
+        writer.writerow({**c, "record": "contact", "tags": ";".join(c["tags"])})
+    for call in data["calls"]:
+        writer.writerow({**call, "record": "call", "phone": call["from"], "at": call["started_at"]})
+    for conv in data["conversations"]:
+        contact = names.get(conv["phone"], {})
+        for m in conv["messages"]:
+            writer.writerow(
+                {**m, "record": "message", "phone": conv["phone"], "name": contact.get("name")}
+            )
+    return out.getvalue()
