@@ -1,0 +1,591 @@
+"""Public endpoints: FixedPublicUrl, NgrokTunnel against a fake ngrok agent, the supervisor.
+
+The fake ngrok is a small Python script written into tmp_path. It behaves like the real
+agent as far as pyngrok 9.1 can tell: started as ``ngrok start --none --log stdout
+--config PATH [--authtoken T] [--region R]``, it serves the agent API on 127.0.0.1 and
+prints the log lines pyngrok waits for (``starting web service ... addr=``, ``client
+session established``, ``tunnel session started``). pyngrok (config version 3) then
+probes and uses ``/api/endpoints``. Files in ``tmp_path/ctl`` steer it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import signal
+import stat
+import sys
+import textwrap
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pyngrok import installer as pyngrok_installer
+from pyngrok import ngrok as pyngrok_ngrok
+from pyngrok import process as pyngrok_process
+
+from services.tunnel import (
+    INSTALL_HINT,
+    FixedPublicUrl,
+    NgrokTunnel,
+    TunnelError,
+    TunnelSupervisor,
+    validate_public_url,
+)
+
+FIRST_URL = "https://abc123.ngrok-free.app"
+SECRET_TOKEN = "2xYzSecretNgrokAuthToken_abcdef0123456789"
+
+FAKE_NGROK = textwrap.dedent(
+    '''\
+    #!{python}
+    """A fake ngrok v3 agent for pyngrok's process/API protocol."""
+    import json
+    import os
+    import sys
+    import threading
+    import time
+    import uuid
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+
+    CTL = Path(__file__).resolve().parent / "ctl"
+    CTL.mkdir(exist_ok=True)
+
+
+    def ctl(name, default=None):
+        try:
+            return (CTL / name).read_text().strip()
+        except FileNotFoundError:
+            return default
+
+
+    def append(name, text):
+        with open(CTL / name, "a") as f:
+            f.write(text + "\\n")
+
+
+    append("starts", json.dumps({{"pid": os.getpid(), "t": time.time(), "argv": sys.argv[1:]}}))
+
+
+    def log(line):
+        sys.stdout.write("t=2025-01-01T00:00:00+0000 " + line + "\\n")
+        sys.stdout.flush()
+
+
+    args = sys.argv[1:]
+    token = args[args.index("--authtoken") + 1] if "--authtoken" in args else None
+    mode = ctl("mode", "ok")
+    if mode == "silent":
+        time.sleep(3600)
+        sys.exit(0)
+    if mode == "crash":
+        sys.exit(1)
+    if mode == "auth_error":
+        log('lvl=info msg="open config file" path=/tmp/x err=nil')
+        log(
+            'lvl=eror msg="failed to reconnect session" obj=tunnels.session '
+            'err="authentication failed: The authtoken you specified does not look like a '
+            'proper ngrok tunnel authtoken.\\\\nYour authtoken: ' + str(token)
+            + '\\\\n\\\\nERR_NGROK_105\\\\n"'
+        )
+        sys.exit(1)
+
+    endpoints = {{}}
+    lock = threading.Lock()
+
+
+    def public_url():
+        return ctl("url", "{first_url}")
+
+
+    def view(name, ep):
+        url = public_url()
+        return {{
+            "id": ep["id"],
+            "name": name,
+            "url": url,
+            "public_url": url,
+            "proto": "https",
+            "upstream": ep["upstream"],
+            "config": {{"addr": ep["upstream"]["url"], "inspect": True}},
+            "uri": "/api/endpoints/" + name,
+        }}
+
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def reply(self, code, body=None):
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def chatter(self):
+            if ctl("chatty"):
+                for i in range(1500):
+                    log('lvl=info msg="join connections" obj=join id=%06d '
+                        'l=127.0.0.1:1 r=1.2.3.4:5' % i)
+
+        def do_GET(self):
+            self.chatter()
+            parts = self.path.rstrip("/").split("/")
+            if self.path.rstrip("/") in ("/api/endpoints", "/api/tunnels"):
+                kind = parts[-1]
+                with lock:
+                    items = [view(n, ep) for n, ep in endpoints.items()]
+                return self.reply(200, {{kind: items, "uri": self.path}})
+            if len(parts) == 4 and parts[2] in ("endpoints", "tunnels"):
+                with lock:
+                    ep = endpoints.get(parts[3])
+                if ep is None:
+                    return self.reply(404, {{"error_code": 104, "msg": "not found"}})
+                return self.reply(200, view(parts[3], ep))
+            return self.reply(404, {{"msg": "no such path"}})
+
+        def do_POST(self):
+            if self.path.rstrip("/") not in ("/api/endpoints", "/api/tunnels"):
+                return self.reply(404, {{"msg": "no such path"}})
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{{}}")
+            append("posted", json.dumps(body))
+            name = body["name"]
+            upstream = body.get("upstream") or {{"url": body.get("addr")}}
+            with lock:
+                endpoints[name] = {{"id": uuid.uuid4().hex, "upstream": upstream}}
+                ep = endpoints[name]
+            return self.reply(201, view(name, ep))
+
+        def do_DELETE(self):
+            parts = self.path.rstrip("/").split("/")
+            with lock:
+                endpoints.pop(parts[-1], None)
+            return self.reply(204)
+
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    log('lvl=info msg="no configuration paths supplied"')
+    log('lvl=info msg="starting web service" obj=web addr=127.0.0.1:%d allow_hosts=[]' % port)
+    log('lvl=info msg="client session established" obj=tunnels.session')
+    log('lvl=info msg="tunnel session started" obj=tunnels.session')
+    while True:
+        if (CTL / "exit").exists():
+            (CTL / "exit").unlink()
+            os._exit(3)
+        time.sleep(0.05)
+    '''
+)
+
+
+class FakeNgrok:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / "ngrok"
+        self.ctl = root / "ctl"
+        self.ctl.mkdir(parents=True)
+        self.path.write_text(FAKE_NGROK.format(python=sys.executable, first_url=FIRST_URL))
+        self.path.chmod(self.path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        self.config_path = root / "ngrok-config" / "ngrok.yml"
+
+    def set(self, name: str, value: str) -> None:
+        (self.ctl / name).write_text(value)
+
+    def clear(self, name: str) -> None:
+        (self.ctl / name).unlink(missing_ok=True)
+
+    def starts(self) -> list[dict[str, object]]:
+        path = self.ctl / "starts"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    def pids(self) -> list[int]:
+        return [int(str(s["pid"])) for s in self.starts()]
+
+    def posted(self) -> list[dict[str, object]]:
+        path = self.ctl / "posted"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    def tunnel(self, **kwargs: object) -> NgrokTunnel:
+        options: dict[str, object] = {
+            "ngrok_path": str(self.path),
+            "config_path": str(self.config_path),
+            "startup_timeout": 10.0,
+        }
+        options.update(kwargs)
+        return NgrokTunnel(**options)  # type: ignore[arg-type]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNgrok]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("NGROK_AUTHTOKEN", raising=False)
+    monkeypatch.delenv("NGROK_API_KEY", raising=False)
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pyngrok tried to download ngrok")
+
+    monkeypatch.setattr(pyngrok_installer, "install_ngrok", no_download)
+    fake = FakeNgrok(tmp_path / "fake")
+    yield fake
+    leftovers = [pid for pid in fake.pids() if alive(pid)]
+    for pid in leftovers:
+        os.kill(pid, signal.SIGKILL)
+    pyngrok_process._current_processes.pop(str(fake.path), None)
+    assert leftovers == [], "a fake ngrok process was left running"
+    # pyngrok never wrote into the (temporary) home directory.
+    assert [p for p in home.rglob("*") if p.is_file()] == []
+
+
+async def eventually(
+    predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str | None]] = []
+
+    async def __call__(self, url: str | None) -> None:
+        self.calls.append((time.monotonic(), url))
+
+    @property
+    def urls(self) -> list[str | None]:
+        return [url for _, url in self.calls]
+
+
+# -- FixedPublicUrl -------------------------------------------------------------------------
+
+
+def test_fixed_public_url() -> None:
+    async def go() -> None:
+        endpoint = FixedPublicUrl("https://frontdesk.example.com/office/")
+        assert endpoint.url() is None
+        assert await endpoint.open(8080) == "https://frontdesk.example.com/office"
+        assert endpoint.url() == "https://frontdesk.example.com/office"
+        assert await endpoint.check() == "https://frontdesk.example.com/office"
+        await endpoint.close()
+        assert endpoint.url() is None
+
+    asyncio.run(go())
+    assert validate_public_url("http://10.0.0.5:8080") == "http://10.0.0.5:8080"
+    for bad in ("", "frontdesk.example.com", "ftp://x.example", "https://", "https://h/?q=1"):
+        with pytest.raises(TunnelError):
+            FixedPublicUrl(bad)
+
+
+# -- NgrokTunnel ------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_open_gives_the_public_url(fake: FakeNgrok) -> None:
+    async def go() -> None:
+        tunnel = fake.tunnel(auth_token="tok123", region="eu")
+        assert fake.starts() == []  # nothing happens in __init__
+        assert not fake.config_path.exists()
+
+        assert await tunnel.open(8123) == FIRST_URL
+        assert tunnel.url() == FIRST_URL
+        assert await tunnel.open(8123) == FIRST_URL  # already open: same agent
+        assert len(fake.starts()) == 1
+        assert await tunnel.check() == FIRST_URL
+
+        argv = fake.starts()[0]["argv"]
+        assert isinstance(argv, list)
+        assert argv[:4] == ["start", "--none", "--log", "stdout"]
+        assert argv[argv.index("--config") + 1] == str(fake.config_path)
+        assert argv[argv.index("--authtoken") + 1] == "tok123"
+        assert argv[argv.index("--region") + 1] == "eu"
+        assert fake.posted()[0]["upstream"] == {"url": "http://127.0.0.1:8123"}
+        assert fake.config_path.exists()
+        assert "tok123" not in fake.config_path.read_text()
+
+        pid = tunnel.pid
+        assert pid is not None and alive(pid)
+        await tunnel.close()
+        assert not alive(pid)
+        assert tunnel.url() is None
+        assert await tunnel.check() is None
+        await tunnel.close()  # twice is fine
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(60)
+def test_missing_binary_fails_fast_without_download(fake: FakeNgrok, tmp_path: Path) -> None:
+    async def go() -> None:
+        for path in (tmp_path / "no-such-ngrok", tmp_path):
+            tunnel = NgrokTunnel(ngrok_path=path, config_path=tmp_path / "cfg" / "ngrok.yml")
+            started = time.monotonic()
+            with pytest.raises(TunnelError) as err:
+                await tunnel.open(8000)
+            assert time.monotonic() - started < 2
+            assert str(err.value).startswith("ngrok could not be downloaded or started (")
+            assert INSTALL_HINT in str(err.value)
+        not_executable = tmp_path / "ngrok-noexec"
+        not_executable.write_text("#!/bin/sh\n")
+        with pytest.raises(TunnelError, match="not executable"):
+            await NgrokTunnel(ngrok_path=not_executable).open(8000)
+        assert not (tmp_path / "cfg").exists()
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(60)
+def test_agent_that_exits_at_once_is_a_start_failure(fake: FakeNgrok) -> None:
+    fake.set("mode", "crash")
+
+    async def go() -> None:
+        with pytest.raises(TunnelError) as err:
+            await fake.tunnel().open(8000)
+        assert INSTALL_HINT in str(err.value)
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(60)
+def test_bad_authtoken_is_clear_and_never_logged(
+    fake: FakeNgrok, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.set("mode", "auth_error")
+
+    async def go() -> None:
+        tunnel = fake.tunnel(auth_token=SECRET_TOKEN)
+        with pytest.raises(TunnelError) as err:
+            await tunnel.open(8000)
+        message = str(err.value)
+        assert "refused the authtoken" in message
+        assert "ERR_NGROK_105" in message
+        assert "dashboard.ngrok.com" in message
+        assert SECRET_TOKEN not in message
+        assert SECRET_TOKEN not in (tunnel.last_agent_error or "")
+
+    asyncio.run(go())
+    assert fake.starts()  # the agent really ran and echoed the token
+    assert "Your authtoken" in caplog.text
+    assert SECRET_TOKEN not in caplog.text
+    for record in caplog.records:
+        assert SECRET_TOKEN not in record.getMessage()
+
+
+@pytest.mark.timeout(60)
+def test_silent_agent_times_out_and_is_killed(fake: FakeNgrok) -> None:
+    fake.set("mode", "silent")
+
+    async def go() -> None:
+        started = time.monotonic()
+        with pytest.raises(TunnelError, match="did not start within 1 s"):
+            await fake.tunnel(startup_timeout=1.0, request_timeout=1.0).open(8000)
+        assert time.monotonic() - started < 15
+        await eventually(lambda: len(fake.pids()) == 1, what="the start record")
+        assert not alive(fake.pids()[0])
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(60)
+def test_chatty_agent_does_not_stall(fake: FakeNgrok) -> None:
+    """ngrok logs every connection; an undrained stdout pipe would block the agent."""
+
+    async def go() -> None:
+        tunnel = fake.tunnel(request_timeout=3.0)
+        assert await tunnel.open(8000) == FIRST_URL
+        fake.set("chatty", "1")  # ~110 kB of log per API call, pipe buffers are 64 kB
+        for _ in range(4):
+            assert await tunnel.check() == FIRST_URL
+        await tunnel.close()
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(60)
+def test_cancelled_open_leaves_no_agent(fake: FakeNgrok) -> None:
+    fake.set("mode", "silent")
+
+    async def go() -> None:
+        tunnel = fake.tunnel(startup_timeout=30.0)
+        task = asyncio.ensure_future(tunnel.open(8000))
+        await eventually(lambda: len(fake.pids()) == 1, what="the agent to start")
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 10
+        assert not alive(fake.pids()[0])
+
+    asyncio.run(go())
+
+
+# -- TunnelSupervisor ------------------------------------------------------------------------
+
+
+def run_supervised(
+    fake: FakeNgrok,
+    scenario: Callable[[TunnelSupervisor, Recorder], Awaitable[None]],
+    **options: float,
+) -> Recorder:
+    recorder = Recorder()
+
+    async def go() -> None:
+        supervisor = TunnelSupervisor(
+            lambda: fake.tunnel(),
+            8000,
+            recorder,
+            check_interval=options.pop("check_interval", 0.2),
+            **options,
+        )
+        assert supervisor.state == "stopped"
+        await supervisor.start()
+        try:
+            await scenario(supervisor, recorder)
+        finally:
+            await supervisor.stop()
+        assert supervisor.state == "stopped"
+        for pid in fake.pids():
+            assert not alive(pid), "stop() left the agent running"
+
+    asyncio.run(go())
+    return recorder
+
+
+@pytest.mark.timeout(60)
+def test_supervisor_reports_url_changes(fake: FakeNgrok) -> None:
+    async def scenario(supervisor: TunnelSupervisor, recorder: Recorder) -> None:
+        await eventually(lambda: recorder.urls == [FIRST_URL], what="the first URL")
+        assert supervisor.state == "up"
+        assert supervisor.url == FIRST_URL
+        assert supervisor.last_error is None
+        fake.set("url", "https://moved456.ngrok-free.app")
+        await eventually(lambda: len(recorder.urls) == 2, what="the URL change")
+        assert recorder.urls == [FIRST_URL, "https://moved456.ngrok-free.app"]
+        assert supervisor.state == "up"
+        assert len(fake.starts()) == 1  # same agent, no reconnect needed
+
+    run_supervised(fake, scenario)
+
+
+@pytest.mark.timeout(60)
+def test_supervisor_reconnects_after_the_agent_dies(fake: FakeNgrok) -> None:
+    second = "https://second789.ngrok-free.app"
+
+    async def scenario(supervisor: TunnelSupervisor, recorder: Recorder) -> None:
+        await eventually(lambda: recorder.urls == [FIRST_URL], what="the first URL")
+        first_pid = fake.pids()[0]
+        fake.set("url", second)
+        os.kill(first_pid, signal.SIGKILL)  # the agent dies
+        await eventually(lambda: len(recorder.urls) == 3, what="the reconnect")
+        assert recorder.urls == [FIRST_URL, None, second]
+        dropped_at, reconnected_at = recorder.calls[1][0], recorder.calls[2][0]
+        assert reconnected_at - dropped_at >= 0.9  # first backoff step: 1 s
+        assert supervisor.state == "up"
+        assert supervisor.url == second
+        assert len(fake.pids()) == 2
+        assert not alive(first_pid)
+
+    run_supervised(fake, scenario)
+
+
+@pytest.mark.timeout(60)
+def test_supervisor_backs_off_exponentially(fake: FakeNgrok) -> None:
+    async def scenario(supervisor: TunnelSupervisor, recorder: Recorder) -> None:
+        await eventually(lambda: recorder.urls == [FIRST_URL], what="the first URL")
+        fake.set("mode", "crash")
+        fake.set("exit", "1")  # the agent exits; every restart fails until mode is ok
+        await eventually(lambda: len(fake.starts()) >= 6, timeout=30, what="five retries")
+        assert supervisor.state in ("down", "connecting")
+        assert supervisor.last_error is not None
+        assert "ngrok could not be downloaded or started" in supervisor.last_error
+        fake.clear("mode")
+        await eventually(lambda: len(recorder.urls) == 3, timeout=30, what="recovery")
+        assert recorder.urls == [FIRST_URL, None, FIRST_URL]
+        assert str(supervisor.state) == "up"
+        assert supervisor.last_error is None
+
+        times = [float(str(s["t"])) for s in fake.starts()[1:6]]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # backoff 0.25, 0.5, 1, 1 (capped at backoff_max=1) plus process start time
+        expected = [0.5, 1.0, 1.0, 1.0]
+        for gap, want in zip(gaps, expected, strict=True):
+            assert want * 0.9 <= gap <= want + 1.5, (gaps, expected)
+
+    run_supervised(fake, scenario, backoff_initial=0.25, backoff_max=1.0)
+
+
+@pytest.mark.timeout(60)
+def test_supervisor_stop_while_connecting(fake: FakeNgrok) -> None:
+    fake.set("mode", "silent")
+
+    async def scenario(supervisor: TunnelSupervisor, recorder: Recorder) -> None:
+        await eventually(lambda: len(fake.pids()) == 1, what="the agent to start")
+        assert supervisor.state == "connecting"
+
+    started = time.monotonic()
+    recorder = run_supervised(fake, scenario)
+    assert time.monotonic() - started < 15
+    assert recorder.urls == []
+
+
+@pytest.mark.timeout(60)
+def test_supervisor_retries_a_failing_hook() -> None:
+    calls: list[str | None] = []
+
+    async def flaky(url: str | None) -> None:
+        calls.append(url)
+        if len(calls) == 1:
+            raise RuntimeError("Twilio said no")
+
+    async def go() -> None:
+        supervisor = TunnelSupervisor(
+            lambda: FixedPublicUrl("https://office.example.com/"), 8000, flaky, check_interval=0.05
+        )
+        await supervisor.start()
+        await eventually(lambda: len(calls) >= 2, what="the retry")
+        assert calls[:2] == ["https://office.example.com", "https://office.example.com"]
+        await asyncio.sleep(0.2)
+        assert len(calls) == 2  # reported once it succeeded, not again
+        assert supervisor.state == "up"
+        assert supervisor.url == "https://office.example.com"
+        await supervisor.stop()
+        assert str(supervisor.state) == "stopped"
+
+    asyncio.run(go())
+
+
+def test_pyngrok_state_is_clean_after_close(fake: FakeNgrok) -> None:
+    async def go() -> None:
+        tunnel = fake.tunnel()
+        url = await tunnel.open(8000)
+        assert url in pyngrok_ngrok._current_tunnels
+        await tunnel.close()
+        assert url not in pyngrok_ngrok._current_tunnels
+        assert str(fake.path) not in pyngrok_process._current_processes
+
+    asyncio.run(go())
