@@ -1,0 +1,191 @@
+"""The engine's real object graph for tests: a Runtime on a real database, a real
+receiver on loopback, the real Twilio gateway talking HTTP to the Twilio stand-in.
+
+Used inside a running loop (``asyncio.run`` in service tests, the qasync loop in UI
+tests)::
+
+    async with running_app(database_url, data_dir, standin) as app:
+        await app.missed_call("+15005550006")
+        await app.idle()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from desktop.config import AppConfig
+from desktop.runtime import Runtime
+from services import settings_store
+from services.clock import SystemClock
+from services.gateway import TwilioGateway
+from services.receiver import PATHS
+from services.storage import migrate
+from services.storage.database import Database, UnitOfWork
+from services.tunnel import FixedPublicUrl
+from tests.signing import post_signed
+from tests.twilio_standin import TwilioStandIn
+
+PUBLIC_URL = "https://frontdesk-test.example.com"
+BUSINESS = "+15005550001"
+OFFICE_PHONE = "+15005550002"
+
+_sids = itertools.count(1)
+
+
+def call_sid() -> str:
+    return f"CA{next(_sids):032x}"
+
+
+def message_sid() -> str:
+    return f"SM{next(_sids):032x}"
+
+
+@dataclass
+class TestApp:
+    runtime: Runtime
+    standin: TwilioStandIn
+    session: aiohttp.ClientSession
+
+    @property
+    def inbox(self) -> Any:
+        return self.runtime.inbox
+
+    @property
+    def engine(self) -> Any:
+        return self.runtime.engine
+
+    async def post(
+        self, name: str, params: Mapping[str, str], *, token: str | None = None
+    ) -> tuple[int, str]:
+        """POST a webhook signed as Twilio signs it (against the public URL)."""
+        local = self.runtime.receiver.local_url()
+        assert local is not None
+        status, _ctype, body = await post_signed(
+            self.session,
+            local,
+            PUBLIC_URL,
+            PATHS[name],
+            params,
+            token or self.standin.auth_token,
+        )
+        return status, body
+
+    async def set(self, **changes: Any) -> None:
+        await self.inbox.update_settings(
+            {key.replace("__", "."): value for key, value in changes.items()}, actor="test"
+        )
+
+    async def missed_call(
+        self, caller: str, *, sid: str | None = None, dial_status: str = "no-answer"
+    ) -> str:
+        """A call that rings the office and is not answered: voice, Dial result, status."""
+        sid = sid or call_sid()
+        base = {
+            "CallSid": sid,
+            "From": caller,
+            "To": BUSINESS,
+            "AccountSid": self.standin.account_sid,
+        }
+        status, _ = await self.post("voice", {**base, "CallStatus": "ringing"})
+        assert status == 200
+        status, _ = await self.post(
+            "dial_result", {**base, "CallStatus": "in-progress", "DialCallStatus": dial_status}
+        )
+        assert status == 200
+        status, _ = await self.post("call_status", {**base, "CallStatus": "completed"})
+        assert status == 204
+        return sid
+
+    async def reply(self, caller: str, body: str, **extra: str) -> str:
+        sid = message_sid()
+        status, _ = await self.post(
+            "sms",
+            {
+                "MessageSid": sid,
+                "From": caller,
+                "To": BUSINESS,
+                "Body": body,
+                "NumMedia": "0",
+                **extra,
+            },
+        )
+        assert status == 200
+        return sid
+
+    async def idle(self) -> None:
+        await self.runtime.engine.idle()
+
+
+def _preset(database_url: str, values: Mapping[str, Any]) -> None:
+    """Write settings before start, as an office's saved settings would be."""
+    db = Database(database_url)
+    try:
+        migrate.upgrade(db.engine)
+
+        def work(uow: UnitOfWork) -> None:
+            settings_store.apply_changes(uow.session, values, actor="test", now=SystemClock().now())
+            uow.commit()
+
+        db.run_sync(work)
+    finally:
+        db.close()
+
+
+def app_config(database_url: str, data_dir: Path) -> AppConfig:
+    return AppConfig(
+        data_dir=data_dir,
+        database_url=database_url,
+        host="127.0.0.1",
+        port=0,
+        public_url=PUBLIC_URL,
+        twilio_base_url=None,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    database_url: str,
+    data_dir: Path,
+    standin: TwilioStandIn,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    clock: Any = None,
+) -> AsyncIterator[TestApp]:
+    if not any(n.get("phone_number") == BUSINESS for n in standin.numbers):
+        standin.add_number(BUSINESS)
+    gateway = TwilioGateway(
+        standin.account_sid, standin.auth_token, base_url=standin.base_url, backoff_seconds=0.01
+    )
+    runtime = Runtime(
+        app_config(database_url, data_dir),
+        carrier=gateway,
+        auth_token=lambda: standin.auth_token,
+        endpoint=lambda: FixedPublicUrl(PUBLIC_URL),
+        number_admin=gateway,
+        clock=clock,
+    )
+    base = {
+        "business.name": "Smith & Sons Plumbing",
+        "business.phone_number": BUSINESS,
+        "forwarding.numbers": [OFFICE_PHONE],
+        "textback.delay_seconds": 0,
+        "business.hours": {
+            d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        },
+    }
+    await asyncio.to_thread(_preset, database_url, {**base, **(settings or {})})
+    await runtime.start()
+    session = aiohttp.ClientSession()
+    try:
+        yield TestApp(runtime, standin, session)
+    finally:
+        await session.close()
+        await runtime.stop()
