@@ -278,6 +278,8 @@ class NgrokTunnel:
             path = await asyncio.to_thread(self._resolve_path)
             config = self._make_config(path)
             secrets = self._secrets(config)
+            if not os.path.exists(path):  # only when ngrok_path was None
+                await self._download(config)
             self._install_filter(secrets)
             worker = asyncio.ensure_future(
                 asyncio.to_thread(self._open_blocking, config, local_port)
@@ -319,6 +321,17 @@ class NgrokTunnel:
             if not self._url.startswith("https://"):
                 logger.warning("ngrok returned a non-https URL: %s", self._url)
             return self._url
+
+    async def _download(self, config: ngrok_conf.PyngrokConfig) -> None:
+        """Let pyngrok download ngrok to its default path (outside the startup deadline)."""
+        logger.info("ngrok not found; downloading it to %s", config.ngrok_path)
+        try:
+            await asyncio.to_thread(ngrok_api.install_ngrok, config)
+        except Exception as exc:
+            detail = str(exc).strip().rstrip(".") or type(exc).__name__
+            raise TunnelError(
+                f"ngrok could not be downloaded or started ({detail}). {INSTALL_HINT}"
+            ) from None
 
     def _translate(self, exc: Exception, secrets: list[str]) -> TunnelError:
         detail = _redact(str(exc).strip().rstrip("."), secrets) or type(exc).__name__

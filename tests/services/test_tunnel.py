@@ -27,6 +27,7 @@ import pytest
 from pyngrok import installer as pyngrok_installer
 from pyngrok import ngrok as pyngrok_ngrok
 from pyngrok import process as pyngrok_process
+from pyngrok.exception import PyngrokNgrokInstallError
 
 from services.tunnel import (
     INSTALL_HINT,
@@ -356,6 +357,34 @@ def test_missing_binary_fails_fast_without_download(fake: FakeNgrok, tmp_path: P
         assert not (tmp_path / "cfg").exists()
 
     asyncio.run(go())
+
+
+@pytest.mark.timeout(60)
+def test_failed_download_is_a_tunnel_error(
+    fake: FakeNgrok, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ngrok_path=None and no ngrok anywhere: pyngrok's download is tried, and fails."""
+    attempts: list[str] = []
+
+    def failing_download(ngrok_path: str, *args: object, **kwargs: object) -> None:
+        attempts.append(ngrok_path)
+        raise PyngrokNgrokInstallError("An error occurred while downloading ngrok: timed out")
+
+    monkeypatch.setattr(pyngrok_installer, "install_ngrok", failing_download)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("PYNGROK_NGROK_PATH", str(tmp_path / "downloaded" / "ngrok"))
+
+    async def go() -> None:
+        tunnel = NgrokTunnel(ngrok_path=None, config_path=tmp_path / "cfg" / "ngrok.yml")
+        with pytest.raises(TunnelError) as err:
+            await tunnel.open(8000)
+        assert "downloading ngrok: timed out" in str(err.value)
+        assert INSTALL_HINT in str(err.value)
+
+    asyncio.run(go())
+    assert attempts == [str(tmp_path / "downloaded" / "ngrok")]
 
 
 @pytest.mark.timeout(60)
