@@ -56,6 +56,8 @@ class Outgoing:
     to: str
     from_: str
     body: str
+    # Set when an earlier attempt may have reached the carrier: look before sending.
+    reconcile_since: datetime | None = None
 
 
 def _required(form: Mapping[str, str], *names: str) -> list[str]:
@@ -77,6 +79,7 @@ class Engine:
         scheduler: Scheduler,
         *,
         public_url: Callable[[], str | None],
+        retry_base_seconds: float = 5.0,
     ) -> None:
         self._db = db
         self._carrier = carrier
@@ -84,6 +87,7 @@ class Engine:
         self._clock = clock
         self._scheduler = scheduler
         self._public_url = public_url
+        self.retry_base_seconds = retry_base_seconds
         self._background = TaskSet("engine")
         # Delivery callbacks can beat our own record of the send (we learn the SID from
         # the API's answer); they wait here until the SID is stored.
@@ -200,6 +204,44 @@ class Engine:
         await self._db.run(work)
         self._scheduler.wake()
 
+    async def catch_up_call(
+        self,
+        *,
+        sid: str,
+        from_raw: str,
+        to: str,
+        started_at: datetime,
+        ended_at: datetime | None,
+        missed: bool,
+    ) -> bool:
+        """A call found in Twilio's log that happened while we were not listening.
+
+        Recorded once per parent CallSid (False when we already had it); a missed one gets
+        the catch-up policy: the catch-up template, never older than
+        ``catchup.max_age_hours``, and the usual opt-out and repeat rules.
+        """
+
+        def work(uow: UnitOfWork) -> bool:
+            s = uow.session
+            cfg = settings_store.load(s)
+            now = self._clock.now()
+            call, created = self._call_for(uow, sid, from_raw, to, started_at, cfg)
+            if not created:
+                return False
+            call.source = "catchup"
+            call.status = "completed"
+            call.ended_at = ended_at
+            if missed:
+                self._mark_missed(uow, call, cfg, now, reason_status="missed while offline")
+            else:
+                call.outcome = "answered"
+            uow.commit()
+            return True
+
+        created = await self._db.run(work)
+        self._scheduler.wake()
+        return created
+
     def _call_for(
         self, uow: UnitOfWork, sid: str, from_raw: str, to: str, now: datetime, cfg: Settings
     ) -> tuple[Call, bool]:
@@ -298,6 +340,18 @@ class Engine:
     # ---- messaging -------------------------------------------------------------------
     async def inbound_message(self, form: Mapping[str, str]) -> str:
         """A text arrived: thread it, mark it unread, cancel follow-ups, honour keywords."""
+        await self._inbound(form, received_at=None)
+        return twiml.empty()
+
+    async def catch_up_message(self, form: Mapping[str, str], *, received_at: datetime) -> bool:
+        """An inbound text found in Twilio's log that arrived while we were not listening.
+
+        Same handling as a live one (threading, keywords, cancelling follow-ups) except
+        that HELP is not answered late. Returns False when we already had it.
+        """
+        return await self._inbound(form, received_at=received_at)
+
+    async def _inbound(self, form: Mapping[str, str], *, received_at: datetime | None) -> bool:
         message_sid, from_raw = _required(form, "MessageSid", "From")
         body = form.get("Body", "")
         media = self._media(form)
@@ -307,7 +361,7 @@ class Engine:
             if s.scalar(select(Message.id).where(Message.sid == message_sid)) is not None:
                 return None, None  # a retry of a message we already have
             cfg = settings_store.load(s)
-            now = self._clock.now()
+            now = received_at or self._clock.now()
             check = phones.classify(from_raw, cfg["business.default_region"])
             contact = records.contact_for(s, check.e164 or from_raw, now)
             conversation = records.conversation_for(s, contact)
@@ -343,14 +397,16 @@ class Engine:
                 uow, ConversationChanged(conversation.id, contact.id), ContactChanged(contact.id)
             )
             uow.commit()
-            if word == "help" and not contact.opted_out:
+            if word == "help" and not contact.opted_out and received_at is None:
                 return contact.id, self._render(cfg, "templates.help", contact)
             return contact.id, None
 
         contact_id, help_text = await self._db.run(work)
         if contact_id is not None and help_text:
             self._background.spawn(self._send_auto(contact_id, help_text), name="help-reply")
-        return twiml.empty()
+        if contact_id is not None:
+            self._scheduler.wake()
+        return contact_id is not None
 
     @staticmethod
     def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
@@ -470,12 +526,10 @@ class Engine:
                 self._publish_after(uow, CallChanged(call.id))
             uow.commit()
 
-        if job.message_id is not None:
-            # Claimed again after a restart that reconciliation could not settle.
-            message = s.get(Message, job.message_id)
-            if message is not None and message.sid:
-                finish("done", "already sent")
-                return None
+        earlier = s.get(Message, job.message_id) if job.message_id is not None else None
+        if earlier is not None and earlier.sid:
+            finish("done", "already sent")
+            return None
         if contact.opted_out:
             finish("skipped", policy.OPTED_OUT)
             return None
@@ -499,6 +553,22 @@ class Engine:
             self._scheduler.wake()
             return None
         conversation = records.conversation_for(s, contact)
+        if earlier is not None:
+            # An earlier attempt (before a crash, or one that failed on the network) may
+            # have reached the carrier: same row, same text, and look before sending.
+            earlier.status = "sending"
+            self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
+            uow.commit()
+            return Outgoing(
+                earlier.id,
+                job.id,
+                contact.id,
+                conversation.id,
+                contact.phone,
+                cfg["business.phone_number"],
+                earlier.body,
+                reconcile_since=as_utc(earlier.created_at),
+            )
         body = self._render(cfg, job.template_key, contact)
         message = records.add_message(
             s,
@@ -544,9 +614,21 @@ class Engine:
 
     async def _deliver(self, out: Outgoing) -> None:
         try:
-            sent = await self._carrier.send_sms(
-                to=out.to, from_=out.from_, body=out.body, status_callback=self._status_callback()
-            )
+            found = await self._already_sent(out) if out.reconcile_since else None
+            if found is not None:
+                sent = SentMessage(found.sid, found.status, found.to, found.from_, found.body)
+                log.info(
+                    "message %s had already left as %s; not sending again",
+                    out.message_id,
+                    found.sid,
+                )
+            else:
+                sent = await self._carrier.send_sms(
+                    to=out.to,
+                    from_=out.from_,
+                    body=out.body,
+                    status_callback=self._status_callback(),
+                )
         except CarrierError as exc:
             failure = exc
         except OSError as exc:  # network down: same as a retryable carrier error
@@ -629,7 +711,9 @@ class Engine:
             message.status = "retrying"
             message.error_message = f"will retry: {exc}"
             job.state = "pending"
-            job.due_at = now + timedelta(seconds=min(300, 5 * 2 ** (job.attempts - 1)))
+            job.due_at = now + timedelta(
+                seconds=min(300.0, self.retry_base_seconds * 2 ** (job.attempts - 1))
+            )
             job.reason = str(exc)
         else:
             message.status = "failed"
@@ -716,74 +800,42 @@ class Engine:
 
     # ---- crash recovery -------------------------------------------------------------
     async def recover(self) -> None:
-        """Settle jobs a dead process left in ``sending``: found in the carrier's log →
-        recorded as sent; not found → sent again (once)."""
-        stuck = await self._db.run(self._stuck_jobs)
-        for job_id, message_id, to, from_, body, claimed_at in stuck:
-            found = None
-            if body is not None:
-                try:
-                    recent = await self._carrier.list_messages(
-                        to=to, from_=from_, date_sent_after=claimed_at - timedelta(minutes=5)
-                    )
-                except CarrierError as exc:
-                    log.warning("cannot reconcile job %s yet: %s", job_id, exc)
-                    continue
-                found = next((m for m in recent if m.body == body), None)
-            await self._db.run(
-                functools.partial(self._settle, job_id=job_id, message_id=message_id, found=found)
-            )
+        """Put jobs a dead process left in ``sending`` back in the queue, due now.
 
-    def _stuck_jobs(
-        self, uow: UnitOfWork
-    ) -> list[tuple[int, int | None, str, str, str | None, datetime]]:
-        s = uow.session
-        cfg = settings_store.load(s)
-        result = []
-        for job in s.scalars(select(Job).where(Job.state == "sending")).all():
-            contact = s.get(Contact, job.contact_id)
-            message = s.get(Message, job.message_id) if job.message_id else None
-            assert contact is not None
-            result.append(
-                (
-                    job.id,
-                    job.message_id,
-                    contact.phone,
-                    cfg["business.phone_number"],
-                    message.body if message is not None else None,
-                    as_utc(job.claimed_at or job.created_at),
-                )
-            )
-        return result
+        Their message row (if it was written) stays: :meth:`run_job` then looks for it in
+        the carrier's log before sending, so a text that did leave is recorded, not sent
+        twice. Call once at start-up, before the scheduler runs: one process sends for a
+        database.
+        """
 
-    def _settle(
-        self, uow: UnitOfWork, *, job_id: int, message_id: int | None, found: RemoteMessage | None
-    ) -> None:
-        s = uow.session
-        job = s.get(Job, job_id)
-        assert job is not None
-        message = s.get(Message, message_id) if message_id is not None else None
-        now = self._clock.now()
-        if found is not None and message is not None:
-            sid = found.sid
-            message.sid = sid
-            message.status = found.status
-            message.sent_at = now
-            job.state = "done"
-            job.finished_at = now
-            job.reason = "reconciled after restart"
-            self._after_job_sent(uow, job, now)
-            records.audit(s, now, "job.reconciled", subject=str(job.id), sid=sid)
-        else:
-            if message is not None:
-                # The send never reached the carrier; drop the stale row, the job re-renders.
-                s.delete(message)
-                job.message_id = None
-                s.flush()
-            job.state = "pending"
-            job.due_at = now
-            records.audit(s, now, "job.requeued", subject=str(job.id))
-        uow.commit()
+        def work(uow: UnitOfWork) -> int:
+            now = self._clock.now()
+            result = uow.session.execute(
+                update(Job)
+                .where(Job.state == "sending")
+                .values(state="pending", due_at=now, reason="interrupted; reconciling")
+            )
+            count = int(getattr(result, "rowcount", 0) or 0)
+            if count:
+                records.audit(uow.session, now, "jobs.recovered", count=count)
+            uow.commit()
+            return count
+
+        count = await self._db.run(work)
+        if count:
+            log.warning("recovered %d send(s) interrupted by a crash; reconciling", count)
+
+    async def _already_sent(self, out: Outgoing) -> RemoteMessage | None:
+        """The carrier's record of ``out`` if an earlier attempt reached it.
+
+        Raises :class:`CarrierError` when the log cannot be read (then we must not send
+        blind: the caller retries later).
+        """
+        assert out.reconcile_since is not None
+        recent = await self._carrier.list_messages(
+            to=out.to, from_=out.from_, date_sent_after=out.reconcile_since - timedelta(minutes=5)
+        )
+        return next((m for m in recent if m.body == out.body), None)
 
     # ---- staff actions on calls ------------------------------------------------------
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool:
