@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
 from services.settings import Settings
 from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
@@ -86,3 +87,9 @@ class MessagingApi(Protocol):
     async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int: ...
 
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
+
+
+class AnalyticsApi(Protocol):
+    """The analytics pane's figures (:class:`services.analytics.Analytics`)."""
+
+    async def analytics(self, period: Period) -> AnalyticsSummary: ...
