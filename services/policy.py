@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services import hours as business_hours
-from services.phones import PhoneCheck, describe_reason
+from services.phones import REASONS, PhoneCheck, describe_reason
 from services.settings import Settings
 
 # Skip reasons, stable codes shown in words by describe_skip().
@@ -31,8 +31,13 @@ _SKIP_WORDS = {
 
 
 def describe_skip(code: str) -> str:
-    """A sentence for a skip reason code (policy's own or a phone check's)."""
-    return _SKIP_WORDS.get(code) or describe_reason(code)
+    """A sentence for a skip reason code (policy's own or a phone check's); text that is
+    already a sentence (a carrier's refusal in words) comes back unchanged."""
+    if code in _SKIP_WORDS:
+        return _SKIP_WORDS[code]
+    if code in REASONS:
+        return describe_reason(code)
+    return code
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,9 @@ def message_sid() -> str:
 
 @dataclass
 class TestApp:
+    """The running app as a test drives it (not a test class: ``__test__`` is off)."""
+
+    __test__ = False
     runtime: Runtime
     standin: TwilioStandIn
     session: aiohttp.ClientSession
