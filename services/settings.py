@@ -172,6 +172,17 @@ def _url(value: Any, *, allow_empty: bool = True) -> str:
     return value.strip().rstrip("/") if parts.path in ("", "/") else value.strip()
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: Any) -> str:
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > 200:
+        raise SettingsError(f"{value!r} is not an email address (like office@example.com)")
+    return value.strip()
+
+
 def _names(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise SettingsError('must be a list of names, e.g. ["Dana", "Luis"]')
@@ -295,6 +306,12 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec("offline.forward_to", "", _e164, "Phone to forward to while offline"),
         SettingSpec("offline.twiml_url", "", _url, "TwiML Bin URL to use while offline"),
+        SettingSpec(
+            "offline.voicemail_email",
+            "",
+            _email,
+            "Email voicemails left while offline to this address (empty: no voicemail)",
+        ),
         SettingSpec(
             "catchup.max_age_hours",
             12,
