@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from desktop.config import AppConfig
+from services import wiring
+from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
 from services.engine import Engine
 from services.events import EventBus, WebhookSeen
@@ -29,7 +31,7 @@ from services.storage.database import Database, UnitOfWork
 from services.storage.models import WebhookEvent
 from services.tasks import TaskSet
 from services.tunnel import PublicEndpoint, TunnelSupervisor
-from services.wiring import NumberAdmin, WiringError, wire
+from services.wiring import NumberAdmin, WiringError
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,24 @@ class Runtime:
         self.wiring_error: str | None = None
         self.tunnel_wait_seconds = 30.0
         self._first_url = asyncio.Event()
+        self.catchup = CatchUp(self.db, carrier, self.engine, self.clock)
+        self.catchup_error: str | None = None
+        self.go_offline_timeout = 15.0
+        self._wired = False  # the number was pointed here in this run
+        self._disconnected = False  # the owner pressed Disconnect: leave the number alone
+
+    @property
+    def number_admin(self) -> NumberAdmin | None:
+        return self._number_admin
+
+    @property
+    def wired(self) -> bool:
+        """True once this run pointed the number here (until offline / disconnected)."""
+        return self._wired
+
+    @property
+    def disconnected(self) -> bool:
+        return self._disconnected
 
     async def start(self) -> None:
         """Migrate, start the carrier and the engine, listen, then wire the number."""
@@ -117,11 +137,28 @@ class Runtime:
         self.public_url = url
         if url:
             await self.rewire()
+            if self._wired:
+                # Calls and texts that reached the number while it was not pointed here
+                # (app closed, tunnel down) are in Twilio's logs: record them now.
+                await self.catch_up()
             self._first_url.set()
+
+    async def catch_up(self) -> None:
+        """Record what reached the business number while we were not listening."""
+        settings = await self.inbox.settings()
+        phone = settings["business.phone_number"]
+        if not phone:
+            return
+        try:
+            await self.catchup.run(phone)
+            self.catchup_error = None
+        except Exception as exc:  # the next re-wire or start tries again
+            self.catchup_error = f"catch-up failed: {exc}"
+            log.error("catch-up for %s failed: %s", phone, exc)
 
     async def rewire(self) -> None:
         """Point the business number at the current public URL (on start, on URL change)."""
-        if self._number_admin is None or not self.public_url:
+        if self._number_admin is None or not self.public_url or self._disconnected:
             return
         settings = await self.inbox.settings()
         phone = settings["business.phone_number"]
@@ -130,13 +167,54 @@ class Runtime:
             log.warning(self.wiring_error)
             return
         try:
-            await wire(self._number_admin, self.db, phone, self.public_url)
+            await wiring.wire(self._number_admin, self.db, phone, self.public_url)
             self.wiring_error = None
+            self._wired = True
         except (WiringError, Exception) as exc:  # the receiver still serves; say why
             self.wiring_error = str(exc)
             log.error("could not wire %s: %s", phone, exc)
 
+    async def go_offline(self) -> None:
+        """Point the number at the offline voice URL (only if this run wired it)."""
+        if self._number_admin is None or not self._wired:
+            return
+        settings = await self.inbox.settings()
+        phone = settings["business.phone_number"]
+        if not phone:
+            return
+        try:
+            await asyncio.wait_for(
+                wiring.go_offline(self._number_admin, self.db, phone), self.go_offline_timeout
+            )
+            self._wired = False
+        except Exception as exc:  # VoiceFallbackUrl still covers callers
+            log.error("could not take %s offline: %s", phone, exc)
+
+    async def disconnect(self) -> None:
+        """Give the number back: restore what it had before Frontdesk wired it.
+
+        Raises :class:`WiringError` (or a carrier error) when Twilio cannot be told.
+        Until :meth:`connect`, URL changes no longer re-wire the number.
+        """
+        if self._number_admin is None:
+            raise WiringError("this workspace has no Twilio number to disconnect")
+        settings = await self.inbox.settings()
+        phone = settings["business.phone_number"]
+        if not phone:
+            raise WiringError("business.phone_number is not set: nothing to disconnect")
+        self._disconnected = True
+        await wiring.disconnect(self._number_admin, self.db, phone)
+        self._wired = False
+
+    async def connect(self) -> None:
+        """Undo :meth:`disconnect`: wire the number here again and catch up."""
+        self._disconnected = False
+        await self.rewire()
+        if self._wired:
+            await self.catch_up()
+
     async def stop(self) -> None:
+        await self.go_offline()
         if self.tunnel is not None:
             await self.tunnel.stop()
         await self.receiver.stop()

@@ -313,8 +313,13 @@ class TwilioStandIn:
         voice_url: str | None = None,
         sms_url: str | None = None,
         status_callback: str | None = None,
+        capabilities: dict[str, bool] | None = None,
     ) -> dict[str, Any]:
-        """Own an IncomingPhoneNumber; returns its Twilio JSON (a copy)."""
+        """Own an IncomingPhoneNumber; returns its Twilio JSON (a copy).
+
+        ``capabilities`` overrides Twilio's flags (e.g. ``{"sms": False}`` for a
+        voice-only number); unnamed flags keep their defaults.
+        """
         number = self._number_json(
             sid or new_sid("PN"),
             phone_number,
@@ -323,6 +328,8 @@ class TwilioStandIn:
             sms_url=sms_url,
             status_callback=status_callback,
         )
+        if capabilities:
+            number["capabilities"] = {**number["capabilities"], **capabilities}
         with self._lock:
             self._state.numbers[number["sid"]] = number
             return dict(number)
