@@ -1,0 +1,200 @@
+"""Settings page: refused input in place (nothing saved), good changes saved, GSM Fix."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from services.settings import SettingsError
+from tests.harness import running_app
+from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
+from tests.twilio_standin import TwilioStandIn
+from ui.settings_page import SettingsPage
+
+
+class Bridge(QObject):
+    settingsChanged = Signal(list)
+
+
+@pytest.fixture
+def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop.run_until_complete
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _page(qtbot: QtBot, inbox: Any) -> SettingsPage:
+    page = SettingsPage(inbox, Bridge(), actor="test")
+    page.tasks.quiet = True
+    qtbot.addWidget(page)
+    page.resize(1000, 760)
+    return page
+
+
+def test_refused_input_in_place_and_nothing_saved(
+    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+) -> None:
+    url = f"sqlite:///{tmp_path}/fd.db"
+
+    async def scenario() -> None:
+        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+            page = _page(qtbot, app.inbox)
+            await page.load()
+            before = (await app.inbox.settings()).as_dict()
+
+            # A bad time zone: refused under the field.
+            page.timezone.setCurrentText("Mars/Olympus_Mons")
+            error = page._fields["business.timezone"].error
+            assert not error.isHidden()
+            assert "not a time zone" in error.text()
+
+            # A bad phone: not added, the reason shown next to the list.
+            page.ring_phones.line.setText("555-12")
+            qtbot.keyClick(page.ring_phones.line, Qt.Key.Key_Return)
+            assert page.ring_phones.value() == ["+15005550002"]
+            assert "not a valid phone number" in page.ring_phones.error_label.text()
+
+            # An unknown template token: refused with the right spelling suggested.
+            editor = page.template_editors["templates.missed_call"]
+            editor.set_text("Hi [first name], call us back!")
+            assert "[First Name]" in editor.error_label.text()
+            assert not editor.error_label.isHidden()
+
+            # Also a good change pending: still nothing is stored.
+            page.delay.setValue(45)
+            assert not await page.save()
+            assert "fix the 2 marked fields" in page.status.text()
+            assert (await app.inbox.settings()).as_dict() == before
+
+    run(scenario())
+
+
+def test_good_change_saved_in_one_call(
+    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+) -> None:
+    url = f"sqlite:///{tmp_path}/fd.db"
+
+    async def scenario() -> None:
+        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+            page = _page(qtbot, app.inbox)
+            await page.load()
+            assert not page.save_button.isEnabled()
+            page.delay.setValue(45)
+            page.timezone.setCurrentText("Europe/London")
+            page.ring_phones.line.setText("(415) 555-0199")
+            assert page.ring_phones.add_current()
+            page.hours.open["sun"].setChecked(False)
+            page.quiet.set_value({"start": "21:00", "end": "07:30"})
+            page.quiet.changed.emit()
+            assert page.save_button.isEnabled()
+            qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+            await _until(lambda: page.status.text() == "Saved.")
+            stored = await app.inbox.settings()
+            assert stored["textback.delay_seconds"] == 45
+            assert stored["business.timezone"] == "Europe/London"
+            assert stored["forwarding.numbers"] == ["+15005550002", "+14155550199"]
+            assert "sun" not in stored["business.hours"]
+            assert stored["business.hours"]["sat"] == [["00:00", "23:59"]]
+            assert stored["quiet_hours"] == {"start": "21:00", "end": "07:30"}
+            assert not page.save_button.isEnabled()
+
+    run(scenario())
+
+
+def test_service_refusal_is_shown_and_nothing_saved(qtbot: QtBot, run: Any) -> None:
+    from services.settings import Settings
+
+    class RefusingInbox:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, Any]] = []
+
+        async def settings(self) -> Settings:
+            return Settings({})
+
+        async def update_settings(self, changes: Any, *, actor: str) -> dict[str, Any]:
+            self.calls.append(dict(changes))
+            raise SettingsError("offline.mode is twiml_url but offline.twiml_url is empty")
+
+    async def scenario() -> None:
+        inbox = RefusingInbox()
+        page = _page(qtbot, inbox)
+        await page.load()
+        page.business_name.setText("Acme Dental")
+        assert not await page.save()
+        assert len(inbox.calls) == 1 and inbox.calls[0] == {"business.name": "Acme Dental"}
+        assert page.status.text().startswith("Not saved: offline.mode")
+        assert page.save_button.isEnabled()  # the edit is still there to fix and retry
+
+    run(scenario())
+
+
+def test_curly_quote_warning_and_fix(qtbot: QtBot, run: Any) -> None:
+    from services.settings import Settings
+
+    class Inbox:
+        async def settings(self) -> Settings:
+            return Settings({"business.name": "Smith & Sons"})
+
+    async def scenario() -> None:
+        page = _page(qtbot, Inbox())
+        await page.load()
+        editor = page.template_editors["templates.missed_call"]
+        text = "Hi [First Name], it’s [Business Name]. " + "We will call you back shortly. " * 4
+        editor.set_text(text)
+        assert not editor.warning_label.isHidden()
+        warning = editor.warning_label.text()
+        assert warning.startswith(
+            "’ is not in the GSM alphabet: this text is 3 segments instead of 1"
+        )
+        assert warning.endswith("use ' instead")
+        assert "Hi Maria, it’s Smith & Sons." in editor.preview.text()
+        assert not editor.fix_button.isHidden()
+        qtbot.mouseClick(editor.fix_button, Qt.MouseButton.LeftButton)
+        assert "it's [Business Name]" in editor.text()
+        assert editor.warning_label.isHidden()
+        assert "1 SMS segment (GSM-7)" in editor.count_label.text()
+
+    run(scenario())
+
+
+def test_token_buttons_insert_at_cursor(qtbot: QtBot, run: Any) -> None:
+    from services.settings import Settings
+
+    class Inbox:
+        async def settings(self) -> Settings:
+            return Settings({"business.name": "Acme"})
+
+    async def scenario() -> None:
+        page = _page(qtbot, Inbox())
+        await page.load()
+        page.business_name.setText("Bright Smiles")
+        editor = page.template_editors["templates.follow_up"]
+        editor.set_text("Hello, from !")
+        cursor = editor.editor.textCursor()
+        cursor.setPosition(len("Hello, from "))
+        editor.editor.setTextCursor(cursor)
+        qtbot.mouseClick(editor.token_buttons["[Business Name]"], Qt.MouseButton.LeftButton)
+        assert editor.text() == "Hello, from [Business Name]!"
+        assert editor.preview.text() == "Hello, from Bright Smiles!"
+
+    run(scenario())
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,382 @@
+"""Field editors for the Settings page: inline error labels, list editors, hours, snippets.
+
+Each editor has ``value()`` / ``set_value(v)`` in the settings key's own shape (what
+:func:`services.settings.validate` takes) and a ``changed`` signal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QTime, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services import phones
+from services.settings import WEEKDAYS, SettingsError
+
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+ERROR_STYLE = "color: #b00020;"
+
+
+def hint_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+class ErrorLabel(QLabel):
+    """A red sentence under a field; hidden when there is nothing wrong."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("fieldError")
+        self.setWordWrap(True)
+        self.setStyleSheet(ERROR_STYLE)
+        self.hide()
+
+    def show_error(self, message: str | None) -> None:
+        self.setText(message or "")
+        self.setVisible(bool(message))
+
+
+def _time(text: str) -> QTime:
+    return QTime.fromString(text, "HH:mm")
+
+
+def _text(t: QTime) -> str:
+    return t.toString("HH:mm")
+
+
+class ListEditor(QWidget):
+    """A list of short strings: a line to type in, Add, and Remove for the selected row.
+
+    ``check(text)`` returns the normalised entry or raises SettingsError; a refused
+    entry stays in the line with the reason under it.
+    """
+
+    changed = Signal()
+
+    def __init__(
+        self,
+        placeholder: str,
+        check: Callable[[str], str],
+        *,
+        display: Callable[[str], str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._check = check
+        self._display = display or (lambda s: s)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget()
+        self.list.setMaximumHeight(110)
+        layout.addWidget(self.list)
+        row = QHBoxLayout()
+        self.line = QLineEdit()
+        self.line.setPlaceholderText(placeholder)
+        self.line.returnPressed.connect(self.add_current)
+        self.add_button = QPushButton("Add")
+        self.add_button.clicked.connect(self.add_current)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.remove_button.setEnabled(False)
+        self.list.currentRowChanged.connect(lambda r: self.remove_button.setEnabled(r >= 0))
+        row.addWidget(self.line, 1)
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        layout.addLayout(row)
+        self.error_label = ErrorLabel()
+        layout.addWidget(self.error_label)
+
+    def value(self) -> list[str]:
+        return [str(self.list.item(i).data(256)) for i in range(self.list.count())]
+
+    def set_value(self, values: list[str]) -> None:
+        self.list.clear()
+        for value in values:
+            self._append(value)
+        self.error_label.show_error(None)
+
+    def _append(self, value: str) -> None:
+        item = QListWidgetItem(self._display(value))
+        item.setData(256, value)
+        self.list.addItem(item)
+
+    def add_current(self) -> bool:
+        text = self.line.text().strip()
+        if not text:
+            return False
+        try:
+            value = self._check(text)
+        except SettingsError as exc:
+            self.error_label.show_error(str(exc))
+            return False
+        if value in self.value():
+            self.error_label.show_error(f"{self._display(value)} is already in the list")
+            return False
+        self._append(value)
+        self.line.clear()
+        self.error_label.show_error(None)
+        self.changed.emit()
+        return True
+
+    def remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.list.takeItem(row)
+            self.changed.emit()
+
+
+def check_phone(text: str, region: str = "US") -> str:
+    normalized = phones.normalize(text, region)
+    if normalized is None:
+        raise SettingsError(
+            f"{text!r} is not a valid phone number (use +country code, e.g. +15551234567)"
+        )
+    return normalized
+
+
+def display_phone(e164: str) -> str:
+    return f"{phones.format_for_display(e164)}   ({e164})"
+
+
+class HoursEditor(QWidget):
+    """Opening hours: per weekday Open + from/to. A day with split hours (set elsewhere)
+    keeps its ranges until the owner changes that day."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(12)
+        self.open: dict[str, QCheckBox] = {}
+        self.start: dict[str, QTimeEdit] = {}
+        self.end: dict[str, QTimeEdit] = {}
+        self._kept: dict[str, list[list[str]]] = {}
+        self._notes: dict[str, QLabel] = {}
+        for row, day in enumerate(WEEKDAYS):
+            box = QCheckBox(DAY_NAMES[day])
+            box.setObjectName(f"open:{day}")
+            start, end = QTimeEdit(), QTimeEdit()
+            for edit in (start, end):
+                edit.setDisplayFormat("HH:mm")
+                edit.timeChanged.connect(lambda _t, d=day: self._edited(d))
+            start.setObjectName(f"from:{day}")
+            end.setObjectName(f"to:{day}")
+            box.toggled.connect(lambda _on, d=day: self._edited(d))
+            note = QLabel()
+            note.setStyleSheet("color: palette(placeholder-text);")
+            grid.addWidget(box, row, 0)
+            grid.addWidget(QLabel("from"), row, 1)
+            grid.addWidget(start, row, 2)
+            grid.addWidget(QLabel("to"), row, 3)
+            grid.addWidget(end, row, 4)
+            grid.addWidget(note, row, 5)
+            self.open[day], self.start[day], self.end[day], self._notes[day] = box, start, end, note
+        grid.setColumnStretch(5, 1)
+        self._loading = False
+
+    def _edited(self, day: str) -> None:
+        is_open = self.open[day].isChecked()
+        self.start[day].setEnabled(is_open)
+        self.end[day].setEnabled(is_open)
+        if self._loading:
+            return
+        self._kept.pop(day, None)
+        self._notes[day].clear()
+        self.changed.emit()
+
+    def set_value(self, hours: dict[str, list[list[str]]]) -> None:
+        self._loading = True
+        try:
+            self._kept.clear()
+            for day in WEEKDAYS:
+                ranges = hours.get(day) or []
+                self.open[day].setChecked(bool(ranges))
+                self.start[day].setTime(_time(ranges[0][0] if ranges else "08:00"))
+                self.end[day].setTime(_time(ranges[-1][1] if ranges else "17:00"))
+                self._notes[day].clear()
+                if len(ranges) > 1:
+                    self._kept[day] = [list(r) for r in ranges]
+                    self._notes[day].setText("split: " + ", ".join(f"{a}–{b}" for a, b in ranges))
+                self._edited(day)
+        finally:
+            self._loading = False
+
+    def value(self) -> dict[str, list[list[str]]]:
+        result: dict[str, list[list[str]]] = {}
+        for day in WEEKDAYS:
+            if day in self._kept:
+                result[day] = self._kept[day]
+            elif self.open[day].isChecked():
+                result[day] = [[_text(self.start[day].time()), _text(self.end[day].time())]]
+        return result
+
+
+class QuietHoursEditor(QWidget):
+    """Optional quiet hours: a checkbox and from/to times (may wrap past midnight)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.enabled = QCheckBox("Hold texts between")
+        self.enabled.setObjectName("quietEnabled")
+        self.start, self.end = QTimeEdit(_time("21:00")), QTimeEdit(_time("08:00"))
+        for edit in (self.start, self.end):
+            edit.setDisplayFormat("HH:mm")
+            edit.timeChanged.connect(lambda _t: self.changed.emit())
+        self.enabled.toggled.connect(self._toggled)
+        row.addWidget(self.enabled)
+        row.addWidget(self.start)
+        row.addWidget(QLabel("and"))
+        row.addWidget(self.end)
+        row.addStretch(1)
+        self._toggled(False)
+
+    def _toggled(self, on: bool) -> None:
+        self.start.setEnabled(on)
+        self.end.setEnabled(on)
+        self.changed.emit()
+
+    def set_value(self, value: dict[str, str] | None) -> None:
+        self.enabled.setChecked(value is not None)
+        if value is not None:
+            self.start.setTime(_time(value["start"]))
+            self.end.setTime(_time(value["end"]))
+        self._toggled(value is not None)
+
+    def value(self) -> dict[str, str] | None:
+        if not self.enabled.isChecked():
+            return None
+        return {"start": _text(self.start.time()), "end": _text(self.end.time())}
+
+
+class SnippetsEditor(QWidget):
+    """Saved replies: a list of titles and the selected one's title and body."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[dict[str, str]] = []
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        self.list = QListWidget()
+        self.list.setMaximumWidth(220)
+        self.list.setMinimumHeight(140)
+        self.list.currentRowChanged.connect(self._select)
+        left.addWidget(self.list)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("New snippet")
+        self.add_button.clicked.connect(self.add)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        left.addLayout(buttons)
+        layout.addLayout(left)
+        right = QVBoxLayout()
+        right.setSpacing(4)
+        self.title = QLineEdit()
+        self.title.setPlaceholderText("Title, e.g. Opening hours")
+        self.body = QPlainTextEdit()
+        self.body.setPlaceholderText("The text to insert into a reply")
+        self.body.setTabChangesFocus(True)
+        self.body.setMaximumHeight(110)
+        self.title.textEdited.connect(self._edited)
+        self.body.textChanged.connect(self._edited)
+        right.addWidget(QLabel("Title"))
+        right.addWidget(self.title)
+        right.addSpacing(6)
+        right.addWidget(QLabel("Text"))
+        right.addWidget(self.body)
+        self.error_label = ErrorLabel()
+        right.addWidget(self.error_label)
+        right.addStretch(1)
+        layout.addLayout(right, 1)
+        self._loading = False
+        self._select(-1)
+
+    def set_value(self, snippets: list[dict[str, str]]) -> None:
+        self._items = [dict(s) for s in snippets]
+        self._loading = True
+        try:
+            self.list.clear()
+            for item in self._items:
+                self.list.addItem(item["title"])
+        finally:
+            self._loading = False
+        self.list.setCurrentRow(0 if self._items else -1)
+        self._select(self.list.currentRow())
+
+    def value(self) -> list[dict[str, str]]:
+        return [dict(s) for s in self._items]
+
+    def add(self) -> None:
+        self._items.append({"title": "New snippet", "body": ""})
+        self.list.addItem("New snippet")
+        self.list.setCurrentRow(len(self._items) - 1)
+        self.title.selectAll()
+        self.title.setFocus()
+        self.changed.emit()
+
+    def remove(self) -> None:
+        row = self.list.currentRow()
+        if row < 0:
+            return
+        del self._items[row]
+        self.list.takeItem(row)
+        self.changed.emit()
+
+    def _select(self, row: int) -> None:
+        has = 0 <= row < len(self._items)
+        self._loading = True
+        try:
+            self.title.setText(self._items[row]["title"] if has else "")
+            self.body.setPlainText(self._items[row]["body"] if has else "")
+        finally:
+            self._loading = False
+        for w in (self.title, self.body, self.remove_button):
+            w.setEnabled(has)
+
+    def _edited(self, *_: Any) -> None:
+        row = self.list.currentRow()
+        if self._loading or not 0 <= row < len(self._items):
+            return
+        self._items[row] = {"title": self.title.text(), "body": self.body.toPlainText()}
+        item = self.list.item(row)
+        if item is not None:
+            item.setText(self.title.text() or "(untitled)")
+        self.changed.emit()

@@ -1,0 +1,708 @@
+"""Settings: templates with a live preview, timing, hours, phones, team, snippets, alerts.
+
+Every field is checked as it is edited with :func:`services.settings.validate` (the same
+rules as ``frontdesk settings set``) and a refused value is explained right under the
+field. Save sends every changed key in one ``InboxApi.update_settings`` call: all of it
+is stored or, when anything is refused, none of it.
+
+The "Twilio account & connection" group is a placeholder the going-live work fills
+(credentials in the keyring, the public URL / tunnel): :attr:`SettingsPage.twilio_group`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import available_timezones
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services import phones
+from services.api import InboxApi
+from services.settings import Settings, SettingsError, validate
+from ui.settings.fields import (
+    ErrorLabel,
+    HoursEditor,
+    ListEditor,
+    QuietHoursEditor,
+    SnippetsEditor,
+    check_phone,
+    display_phone,
+    hint_label,
+)
+from ui.settings.template_editor import TemplateEditor
+from ui.widgets.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_FIELDS = (
+    ("templates.missed_call", "Missed call", "Sent a few seconds after a call nobody answered."),
+    (
+        "templates.after_hours",
+        "After hours",
+        "Sent instead of the missed-call text when the call came outside business hours.",
+    ),
+    (
+        "templates.follow_up",
+        "Follow-up",
+        "Sent once if the caller has not replied after the follow-up delay.",
+    ),
+    (
+        "templates.catch_up",
+        "Catch-up",
+        "Sent for calls missed while Frontdesk was closed, once it is running again.",
+    ),
+)
+
+
+@dataclass
+class _Field:
+    key: str
+    get: Callable[[], Any]
+    set: Callable[[Any], None]
+    error: ErrorLabel
+    section: int
+    focus: QWidget
+    message: str | None = None
+
+
+def _spin(low: int, high: int, suffix: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSuffix(suffix)
+    box.setMinimumWidth(130)
+    return box
+
+
+class SettingsPage(QWidget):
+    """The Settings screen.
+
+    ``inbox`` gives and stores settings; ``events`` is any QObject with a
+    ``settingsChanged(list)`` signal (the UI's event bridge), used to pick up changes made
+    elsewhere while nothing here is being edited. ``actor`` names who saves (default: the
+    "this PC is used by" name, else "owner").
+    """
+
+    saved = Signal(list)  # the keys stored
+
+    def __init__(
+        self,
+        inbox: InboxApi,
+        events: QObject | None = None,
+        *,
+        actor: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsPage")
+        self._inbox = inbox
+        self._actor = actor
+        self.tasks = TaskRunner(self)
+        self._fields: dict[str, _Field] = {}
+        self._loaded: dict[str, Any] = {}
+        self._settings: Settings | None = None
+        self._filling = False
+        self._saving = False
+        self._load_requested = False
+
+        outer = QVBoxLayout(self)
+        body = QHBoxLayout()
+        outer.addLayout(body, 1)
+        self.nav = QListWidget()
+        self.nav.setObjectName("settingsNav")
+        self.nav.setFixedWidth(210)
+        self.nav.setStyleSheet(
+            "QListWidget#settingsNav { font-size: 11pt; }"
+            "QListWidget#settingsNav::item { padding: 9px 12px; }"
+        )
+        self.stack = QStackedWidget()
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+
+        self._build_texts()
+        self._build_timing()
+        self._build_business()
+        self._build_calls()
+        self._build_team()
+        self._build_alerts()
+        self._build_twilio()
+        self.nav.setCurrentRow(0)
+
+        bar = QHBoxLayout()
+        self.status = QLabel()
+        self.status.setObjectName("saveStatus")
+        self.status.setWordWrap(True)
+        self.revert_button = QPushButton("Undo changes")
+        self.revert_button.clicked.connect(self.revert)
+        self.save_button = QPushButton("Save")
+        self.save_button.setObjectName("saveSettings")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(
+            lambda: self.tasks.spawn(self.save(), what="save settings")
+        )
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.revert_button)
+        bar.addWidget(self.save_button)
+        outer.addLayout(bar)
+        self._update_buttons()
+
+        signal = getattr(events, "settingsChanged", None)
+        if signal is not None:
+            signal.connect(self._settings_changed_elsewhere)
+
+    # ---- building ------------------------------------------------------------------
+    def _section(self, title: str) -> QVBoxLayout:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(16, 8, 16, 16)
+        layout.setSpacing(14)
+        heading = QLabel(title)
+        font = heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        heading.setFont(font)
+        layout.addWidget(heading)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(page)
+        self.stack.addWidget(scroll)
+        self.nav.addItem(title)
+        return layout
+
+    def _register(
+        self,
+        key: str,
+        get: Callable[[], Any],
+        set_: Callable[[Any], None],
+        focus: QWidget,
+        error: ErrorLabel | None = None,
+    ) -> ErrorLabel:
+        label = error or ErrorLabel()
+        self._fields[key] = _Field(key, get, set_, label, self.stack.count() - 1, focus)
+        return label
+
+    def _row(
+        self, form: QFormLayout, label: str, widget: QWidget, key: str, hint: str = ""
+    ) -> None:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        grows = widget.sizePolicy().horizontalPolicy() in (
+            QSizePolicy.Policy.Expanding,
+            QSizePolicy.Policy.MinimumExpanding,
+        )
+        if grows:
+            column.addWidget(widget)
+        else:
+            column.addWidget(widget, 0, Qt.AlignmentFlag.AlignLeft)
+        if hint:
+            column.addWidget(hint_label(hint))
+        column.addWidget(self._fields[key].error)
+        form.addRow(label, box)
+
+    def _form(self, layout: QVBoxLayout, title: str | None = None) -> QFormLayout:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        form.setVerticalSpacing(10)
+        if title is None:
+            layout.addLayout(form)
+        else:
+            group = QGroupBox(title)
+            group.setLayout(form)
+            layout.addWidget(group)
+        return form
+
+    def _build_texts(self) -> None:
+        layout = self._section("Auto-reply texts")
+        layout.addWidget(
+            hint_label(
+                "Write the texts callers get. Click a token to insert it where the cursor is; "
+                "the preview shows the text as a caller named Maria would see it."
+            )
+        )
+        self.template_editors: dict[str, TemplateEditor] = {}
+        for key, title, help_text in TEMPLATE_FIELDS:
+            editor = TemplateEditor(key, title, help_text)
+            self.template_editors[key] = editor
+            self._register(key, editor.text, editor.set_text, editor.editor, editor.error_label)
+            editor.changed.connect(lambda k=key: self._edited(k))
+            layout.addWidget(editor)
+        layout.addStretch(1)
+
+    def _build_timing(self) -> None:
+        layout = self._section("Timing")
+        form = self._form(layout)
+        self.textback_enabled = QCheckBox("Text callers back automatically after a missed call")
+        self._register(
+            "textback.enabled",
+            self.textback_enabled.isChecked,
+            self.textback_enabled.setChecked,
+            self.textback_enabled,
+        )
+        self.textback_enabled.toggled.connect(lambda _: self._edited("textback.enabled"))
+        self._row(form, "", self.textback_enabled, "textback.enabled")
+
+        self.delay = _spin(0, 3600, " seconds")
+        self.delay.setObjectName("delaySeconds")
+        self._register("textback.delay_seconds", self.delay.value, self.delay.setValue, self.delay)
+        self.delay.valueChanged.connect(lambda _: self._edited("textback.delay_seconds"))
+        self._row(
+            form,
+            "Send the text after",
+            self.delay,
+            "textback.delay_seconds",
+            "How long to wait after the call ends (0 = at once). A short wait lets you "
+            "call back first and cancel the text.",
+        )
+
+        self.repeat = _spin(0, 43200, " minutes")
+        self._register(
+            "textback.repeat_window_minutes", self.repeat.value, self.repeat.setValue, self.repeat
+        )
+        self.repeat.valueChanged.connect(lambda _: self._edited("textback.repeat_window_minutes"))
+        self._row(
+            form,
+            "Don't text the same caller again within",
+            self.repeat,
+            "textback.repeat_window_minutes",
+            "720 minutes = 12 hours.",
+        )
+
+        follow = QWidget()
+        row = QHBoxLayout(follow)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.followup_on = QCheckBox("Send one follow-up after")
+        self.followup_hours = _spin(1, 720, " hours")
+        self._followup_seconds = 86400
+        self._followup_touched = False
+        row.addWidget(self.followup_on)
+        row.addWidget(self.followup_hours)
+        row.addWidget(QLabel("if they have not replied"))
+        row.addStretch(1)
+
+        def get_followup() -> int:
+            if not self.followup_on.isChecked():
+                return 0
+            if not self._followup_touched and self._followup_seconds > 0:
+                return self._followup_seconds
+            return int(self.followup_hours.value()) * 3600
+
+        def set_followup(seconds: int) -> None:
+            self._followup_seconds = seconds
+            self._followup_touched = False
+            self.followup_on.setChecked(seconds > 0)
+            self.followup_hours.setValue(max(1, round(seconds / 3600)) if seconds else 24)
+            self.followup_hours.setEnabled(seconds > 0)
+
+        def follow_edited() -> None:
+            if not self._filling:
+                self._followup_touched = True
+            self.followup_hours.setEnabled(self.followup_on.isChecked())
+            self._edited("followup.delay_seconds")
+
+        self.followup_on.toggled.connect(lambda _: follow_edited())
+        self.followup_hours.valueChanged.connect(lambda _: follow_edited())
+        self._register("followup.delay_seconds", get_followup, set_followup, self.followup_hours)
+        self._row(form, "Follow-up", follow, "followup.delay_seconds")
+
+        self.quiet = QuietHoursEditor()
+        self._register("quiet_hours", self.quiet.value, self.quiet.set_value, self.quiet.enabled)
+        self.quiet.changed.connect(lambda: self._edited("quiet_hours"))
+        self._row(
+            form,
+            "Quiet hours",
+            self.quiet,
+            "quiet_hours",
+            "Optional. Texts due in these hours wait until they end.",
+        )
+        layout.addStretch(1)
+
+    def _build_business(self) -> None:
+        layout = self._section("Business")
+        form = self._form(layout)
+        self.business_name = QLineEdit()
+        self.business_name.setObjectName("businessName")
+        self.business_name.setPlaceholderText("e.g. Smith & Sons Plumbing")
+        self._register(
+            "business.name", self.business_name.text, self.business_name.setText, self.business_name
+        )
+        self.business_name.textChanged.connect(lambda _: self._edited("business.name"))
+        self._row(form, "Business name", self.business_name, "business.name", "As callers know it.")
+
+        self.booking_link = QLineEdit()
+        self.booking_link.setPlaceholderText("https://…")
+        self._register(
+            "business.booking_link",
+            self.booking_link.text,
+            self.booking_link.setText,
+            self.booking_link,
+        )
+        self.booking_link.textChanged.connect(lambda _: self._edited("business.booking_link"))
+        self._row(
+            form,
+            "Booking link",
+            self.booking_link,
+            "business.booking_link",
+            "Your online booking page, for [Booking Link]. Leave empty if you have none.",
+        )
+
+        self.timezone = QComboBox()
+        self.timezone.setObjectName("timezone")
+        self.timezone.setEditable(True)
+        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.timezone.addItems(sorted(available_timezones()))
+        self.timezone.setMinimumWidth(260)
+        completer = QCompleter(self.timezone.model(), self.timezone)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.timezone.setCompleter(completer)
+        self._register(
+            "business.timezone",
+            lambda: self.timezone.currentText().strip(),
+            self.timezone.setCurrentText,
+            self.timezone,
+        )
+        self.timezone.currentTextChanged.connect(lambda _: self._edited("business.timezone"))
+        self._row(
+            form,
+            "Time zone",
+            self.timezone,
+            "business.timezone",
+            "Type to search, e.g. Chicago or London.",
+        )
+
+        self.hours = HoursEditor()
+        self._register("business.hours", self.hours.value, self.hours.set_value, self.hours)
+        self.hours.changed.connect(lambda: self._edited("business.hours"))
+        self._row(
+            form,
+            "Business hours",
+            self.hours,
+            "business.hours",
+            "Calls outside these hours get the after-hours text.",
+        )
+        layout.addStretch(1)
+
+    def _build_calls(self) -> None:
+        layout = self._section("Calls")
+        form = self._form(layout)
+        self.ring_phones = ListEditor(
+            "+15551234567",
+            lambda text: check_phone(text, self._region),
+            display=display_phone,
+        )
+        self.ring_phones.setObjectName("ringPhones")
+        self._register(
+            "forwarding.numbers",
+            self.ring_phones.value,
+            self.ring_phones.set_value,
+            self.ring_phones.line,
+            self.ring_phones.error_label,
+        )
+        self.ring_phones.changed.connect(lambda: self._edited("forwarding.numbers"))
+        self._row(
+            form,
+            "Phones to ring",
+            self.ring_phones,
+            "forwarding.numbers",
+            "Up to 10 office or mobile phones rung at once. None: your carrier forwards "
+            "unanswered calls to the Twilio number instead.",
+        )
+        self.ring_seconds = _spin(5, 60, " seconds")
+        self._register(
+            "forwarding.ring_seconds",
+            self.ring_seconds.value,
+            self.ring_seconds.setValue,
+            self.ring_seconds,
+        )
+        self.ring_seconds.valueChanged.connect(lambda _: self._edited("forwarding.ring_seconds"))
+        self._row(form, "Ring for", self.ring_seconds, "forwarding.ring_seconds")
+
+        self.greeting = QPlainTextEdit()
+        self.greeting.setTabChangesFocus(True)
+        self.greeting.setMaximumHeight(70)
+        self._register(
+            "voicemail.greeting",
+            self.greeting.toPlainText,
+            self.greeting.setPlainText,
+            self.greeting,
+        )
+        self.greeting.textChanged.connect(lambda: self._edited("voicemail.greeting"))
+        self._row(
+            form,
+            "Voicemail greeting",
+            self.greeting,
+            "voicemail.greeting",
+            "What callers hear when nobody answers. Empty: just hang up.",
+        )
+        self.record = QCheckBox("Let callers leave a voicemail after the greeting")
+        self._register(
+            "voicemail.record", self.record.isChecked, self.record.setChecked, self.record
+        )
+        self.record.toggled.connect(lambda _: self._edited("voicemail.record"))
+        self._row(form, "", self.record, "voicemail.record")
+        layout.addStretch(1)
+
+    def _build_team(self) -> None:
+        layout = self._section("Team & snippets")
+        form = self._form(layout)
+        self.members = ListEditor("A name, e.g. Dana", self._check_name)
+        self._register(
+            "team.members",
+            self.members.value,
+            self.members.set_value,
+            self.members.line,
+            self.members.error_label,
+        )
+        self.members.changed.connect(lambda: self._edited("team.members"))
+        self.members.changed.connect(self._refresh_me_choices)
+        self._row(
+            form, "Team members", self.members, "team.members", "People threads can be assigned to."
+        )
+        self.me = QComboBox()
+        self.me.setEditable(True)
+        self.me.setMinimumWidth(220)
+        self._register(
+            "team.me", lambda: self.me.currentText().strip(), self.me.setCurrentText, self.me
+        )
+        self.me.currentTextChanged.connect(lambda _: self._edited("team.me"))
+        self._row(
+            form,
+            "This PC is used by",
+            self.me,
+            "team.me",
+            "For the “Assigned to me” filter and to sign replies sent from this PC.",
+        )
+        self.snippets = SnippetsEditor()
+        self._register(
+            "snippets",
+            self.snippets.value,
+            self.snippets.set_value,
+            self.snippets.title,
+            self.snippets.error_label,
+        )
+        self.snippets.changed.connect(lambda: self._edited("snippets"))
+        group = QGroupBox("Snippets (saved replies)")
+        column = QVBoxLayout(group)
+        column.addWidget(self.snippets)
+        layout.addWidget(group)
+        layout.addStretch(1)
+
+    def _build_alerts(self) -> None:
+        layout = self._section("Notifications")
+        form = self._form(layout)
+        self.notify = QCheckBox("Show a desktop notification for new texts and missed calls")
+        self._register(
+            "notifications.enabled", self.notify.isChecked, self.notify.setChecked, self.notify
+        )
+        self.notify.toggled.connect(lambda _: self._edited("notifications.enabled"))
+        self._row(form, "", self.notify, "notifications.enabled")
+        self.sound = QCheckBox("Play a sound when a reply arrives")
+        self._register(
+            "notifications.sound", self.sound.isChecked, self.sound.setChecked, self.sound
+        )
+        self.sound.toggled.connect(lambda _: self._edited("notifications.sound"))
+        self._row(form, "", self.sound, "notifications.sound")
+        layout.addStretch(1)
+
+    def _build_twilio(self) -> None:
+        layout = self._section("Twilio & connection")
+        # PLACEHOLDER for the going-live work: Twilio credentials (OS keyring), the
+        # business number, the public URL / tunnel. Fill `self.twilio_group`'s layout.
+        self.twilio_group = QGroupBox("Twilio account & connection")
+        self.twilio_group.setObjectName("twilioConnectionGroup")
+        column = QVBoxLayout(self.twilio_group)
+        self.twilio_placeholder = hint_label(
+            "Your Twilio account, number and connection settings will appear here."
+        )
+        self.twilio_placeholder.setObjectName("twilioPlaceholder")
+        column.addWidget(self.twilio_placeholder)
+        layout.addWidget(self.twilio_group)
+        layout.addStretch(1)
+
+    # ---- values --------------------------------------------------------------------
+    @property
+    def _region(self) -> str:
+        return str(self._settings["business.default_region"]) if self._settings else "US"
+
+    @staticmethod
+    def _check_name(text: str) -> str:
+        name = " ".join(text.split())
+        if not name:
+            raise SettingsError("A name cannot be empty")
+        if len(name) > 100:
+            raise SettingsError("A name can be at most 100 characters")
+        return name
+
+    def _refresh_me_choices(self) -> None:
+        current = self.me.currentText()
+        blocked = self.me.blockSignals(True)
+        try:
+            self.me.clear()
+            self.me.addItems(self.members.value())
+            self.me.setCurrentText(current)
+        finally:
+            self.me.blockSignals(blocked)
+
+    def _context_changed(self) -> None:
+        phone = self._settings["business.phone_number"] if self._settings else ""
+        for editor in self.template_editors.values():
+            editor.set_context(
+                self.business_name.text().strip(),
+                phones.format_for_display(phone) if phone else "",
+                self.booking_link.text().strip(),
+            )
+
+    def _check(self, key: str) -> Any:
+        field = self._fields[key]
+        try:
+            value = validate(key, field.get())
+        except SettingsError as exc:
+            field.message = str(exc).removeprefix(f"{key}: ")
+            field.error.show_error(field.message)
+            return None
+        field.message = None
+        field.error.show_error(None)
+        return value
+
+    def _edited(self, key: str) -> None:
+        if self._filling:
+            return
+        if key in ("business.name", "business.booking_link"):
+            self._context_changed()
+        self._check(key)
+        self.status.setText("")
+        self._update_buttons()
+
+    def changes(self) -> dict[str, Any]:
+        """Every field that differs from what is stored (normalised; invalid ones raw)."""
+        result: dict[str, Any] = {}
+        for key, field in self._fields.items():
+            raw = field.get()
+            try:
+                value = validate(key, raw)
+            except SettingsError:
+                value = raw
+            if value != self._loaded.get(key):
+                result[key] = value
+        return result
+
+    def errors(self) -> dict[str, str]:
+        return {k: f.message for k, f in self._fields.items() if f.message}
+
+    def _update_buttons(self) -> None:
+        dirty = bool(self._loaded) and bool(self.changes())
+        self.save_button.setEnabled(dirty and not self._saving)
+        self.revert_button.setEnabled(dirty and not self._saving)
+
+    def _fill(self, settings: Settings) -> None:
+        self._settings = settings
+        self._loaded = settings.as_dict()
+        self._filling = True
+        try:
+            members = list(settings["team.members"])
+            self.me.clear()
+            self.me.addItems(members)
+            for key, field in self._fields.items():
+                field.set(settings[key])
+        finally:
+            self._filling = False
+        self._context_changed()
+        for key in self._fields:
+            self._check(key)
+        self._update_buttons()
+
+    # ---- loading and saving --------------------------------------------------------
+    async def load(self) -> None:
+        """Fill the form from the stored settings (throwing away unsaved edits)."""
+        self._fill(await self._inbox.settings())
+
+    def revert(self) -> None:
+        if self._settings is not None:
+            self._fill(self._settings)
+            self.status.setText("Changes undone.")
+
+    async def save(self) -> bool:
+        """Store every change in one call; False (nothing stored) when anything is refused."""
+        for key in self._fields:
+            self._check(key)
+        errors = self.errors()
+        if errors:
+            first = next(iter(errors))
+            field = self._fields[first]
+            self.nav.setCurrentRow(field.section)
+            field.focus.setFocus()
+            count = len(errors)
+            self._set_status(
+                f"Not saved: fix the {'marked field' if count == 1 else f'{count} marked fields'}"
+                " first.",
+                error=True,
+            )
+            return False
+        changes = self.changes()
+        if not changes:
+            self._set_status("Nothing to save.")
+            return True
+        actor = self._actor or (self._settings["team.me"] if self._settings else "") or "owner"
+        self._saving = True
+        self._update_buttons()
+        try:
+            stored = await self._inbox.update_settings(changes, actor=actor)
+        except SettingsError as exc:
+            self._set_status(f"Not saved: {exc}", error=True)
+            return False
+        finally:
+            self._saving = False
+            self._update_buttons()
+        self._fill(await self._inbox.settings())
+        self._set_status("Saved.")
+        self.saved.emit(sorted(stored))
+        return True
+
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020;" if error else "")
+
+    def _settings_changed_elsewhere(self, _keys: list[str]) -> None:
+        if self._saving or not self._loaded:
+            return
+        if self.changes():
+            self._set_status("Settings were changed elsewhere; saving keeps your edits.")
+            return
+        self.tasks.spawn(self.load(), what="reload the settings")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._load_requested and not self._loaded:
+            self._load_requested = True
+            self.tasks.spawn(self.load(), what="load the settings")
+
+    def shutdown(self) -> None:
+        self.tasks.cancel_all()
