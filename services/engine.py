@@ -193,16 +193,37 @@ class Engine:
             )
             call.status = status
             if status in FINAL_CALL_STATUSES:
+                first_end = call.ended_at is None
                 call.ended_at = call.ended_at or now
                 if form.get("CallDuration", "").isdigit() and call.ring_seconds is None:
                     call.ring_seconds = int(form["CallDuration"])
                 if call.outcome == "pending":
                     self._mark_missed(uow, call, cfg, now, reason_status=f"hung up ({status})")
+                elif call.outcome == "missed" and first_end:
+                    self._time_from_hang_up(s, call, cfg, now)
             self._publish_after(uow, CallChanged(call.id))
             uow.commit()
 
         await self._db.run(work)
         self._scheduler.wake()
+
+    def _time_from_hang_up(self, s: Session, call: Call, cfg: Settings, now: datetime) -> None:
+        """The delay counts from when the caller hung up (after the voicemail greeting),
+        so the text never lands while they are still on the line."""
+        job = s.scalar(
+            select(Job).where(
+                Job.call_id == call.id, Job.kind == "textback", Job.state == "pending"
+            )
+        )
+        if job is None or call.textback_state != "scheduled":
+            return
+        due, held = policy.hold_for_quiet_hours(
+            cfg, now + timedelta(seconds=cfg["textback.delay_seconds"])
+        )
+        if due > as_utc(job.due_at):
+            job.due_at = due
+            if held is not None:
+                call.textback_state = "held"
 
     async def catch_up_call(
         self,
@@ -272,7 +293,6 @@ class Engine:
         """Record the call as missed (once) and decide its text-back."""
         s = uow.session
         call.outcome = "missed"
-        call.ended_at = call.ended_at or now
         check = phones.classify(call.from_raw, cfg["business.default_region"])
         contact = None
         if check.e164 is not None:
