@@ -97,6 +97,7 @@ class Runtime:
         self._background = TaskSet("runtime")
         self.wiring_error: str | None = None
         self.tunnel_wait_seconds = 30.0
+        self.tunnel_check_interval = 30.0
         self._first_url = asyncio.Event()
         self.catchup = CatchUp(self.db, carrier, self.engine, self.clock)
         self.catchup_error: str | None = None
@@ -125,7 +126,12 @@ class Runtime:
         port = await self.receiver.start(self.config.host, self.config.port)
         if self._endpoint_factory is not None:
             self._first_url = asyncio.Event()
-            self.tunnel = TunnelSupervisor(self._endpoint_factory, port, self._url_changed)
+            self.tunnel = TunnelSupervisor(
+                self._endpoint_factory,
+                port,
+                self._url_changed,
+                check_interval=self.tunnel_check_interval,
+            )
             await self.tunnel.start()
             # Serve only once Twilio can reach us (webhooks signed for the public URL
             # would be refused before it is known); a tunnel that cannot start is reported

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from services.gateway import TwilioGateway
 from services.receiver import PATHS
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
-from services.tunnel import FixedPublicUrl
+from services.tunnel import FixedPublicUrl, PublicEndpoint
 from tests.signing import post_signed
 from tests.twilio_standin import TwilioStandIn
 
@@ -161,7 +161,15 @@ async def running_app(
     *,
     settings: Mapping[str, Any] | None = None,
     clock: Any = None,
+    endpoint: Callable[[], PublicEndpoint] | None = None,
+    tunnel_check_interval: float | None = None,
+    configure: Callable[[Runtime], None] | None = None,
 ) -> AsyncIterator[TestApp]:
+    """The runtime on the stand-in, started; stopped (cleanly, going offline) on exit.
+
+    ``endpoint`` replaces the fixed public URL (e.g. a fake ngrok tunnel);
+    ``configure`` may adjust the runtime before it starts.
+    """
     if not any(n.get("phone_number") == BUSINESS for n in standin.numbers):
         standin.add_number(BUSINESS)
     gateway = TwilioGateway(
@@ -171,10 +179,14 @@ async def running_app(
         app_config(database_url, data_dir),
         carrier=gateway,
         auth_token=lambda: standin.auth_token,
-        endpoint=lambda: FixedPublicUrl(PUBLIC_URL),
+        endpoint=endpoint or (lambda: FixedPublicUrl(PUBLIC_URL)),
         number_admin=gateway,
         clock=clock,
     )
+    if tunnel_check_interval is not None:
+        runtime.tunnel_check_interval = tunnel_check_interval
+    if configure is not None:
+        configure(runtime)
     base = {
         "business.name": "Smith & Sons Plumbing",
         "business.phone_number": BUSINESS,
