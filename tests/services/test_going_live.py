@@ -133,7 +133,12 @@ def test_disconnect_restores_the_previous_configuration_exactly(
         "sms_url": "https://old.example.com/sms",
         "status_callback": "https://old.example.com/status",
     }
-    twilio_standin.add_number(BUSINESS, **old)
+    twilio_standin.add_number(
+        BUSINESS,
+        voice_url=old["voice_url"],
+        sms_url=old["sms_url"],
+        status_callback=old["status_callback"],
+    )
     sid = number_of(twilio_standin)["sid"]
     before = twilio_standin.number(sid)
 
@@ -267,7 +272,7 @@ def _cursor(database_url: str) -> datetime:
         raw = db.run_sync(lambda uow: sync_state.get(uow.session, CURSOR_KEY))
     finally:
         db.close()
-    return datetime.fromisoformat(raw)
+    return datetime.fromisoformat(str(raw))
 
 
 def test_what_happened_while_down_is_caught_up_once(
