@@ -285,7 +285,7 @@ def test_what_happened_while_down_is_caught_up_once(
 
     def call(caller: str, minutes_ago: float, status: str) -> str:
         start = now - timedelta(minutes=minutes_ago)
-        return s.seed_call(from_=caller, to=BUSINESS, status=status, start_time=start)["sid"]
+        return str(s.seed_call(from_=caller, to=BUSINESS, status=status, start_time=start)["sid"])
 
     def leg(parent: str, minutes_ago: float, status: str) -> None:
         start = now - timedelta(minutes=minutes_ago)
