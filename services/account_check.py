@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from services import phones
 from services.credentials import CredentialsError, TwilioCredentials, validate_account_sid
 from services.gateway import AccountInfo, TwilioGateway
+from services.health import AccountCheckResult
 from services.ports import AuthenticationError, CarrierError, NumberConfig
 
 __all__ = ["AccountCheckResult", "AccountGateway", "TwilioAccountCheck"]
@@ -40,16 +40,6 @@ class AccountGateway(Protocol):
     async def fetch_account(self) -> AccountInfo: ...
 
     async def find_number(self, phone_number: str) -> NumberConfig | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AccountCheckResult:
-    """``ok`` when nothing is wrong; otherwise ``problems`` says what, one sentence each."""
-
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    account_name: str | None = None
-    number_sid: str | None = None
 
 
 def _default_gateway(creds: TwilioCredentials, base_url: str | None) -> AccountGateway:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
+from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
 from services.settings import Settings
 from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
 
@@ -93,3 +94,49 @@ class AnalyticsApi(Protocol):
     """The analytics pane's figures (:class:`services.analytics.Analytics`)."""
 
     async def analytics(self, period: Period) -> AnalyticsSummary: ...
+
+
+class ConnectionRefused(ValueError):
+    """Credentials or connection settings that cannot be saved or used; the message says
+    why in words (a missing keyring includes the environment-variable hint)."""
+
+
+class HealthApi(Protocol):
+    """The webhook-health page (implemented in desktop/health.py)."""
+
+    async def health(self) -> HealthSnapshot: ...
+
+    async def send_test_text(self, to: str) -> str:
+        """Text ``to`` from the business number; returns the message SID.
+
+        Raises :class:`ConnectionRefused` for a bad number or when Twilio refuses.
+        """
+        ...
+
+
+class ConnectionApi(Protocol):
+    """The "Twilio account & connection" box (implemented in desktop/connection.py).
+
+    Every keyring access happens off the GUI thread.
+    """
+
+    async def details(self) -> ConnectionDetails: ...
+
+    async def save(self, entry: ConnectionEntry) -> ConnectionDetails:
+        """Store the secrets in the keyring and the public URL in Settings.
+
+        Raises :class:`ConnectionRefused` (bad SID, no keyring: with the env-var hint).
+        """
+        ...
+
+    async def test_connection(self, entry: ConnectionEntry) -> AccountCheckResult:
+        """Check what was typed (empty secret fields: the stored ones) against Twilio."""
+        ...
+
+    async def disconnect(self) -> None:
+        """Give the number back its previous webhooks; raises :class:`ConnectionRefused`."""
+        ...
+
+    async def connect(self) -> None:
+        """Wire the number here again after :meth:`disconnect`."""
+        ...

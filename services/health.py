@@ -1,0 +1,119 @@
+"""Plain snapshots for the webhook-health page and the connection box (pure; ui/ may import).
+
+The composition root fills them (``desktop/health.py``, ``desktop/connection.py``) from
+the runtime, the gateway and the keyring; the widgets only show them. No secret is ever
+part of a snapshot: the connection box learns *whether* a token is stored, never which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "AccountCheckResult",
+    "ConnectionDetails",
+    "ConnectionEntry",
+    "HealthSnapshot",
+    "NumberWebhooks",
+    "WebhookRow",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCheckResult:
+    """ "Test connection": ``ok`` when nothing is wrong, else ``problems`` in words."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    account_name: str | None = None
+    number_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberWebhooks:
+    """Where the business number's webhooks point right now (fetched from Twilio)."""
+
+    phone_number: str
+    sid: str
+    voice_url: str
+    voice_fallback_url: str
+    sms_url: str
+    status_callback: str
+    points_here: bool  # VoiceUrl, SmsUrl and StatusCallback are under our public URL
+    expected_voice_url: str | None  # what VoiceUrl should be (None: no public URL yet)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    """One webhook request seen by the receiver (accepted or rejected)."""
+
+    at: datetime
+    path: str
+    status: int
+    reason: str | None = None
+    checked_url: str | None = None  # the URL the signature was checked against
+    sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSnapshot:
+    """Everything the health page shows, read at one moment."""
+
+    public_url: str | None
+    tunnel_state: str  # connecting | up | down | stopped | fixed | none
+    tunnel_error: str | None
+    business_number: str
+    number: NumberWebhooks | None
+    number_error: str | None  # why ``number`` could not be read
+    wiring_error: str | None
+    catchup_error: str | None
+    wired: bool
+    disconnected: bool
+    last_accepted: WebhookRow | None
+    rejected: list[WebhookRow] = field(default_factory=list)  # newest first
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.public_url is not None
+            and self.number is not None
+            and self.number.points_here
+            and not self.wiring_error
+            and not self.disconnected
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDetails:
+    """What is configured, without the secrets themselves."""
+
+    account_sid: str
+    has_auth_token: bool
+    api_key_sid: str
+    has_api_key_secret: bool
+    has_ngrok_authtoken: bool
+    public_url: str  # the fixed public URL setting (tunnel.public_url); "" = ngrok
+    source: str  # environment | keyring | none
+    keyring_usable: bool
+    keyring_message: str
+    restart_needed: bool = False  # credentials changed since the engine started
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEntry:
+    """What the owner typed. An empty secret field means "keep the stored one"."""
+
+    account_sid: str
+    auth_token: str = ""
+    api_key_sid: str = ""
+    api_key_secret: str = ""
+    ngrok_authtoken: str = ""
+    public_url: str = ""
+
+    def __repr__(self) -> str:  # never print what was typed into a secret field
+        return (
+            f"ConnectionEntry(account_sid={self.account_sid!r}, auth_token=***, "
+            f"api_key_sid={self.api_key_sid!r}, api_key_secret=***, ngrok_authtoken=***, "
+            f"public_url={self.public_url!r})"
+        )
