@@ -1,0 +1,1 @@
+"""SVG icons drawn for Frontdesk (monochrome ones use currentColor)."""

@@ -1,0 +1,224 @@
+"""The reply box: Enter sends, Shift+Enter starts a new line; live characters and SMS
+segments with a warning that names the characters forcing Unicode; saved snippets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services import templates
+from ui import theme
+from ui.widgets import icons
+
+
+def _show(ch: str) -> str:
+    if ch == "\n":
+        return "line break"
+    if ch.isspace() or not ch.isprintable():
+        return f"U+{ord(ch):04X}"
+    return ch
+
+
+def describe_segments(text: str) -> tuple[str, str]:
+    """(counter, warning) for ``text``: "150 characters · 3 segments", and for UCS-2 a
+    sentence naming the characters that force it and what to use instead."""
+    info = templates.segments(text)
+    chars = f"{info.characters} character{'s' if info.characters != 1 else ''}"
+    segs = f"{info.segments} segment{'s' if info.segments != 1 else ''}"
+    counter = f"{chars} · {segs}"
+    if info.encoding == "GSM-7" or not info.non_gsm_chars:
+        return counter, ""
+    counter += " (Unicode)"
+    named = ", ".join(f"“{_show(ch)}”" for ch in info.non_gsm_chars[:8])
+    if len(info.non_gsm_chars) > 8:
+        named += f" and {len(info.non_gsm_chars) - 8} more"
+    warning = f"Unicode characters {named} cut each text part to {info.per_segment} characters."
+    fixes = [
+        f"{templates.GSM_SUBSTITUTES[ch] or 'nothing'} for “{_show(ch)}”"
+        for ch in info.non_gsm_chars
+        if ch in templates.GSM_SUBSTITUTES
+    ]
+    if fixes:
+        warning += " Use " + ", ".join(dict.fromkeys(fixes[:4])) + "."
+    return counter, warning
+
+
+class ComposerEdit(QPlainTextEdit):
+    """Enter (or Ctrl+Enter) submits; Shift+Enter inserts a line break."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            mods = event.modifiers()
+            if mods & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+                return
+            if not mods & Qt.KeyboardModifier.AltModifier:
+                event.accept()
+                self.submitted.emit()
+                return
+        super().keyPressEvent(event)
+
+    def sizeHint(self) -> QSize:
+        fm = self.fontMetrics()
+        return QSize(super().sizeHint().width(), fm.lineSpacing() * 3 + 14)
+
+
+class Composer(QWidget):
+    """Emits ``sendRequested(body)``; the page sends and calls :meth:`sent` or
+    :meth:`show_error`."""
+
+    sendRequested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = ComposerEdit(self)
+        self.edit.setPlaceholderText("Type a reply… (Enter sends, Shift+Enter for a new line)")
+        self.edit.setAccessibleName("Reply")
+        self.edit.setTabChangesFocus(True)
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setIcon(icons.icon("send"))
+        self.send_button.setAccessibleName("Send reply")
+        self.send_button.setToolTip("Send (Enter)")
+        self.snippets_button = QToolButton(self)
+        self.snippets_button.setIcon(icons.icon("snippets"))
+        self.snippets_button.setText("Snippets")
+        self.snippets_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.snippets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.snippets_button.setAccessibleName("Insert a saved reply")
+        self._menu = QMenu(self.snippets_button)
+        self.snippets_button.setMenu(self._menu)
+        self.counter = QLabel(self)
+        self.counter.setAccessibleName("Characters and segments")
+        self.counter.setProperty("role", "muted")
+        self.warning = QLabel(self)
+        self.warning.setWordWrap(True)
+        self.warning.setAccessibleName("Unicode warning")
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Send error")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.blocked = QLabel(self)
+        self.blocked.setWordWrap(True)
+        self.blocked.setAccessibleName("Why replies are off")
+        for label in (self.warning, self.error):
+            label.hide()
+        self.blocked.hide()
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.snippets_button)
+        row.addWidget(self.counter, 1)
+        row.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 10)
+        layout.setSpacing(4)
+        layout.addWidget(self.blocked)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.error)
+        layout.addLayout(row)
+
+        self._busy = False
+        self._blocked_reason = ""
+        self.edit.textChanged.connect(self._update_counter)
+        self.edit.submitted.connect(self.submit)
+        self.send_button.clicked.connect(self.submit)
+        self.set_snippets([])
+        self._apply_palette()
+        self._update_counter()
+
+    def _apply_palette(self) -> None:
+        pal = self.palette()
+        self.warning.setStyleSheet(f"color: {theme.warning(pal).name()};")
+        self.error.setStyleSheet(f"color: {theme.danger(pal).name()};")
+        self.blocked.setStyleSheet(f"color: {theme.danger(pal).name()}; font-weight: 600;")
+
+    # ---- state --------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+        cursor = self.edit.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.edit.setTextCursor(cursor)
+
+    def set_snippets(self, snippets: Sequence[Mapping[str, str]]) -> None:
+        self._menu.clear()
+        for snippet in snippets:
+            title, body = snippet.get("title", ""), snippet.get("body", "")
+            action = QAction(title, self._menu)
+            action.setToolTip(body)
+            action.triggered.connect(lambda _=False, b=body: self._insert(b))
+            self._menu.addAction(action)
+        if not snippets:
+            empty = QAction("No saved replies yet (add them in Settings)", self._menu)
+            empty.setEnabled(False)
+            self._menu.addAction(empty)
+
+    def _insert(self, body: str) -> None:
+        self.edit.insertPlainText(body)
+        self.edit.setFocus()
+
+    def set_blocked(self, reason: str) -> None:
+        """Turn replies off with ``reason`` shown (empty string turns them back on)."""
+        self._blocked_reason = reason
+        self.blocked.setText(reason)
+        self.blocked.setVisible(bool(reason))
+        self._sync_enabled()
+
+    @property
+    def blocked_reason(self) -> str:
+        return self._blocked_reason
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.send_button.setText("Sending…" if busy else "Send")
+        self._sync_enabled()
+
+    def _sync_enabled(self) -> None:
+        on = not self._blocked_reason
+        self.edit.setEnabled(on)
+        self.edit.setReadOnly(self._busy)
+        self.snippets_button.setEnabled(on)
+        self.send_button.setEnabled(on and not self._busy and bool(self.text.strip()))
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+
+    def sent(self) -> None:
+        self.edit.clear()
+        self.show_error("")
+
+    def _update_counter(self) -> None:
+        counter, warning = describe_segments(self.text)
+        self.counter.setText(counter if self.text else "")
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
+        if not self.error.isHidden() and self.text:
+            self.show_error("")
+        self._sync_enabled()
+
+    def submit(self) -> None:
+        if self._busy or self._blocked_reason:
+            return
+        body = self.text
+        if not body.strip():
+            return
+        self.sendRequested.emit(body)

@@ -1,0 +1,305 @@
+"""The conversation list: a thin Qt adapter over :class:`ConversationRow` snapshots.
+
+Rows are loaded lazily in pages of :data:`PAGE` through ``InboxApi.conversations`` (the
+view asks through ``canFetchMore``/``fetchMore``). A change announced by the event bridge
+refreshes only that contact's row (``InboxApi.conversation``): ``dataChanged`` in place,
+or a move to the top when it has new activity, or an insert when it is new and matches
+the current filter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from services.api import InboxApi
+from services.snapshots import ConversationRow
+from ui.widgets.tasks import TaskRunner
+
+PAGE = 200
+FILTERS: tuple[tuple[str, str], ...] = (
+    ("all", "All"),
+    ("unread", "Unread"),
+    ("pending_callback", "Pending callback"),
+    ("assigned_to_me", "Assigned to me"),
+    ("opted_out", "Opted out"),
+)
+PENDING_CALLBACK = "pending callback"
+
+RowRole = Qt.ItemDataRole.UserRole + 1
+ContactIdRole = Qt.ItemDataRole.UserRole + 2
+UnreadRole = Qt.ItemDataRole.UserRole + 3
+
+Index = QModelIndex | QPersistentModelIndex
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _key(row: ConversationRow) -> datetime:
+    return row.last_at or _EPOCH
+
+
+def matches(row: ConversationRow, filter: str, search: str, me: str | None) -> bool:
+    """Whether a row that was not in the list belongs there under the current view.
+
+    (Message text cannot be searched here: a new row joins a searched list only when its
+    name or number matches; the next full reload catches the rest.)
+    """
+    if filter == "unread" and row.unread <= 0:
+        return False
+    if filter == "pending_callback" and PENDING_CALLBACK not in row.tags:
+        return False
+    if filter == "assigned_to_me" and (not me or row.assigned_to != me):
+        return False
+    if filter == "opted_out" and not row.opted_out:
+        return False
+    text = search.strip().lower()
+    if text:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        hay = f"{row.name or ''} {row.preview}".lower()
+        if text not in hay and not (len(digits) >= 3 and digits in row.phone):
+            return False
+    return True
+
+
+class ConversationListModel(QAbstractListModel):
+    loadingChanged = Signal(bool)
+    loaded = Signal()  # a page (or a refreshed row) arrived
+
+    def __init__(
+        self, inbox: InboxApi, *, runner: TaskRunner | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._inbox = inbox
+        self._tasks = runner or TaskRunner(None)
+        self._rows: list[ConversationRow] = []
+        self._by_contact: dict[int, int] = {}
+        self._filter = "all"
+        self._search = ""
+        self._me: str | None = None
+        self._has_more = True
+        self._loading = False
+        self._generation = 0
+        self._refreshing: dict[int, bool] = {}  # contact_id -> asked again while in flight
+
+    # ---- Qt model -------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid():
+            return None
+        r = index.row()
+        if not 0 <= r < len(self._rows):
+            return None
+        row = self._rows[r]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.title
+        if role == RowRole:
+            return row
+        if role == ContactIdRole:
+            return row.contact_id
+        if role == UnreadRole:
+            return row.unread
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.title}\n{row.display_phone}" if row.name else row.display_phone
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            parts = [row.title]
+            if row.unread:
+                parts.append(f"{row.unread} unread")
+            if row.after_hours:
+                parts.append("after hours")
+            if row.tags:
+                parts.append("tags " + ", ".join(row.tags))
+            parts.append(row.preview)
+            return ", ".join(parts)
+        return None
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._has_more and not self._loading
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or not self._has_more or self._loading:
+            return
+        self._load_page(len(self._rows))
+
+    # ---- what is shown ------------------------------------------------------------------
+    @property
+    def filter(self) -> str:
+        return self._filter
+
+    @property
+    def search(self) -> str:
+        return self._search
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def rows(self) -> list[ConversationRow]:
+        return list(self._rows)
+
+    def row_of(self, contact_id: int) -> int:
+        """The row index showing ``contact_id``, or -1."""
+        return self._by_contact.get(contact_id, -1)
+
+    def set_view(
+        self, *, filter: str | None = None, search: str | None = None, me: str | None = ""
+    ) -> None:
+        """Change the filter, search text or "me"; reloads from the first page."""
+        if filter is not None:
+            self._filter = filter
+        if search is not None:
+            self._search = search
+        if me != "":
+            self._me = me
+        self.reload()
+
+    def set_me(self, me: str | None) -> None:
+        if me == self._me:
+            return
+        self._me = me
+        if self._filter == "assigned_to_me":
+            self.reload()
+
+    def reload(self) -> None:
+        self._generation += 1
+        self.beginResetModel()
+        self._rows = []
+        self._by_contact = {}
+        self._has_more = True
+        self._loading = False
+        self.endResetModel()
+        self._load_page(0)
+
+    def _set_loading(self, value: bool) -> None:
+        if value != self._loading:
+            self._loading = value
+            self.loadingChanged.emit(value)
+
+    def _load_page(self, offset: int) -> None:
+        generation = self._generation
+        self._set_loading(True)
+
+        def done(rows: list[ConversationRow]) -> None:
+            if generation != self._generation:
+                return
+            self._has_more = len(rows) >= PAGE
+            fresh = [r for r in rows if r.contact_id not in self._by_contact]
+            if fresh:
+                first = len(self._rows)
+                self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+                self._rows.extend(fresh)
+                self._reindex()
+                self.endInsertRows()
+            self.loaded.emit()
+
+        def always() -> None:
+            if generation == self._generation:
+                self._set_loading(False)
+
+        self._tasks.spawn(
+            self._inbox.conversations(
+                filter=self._filter,
+                search=self._search,
+                me=self._me,
+                offset=offset,
+                limit=PAGE,
+            ),
+            what="load the conversations",
+            done=done,
+            always=always,
+        )
+
+    def _reindex(self) -> None:
+        self._by_contact = {row.contact_id: i for i, row in enumerate(self._rows)}
+
+    # ---- live updates -------------------------------------------------------------------
+    def refresh_contact(self, contact_id: int) -> None:
+        """Re-read one contact's row (after the bridge said it changed)."""
+        if contact_id in self._refreshing:
+            self._refreshing[contact_id] = True  # once more when the running one lands
+            return
+        self._refreshing[contact_id] = False
+        generation = self._generation
+
+        def done(row: ConversationRow) -> None:
+            if generation == self._generation:
+                self.apply(row)
+
+        def always() -> None:
+            again = self._refreshing.pop(contact_id, False)
+            if again:
+                self.refresh_contact(contact_id)
+
+        self._tasks.spawn(
+            self._inbox.conversation(contact_id),
+            what="refresh a conversation",
+            done=done,
+            always=always,
+        )
+
+    def apply(self, row: ConversationRow) -> None:
+        """Put a fresh snapshot in place: update, move up on new activity, or insert."""
+        at = self._by_contact.get(row.contact_id)
+        if at is None:
+            if row.last_at is None or not matches(row, self._filter, self._search, self._me):
+                return
+            target = self._position_for(row)
+            if target == len(self._rows) and self._has_more:
+                return  # belongs further down than what is loaded: a later page brings it
+            self.beginInsertRows(QModelIndex(), target, target)
+            self._rows.insert(target, row)
+            self._reindex()
+            self.endInsertRows()
+            self.loaded.emit()
+            return
+        old = self._rows[at]
+        if _key(row) > _key(old):
+            others = self._rows[:at] + self._rows[at + 1 :]
+            target = self._position_in(others, row)
+            if target != at:
+                # beginMoveRows' destination counts positions before the move.
+                dest = target if target < at else target + 1
+                self.beginMoveRows(QModelIndex(), at, at, QModelIndex(), dest)
+                self._rows.pop(at)
+                self._rows.insert(target, row)
+                self._reindex()
+                self.endMoveRows()
+                idx = self.index(target)
+                self.dataChanged.emit(idx, idx)
+                self.loaded.emit()
+                return
+        self._rows[at] = row
+        idx = self.index(at)
+        self.dataChanged.emit(idx, idx)
+        self.loaded.emit()
+
+    def remove_contact(self, contact_id: int) -> None:
+        at = self._by_contact.get(contact_id)
+        if at is None:
+            return
+        self.beginRemoveRows(QModelIndex(), at, at)
+        self._rows.pop(at)
+        self._reindex()
+        self.endRemoveRows()
+
+    def _position_for(self, row: ConversationRow) -> int:
+        return self._position_in(self._rows, row)
+
+    @staticmethod
+    def _position_in(rows: list[ConversationRow], row: ConversationRow) -> int:
+        key = _key(row)
+        for i, other in enumerate(rows):
+            if _key(other) <= key:
+                return i
+        return len(rows)

@@ -1,0 +1,457 @@
+"""The Inbox screen: filters, search and the conversation list; the open thread with its
+composer; the contact panel.
+
+Services come in through the constructor; nothing here touches storage. Live changes
+arrive from the :class:`~ui.event_bridge.EventBridge` and refresh only the affected row
+and, when it is open, the affected thread and contact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.api import InboxApi, MessagingApi, NotFound, ReplyRefused
+from services.snapshots import CallItem, ContactDetail, ConversationRow
+from ui import theme
+from ui.event_bridge import EventBridge
+from ui.inbox.composer import Composer
+from ui.inbox.contact_panel import ContactPanel
+from ui.inbox.conversation_delegate import ConversationDelegate
+from ui.inbox.conversation_model import FILTERS, ConversationListModel, RowRole
+from ui.inbox.thread import ThreadView
+from ui.widgets import icons
+from ui.widgets.tag_chips import FlowLayout
+from ui.widgets.tasks import TaskRunner
+
+SEARCH_DEBOUNCE_MS = 150
+
+
+class InboxPage(QWidget):
+    """``InboxPage(inbox, messaging, bridge)``; call :meth:`start` once the loop runs."""
+
+    contactOpened = Signal(int)
+
+    def __init__(
+        self,
+        inbox: InboxApi,
+        messaging: MessagingApi,
+        bridge: EventBridge,
+        *,
+        runner: TaskRunner | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("inboxPage")
+        self._inbox = inbox
+        self._messaging = messaging
+        self._bridge = bridge
+        self.tasks = runner or TaskRunner(self)
+        self.me: str | None = None
+        self.members: list[str] = []
+        self.current_contact_id: int | None = None
+        self._contact_generation = 0
+
+        # ---- left: filters, search, list
+        self.filter_group = QButtonGroup(self)
+        self.filter_group.setExclusive(True)
+        filters = QWidget(self)
+        flow = FlowLayout(filters, spacing=6)
+        self.filter_buttons: dict[str, QToolButton] = {}
+        for key, title in FILTERS:
+            button = QToolButton(filters)
+            button.setObjectName("filterButton")
+            button.setText(title)
+            button.setCheckable(True)
+            button.setAccessibleName(f"Show {title.lower()} conversations")
+            self.filter_group.addButton(button)
+            flow.addWidget(button)
+            self.filter_buttons[key] = button
+            button.clicked.connect(lambda _=False, k=key: self.set_filter(k))
+        self.filter_buttons["all"].setChecked(True)
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search names, numbers and messages (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search conversations")
+        self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self._apply_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+
+        self.model = ConversationListModel(inbox, runner=self.tasks, parent=self)
+        self.list = QListView(self)
+        self.list.setModel(self.model)
+        self.delegate = ConversationDelegate(self.list)
+        self.list.setItemDelegate(self.delegate)
+        self.list.setUniformItemSizes(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.list.setAccessibleName("Conversations")
+        self.list.setFrameShape(QFrame.Shape.NoFrame)
+        selection = self.list.selectionModel()
+        selection.currentChanged.connect(self._current_changed)
+        self.empty_list = QLabel("No conversations yet.\nMissed calls and texts appear here.")
+        self.empty_list.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_list.setProperty("role", "muted")
+        self.empty_list.setWordWrap(True)
+        self.list_stack = QStackedWidget(self)
+        self.list_stack.addWidget(self.list)
+        self.list_stack.addWidget(self.empty_list)
+        self.model.loaded.connect(self._update_empty)
+        self.model.modelReset.connect(self._update_empty)
+        self.model.rowsRemoved.connect(self._update_empty)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(8, 8, 0, 0)
+        left_layout.setSpacing(8)
+        left_layout.addWidget(self.search)
+        left_layout.addWidget(filters)
+        left_layout.addWidget(self.list_stack, 1)
+
+        # ---- middle: header, thread, composer
+        self.header_title = QLabel(self)
+        self.header_title.setFont(theme.bold(self.font()))
+        self.header_title.setAccessibleName("Conversation with")
+        self.header_sub = QLabel(self)
+        self.header_sub.setProperty("role", "muted")
+        header = QFrame(self)
+        header.setObjectName("threadHeader")
+        header_layout = QVBoxLayout(header)
+        header_layout.setContentsMargins(14, 10, 14, 8)
+        header_layout.setSpacing(0)
+        header_layout.addWidget(self.header_title)
+        header_layout.addWidget(self.header_sub)
+        self.thread_view = ThreadView(self)
+        self.thread_view.setFrameShape(QFrame.Shape.NoFrame)
+        self.composer = Composer(self)
+        self.composer.sendRequested.connect(self._send)
+
+        middle = QWidget(self)
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.setSpacing(0)
+        middle_layout.addWidget(header)
+        middle_layout.addWidget(_hline(self))
+        middle_layout.addWidget(self.thread_view, 1)
+        middle_layout.addWidget(_hline(self))
+        middle_layout.addWidget(self.composer)
+
+        self.panel = ContactPanel(self)
+        self.panel.setMinimumWidth(230)
+        self._wire_panel()
+
+        conversation = QSplitter(Qt.Orientation.Horizontal, self)
+        conversation.addWidget(middle)
+        conversation.addWidget(self.panel)
+        conversation.setStretchFactor(0, 1)
+        conversation.setStretchFactor(1, 0)
+        conversation.setSizes([600, 260])
+        conversation.setChildrenCollapsible(False)
+
+        self.placeholder = QLabel("Pick a conversation on the left to read and reply.", self)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setProperty("role", "muted")
+        self.right = QStackedWidget(self)
+        self.right.addWidget(self.placeholder)
+        self.right.addWidget(conversation)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("inboxSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([340, 900])
+        self.splitter.setChildrenCollapsible(False)
+        left.setMinimumWidth(260)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        bridge.conversationChanged.connect(self._on_conversation_changed)
+        bridge.contactChanged.connect(self._on_contact_changed)
+        bridge.callChanged.connect(self._on_call_changed)
+        bridge.settingsChanged.connect(self._on_settings_changed)
+
+    # ---- start and settings -----------------------------------------------------------------
+    def start(self) -> None:
+        """Load settings (me, team, snippets), then the first page of conversations."""
+
+        def done(settings: Any) -> None:
+            self._use_settings(settings)
+            self.model.set_view(me=self.me)
+
+        self.tasks.spawn(self._inbox.settings(), what="load the settings", done=done)
+
+    def _use_settings(self, settings: Any) -> None:
+        self.me = settings["team.me"] or None
+        self.members = list(settings["team.members"])
+        self.composer.set_snippets(settings["snippets"])
+        self.panel.set_members(self.members)
+        self.model.set_me(self.me)
+
+    def _on_settings_changed(self, keys: list[str]) -> None:
+        if any(k in ("team.me", "team.members", "snippets") for k in keys):
+            self.tasks.spawn(
+                self._inbox.settings(), what="load the settings", done=self._use_settings
+            )
+
+    @property
+    def actor(self) -> str:
+        return self.me or "desk"
+
+    # ---- list: filters, search, selection -------------------------------------------
+    def set_filter(self, key: str) -> None:
+        self.filter_buttons[key].setChecked(True)
+        if key != self.model.filter:
+            self.model.set_view(filter=key)
+
+    def _apply_search(self) -> None:
+        text = self.search.text().strip()
+        if text != self.model.search:
+            self.model.set_view(search=text)
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _update_empty(self, *_args: object) -> None:
+        empty = self.model.rowCount() == 0 and not self.model.loading
+        if self.model.filter != "all" or self.model.search:
+            self.empty_list.setText("Nothing matches.\nTry another filter or search.")
+        else:
+            self.empty_list.setText("No conversations yet.\nMissed calls and texts appear here.")
+        self.list_stack.setCurrentWidget(self.empty_list if empty else self.list)
+        self._reselect()
+
+    def _reselect(self) -> None:
+        """Keep the open conversation selected as rows move."""
+        if self.current_contact_id is None:
+            return
+        row = self.model.row_of(self.current_contact_id)
+        if row >= 0 and self.list.currentIndex().row() != row:
+            selection = self.list.selectionModel()
+            selection.blockSignals(True)
+            selection.setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+            selection.blockSignals(False)
+            self.list.viewport().update()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.data(RowRole)
+        if isinstance(row, ConversationRow):
+            self.open_contact(row.contact_id)
+
+    def next_unread(self) -> bool:
+        """Open the next conversation with unread messages (Ctrl+J); False if none."""
+        rows = self.model.rows()
+        start = self.model.row_of(self.current_contact_id) if self.current_contact_id else -1
+        order = list(range(start + 1, len(rows))) + list(range(0, max(start, 0)))
+        for i in order:
+            if rows[i].unread:
+                self.list.setCurrentIndex(self.model.index(i))
+                return True
+        return False
+
+    # ---- the open conversation -------------------------------------------------------------
+    def open_contact(self, contact_id: int) -> None:
+        """Show ``contact_id``'s thread and details, and mark it read."""
+        if contact_id != self.current_contact_id:
+            self.panel.flush_notes()
+            self.composer.show_error("")
+            self.composer.set_text("")
+        self.current_contact_id = contact_id
+        self._contact_generation += 1
+        self.right.setCurrentIndex(1)
+        self._reselect()
+        self._load_thread(contact_id)
+        self._load_contact(contact_id)
+        self._mark_read(contact_id)
+        self.contactOpened.emit(contact_id)
+
+    def _mark_read(self, contact_id: int) -> None:
+        row = self.model.row_of(contact_id)
+        unread = self.model.rows()[row].unread if row >= 0 else 1
+        if unread:
+            self.tasks.spawn(self._inbox.mark_read(contact_id), what="mark the thread read")
+
+    def _load_thread(self, contact_id: int) -> None:
+        def done(items: list[Any]) -> None:
+            if contact_id == self.current_contact_id:
+                self.thread_view.show_items(contact_id, items)
+
+        self.tasks.spawn(self._inbox.thread(contact_id), what="load the thread", done=done)
+
+    def _load_contact(self, contact_id: int) -> None:
+        def done(contact: ContactDetail) -> None:
+            if contact_id == self.current_contact_id:
+                self._show_contact(contact)
+
+        def failed(exc: BaseException) -> bool:
+            if isinstance(exc, NotFound) and contact_id == self.current_contact_id:
+                self.close_conversation()
+                return True
+            return False
+
+        self.tasks.spawn(
+            self._inbox.contact(contact_id), what="load the contact", done=done, failed=failed
+        )
+
+    def _show_contact(self, contact: ContactDetail) -> None:
+        if contact.id != self.current_contact_id:
+            return
+        self.panel.show_contact(contact)
+        self.header_title.setText(contact.name or contact.display_phone)
+        sub = contact.display_phone if contact.name else ""
+        if contact.assigned_to:
+            sub = (
+                f"{sub} · assigned to {contact.assigned_to}"
+                if sub
+                else (f"Assigned to {contact.assigned_to}")
+            )
+        self.header_sub.setText(sub)
+        self.header_sub.setVisible(bool(sub))
+        if contact.opted_out:
+            self.composer.set_blocked(
+                f"{contact.name or contact.display_phone} opted out (texted STOP), so replies "
+                "are off. They can text START to opt back in."
+            )
+        else:
+            self.composer.set_blocked("")
+
+    def close_conversation(self) -> None:
+        self.current_contact_id = None
+        self.thread_view.thread_model.clear()
+        self.panel.show_contact(None)
+        self.right.setCurrentIndex(0)
+
+    # ---- sending ----------------------------------------------------------------------------
+    def send_current(self) -> None:
+        """Send what is typed (Ctrl+Enter from anywhere in the window)."""
+        self.composer.submit()
+
+    def _send(self, body: str) -> None:
+        contact_id = self.current_contact_id
+        if contact_id is None:
+            return
+        self.composer.set_busy(True)
+        self.composer.show_error("")
+
+        def done(_message_id: int) -> None:
+            if contact_id == self.current_contact_id:
+                self.composer.sent()
+            self._load_thread(contact_id)
+
+        def failed(exc: BaseException) -> bool:
+            if isinstance(exc, ReplyRefused):
+                self.composer.show_error(str(exc))
+                return True
+            self.composer.show_error(f"Not sent: {exc}")
+            return False
+
+        self.tasks.spawn(
+            self._messaging.send_reply(contact_id, body, author=self.me),
+            what="send the reply",
+            done=done,
+            failed=failed,
+            always=lambda: self.composer.set_busy(False),
+        )
+
+    # ---- contact actions ------------------------------------------------------------------
+    def _wire_panel(self) -> None:
+        p = self.panel
+
+        def act(what: str, make: Any) -> None:
+            contact = p.contact
+            if contact is None:
+                return
+            self.tasks.spawn(make(contact.id), what=what, done=self._show_contact)
+
+        inbox = self._inbox
+        p.renameRequested.connect(
+            lambda name: act(
+                "rename the contact", lambda c: inbox.rename(c, name, actor=self.actor)
+            )
+        )
+        p.notesChanged.connect(
+            lambda notes: act(
+                "save the notes", lambda c: inbox.set_notes(c, notes, actor=self.actor)
+            )
+        )
+        p.addTagRequested.connect(
+            lambda tag: act("add the tag", lambda c: inbox.add_tag(c, tag, actor=self.actor))
+        )
+        p.removeTagRequested.connect(
+            lambda tag: act("remove the tag", lambda c: inbox.remove_tag(c, tag, actor=self.actor))
+        )
+        p.assignRequested.connect(
+            lambda who: act("assign the thread", lambda c: inbox.assign(c, who, actor=self.actor))
+        )
+        p.bookedRequested.connect(
+            lambda cents: act(
+                "mark it booked", lambda c: inbox.mark_booked(c, cents, actor=self.actor)
+            )
+        )
+        p.callbackDoneRequested.connect(
+            lambda: act(
+                "mark the callback done", lambda c: inbox.callback_done(c, actor=self.actor)
+            )
+        )
+
+    # ---- live updates -----------------------------------------------------------------------
+    def _on_conversation_changed(self, _conversation_id: int, contact_id: int) -> None:
+        self.model.refresh_contact(contact_id)
+        if contact_id == self.current_contact_id:
+            self._load_thread(contact_id)
+            if self.isVisible() and self.window().isActiveWindow():
+                self._mark_read_when_loaded(contact_id)
+
+    def _mark_read_when_loaded(self, contact_id: int) -> None:
+        # A message into the open thread, read as it arrives.
+        self.tasks.spawn(self._inbox.mark_read(contact_id), what="mark the thread read")
+
+    def _on_contact_changed(self, contact_id: int) -> None:
+        self.model.refresh_contact(contact_id)
+        if contact_id == self.current_contact_id:
+            self._load_contact(contact_id)
+
+    def _on_call_changed(self, call_id: int) -> None:
+        def done(call: CallItem) -> None:
+            if call.contact_id is None:
+                return
+            self.model.refresh_contact(call.contact_id)
+            if call.contact_id == self.current_contact_id:
+                self._load_thread(call.contact_id)
+
+        self.tasks.spawn(self._inbox.call(call_id), what="refresh a call", done=done)
+
+    def shutdown(self) -> None:
+        self.panel.flush_notes()
+        self.tasks.cancel_all()
+
+
+def _hline(parent: QWidget) -> QFrame:
+    line = QFrame(parent)
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Plain)
+    line.setStyleSheet("color: palette(midlight);")
+    return line

@@ -1,0 +1,540 @@
+"""The thread: message bubbles in and out, call events inline, MMS thumbnails.
+
+A :class:`QListView` over :class:`ThreadModel` with :class:`ThreadDelegate` painting each
+item (no widget per message), so a 500-item thread lays out in milliseconds. Sizes are
+cached per (snapshot, width).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QDesktopServices, QFontMetricsF, QImage, QPainter, QPalette
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from services.snapshots import CallItem, MessageItem
+from ui import theme
+from ui.widgets import icons
+from ui.widgets.time_format import clock, day_and_clock, seconds_words
+
+ItemRole = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+Item = MessageItem | CallItem
+
+STATUS_WORDS = {
+    "sending": "Sending…",
+    "accepted": "Queued",
+    "queued": "Queued",
+    "scheduled": "Queued",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "read": "Read",
+    "failed": "Failed",
+    "undelivered": "Not delivered",
+    "canceled": "Cancelled",
+}
+FAILED = ("failed", "undelivered")
+
+THUMB_W, THUMB_H = 180, 135
+BUBBLE_PAD_X, BUBBLE_PAD_Y = 12, 8
+ROW_GAP = 10
+SIDE_MARGIN = 14
+
+
+def status_words(item: MessageItem) -> str:
+    """Delivery status in words, with the carrier's reason when it failed."""
+    word = STATUS_WORDS.get(item.status, item.status.replace("_", " ").capitalize())
+    if item.status in FAILED and item.error:
+        return f"{word}: {item.error}"
+    return word
+
+
+def meta_line(item: MessageItem, now: datetime | None = None) -> str:
+    parts: list[str] = []
+    if item.direction == "out":
+        if item.automatic:
+            parts.append({"follow_up": "Automatic follow-up"}.get(item.kind, "Automatic"))
+        elif item.author:
+            parts.append(item.author)
+    parts.append(day_and_clock(item.at, now))
+    if item.direction == "out":
+        parts.append(status_words(item))
+    return " · ".join(parts)
+
+
+def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
+    """The call event in words, one line per fact."""
+    now = now or datetime.now(UTC)
+    when = clock(call.at)
+    if call.outcome == "missed":
+        head = f"Missed call {when}"
+        if call.ring_seconds:
+            head += f", rang {seconds_words(call.ring_seconds)}"
+        if call.after_hours:
+            head += " (after hours)"
+    elif call.outcome == "answered":
+        head = f"Answered call {when}"
+    else:
+        head = f"Incoming call {when}"
+    lines = [head]
+    state = call.textback_state
+    if state == "scheduled":
+        if call.textback_due_at is not None and call.textback_due_at > now:
+            left = (call.textback_due_at - now).total_seconds()
+            lines.append(f"Auto-text scheduled, sends in {seconds_words(left)}")
+        else:
+            lines.append("Auto-text sending…")
+    elif state == "held":
+        if call.textback_due_at is not None:
+            lines.append(f"Auto-text held for quiet hours, sends at {clock(call.textback_due_at)}")
+        else:
+            lines.append("Auto-text held for quiet hours")
+    elif state == "sent":
+        lines.append("Auto-text sent")
+    elif state == "skipped":
+        lines.append(
+            f"No auto-text: {call.textback_reason}" if call.textback_reason else "No auto-text"
+        )
+    elif state == "cancelled":
+        lines.append(
+            f"Auto-text cancelled: {call.textback_reason}"
+            if call.textback_reason
+            else "Auto-text cancelled"
+        )
+    elif state == "failed":
+        lines.append(
+            f"Auto-text failed: {call.textback_reason}"
+            if call.textback_reason
+            else "Auto-text failed"
+        )
+    follow = call.followup_state
+    if follow == "pending" and call.followup_due_at is not None:
+        left = (call.followup_due_at - now).total_seconds()
+        if left > 0:
+            lines.append(f"Follow-up scheduled, sends in {seconds_words(left)}")
+    elif follow == "cancelled":
+        lines.append("Follow-up cancelled: they replied" if call.replied else "Follow-up cancelled")
+    elif follow == "done":
+        lines.append("Follow-up sent")
+    elif follow == "failed":
+        lines.append("Follow-up failed")
+    return lines
+
+
+def has_countdown(call: CallItem, now: datetime) -> bool:
+    due = [
+        call.textback_due_at if call.textback_state == "scheduled" else None,
+        call.followup_due_at if call.followup_state == "pending" else None,
+    ]
+    return any(d is not None and (d - now).total_seconds() > -2 for d in due)
+
+
+def _key(item: Item) -> tuple[str, int]:
+    return ("c" if isinstance(item, CallItem) else "m", item.id)
+
+
+class MediaCache(QObject):
+    """Thumbnails of MMS media: fetched with QNetworkAccessManager for http(s) URLs only."""
+
+    loaded = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._images: dict[str, QImage | None] = {}  # None: loading or failed
+        self._failed: set[str] = set()
+        self._nam: QNetworkAccessManager | None = None
+
+    def image(self, url: str) -> QImage | None:
+        if url in self._images:
+            return self._images[url]
+        self._images[url] = None
+        if url.lower().startswith(("http://", "https://")):
+            self._fetch(url)
+        else:
+            self._failed.add(url)
+        return None
+
+    def failed(self, url: str) -> bool:
+        return url in self._failed
+
+    def _fetch(self, url: str) -> None:
+        if self._nam is None:
+            self._nam = QNetworkAccessManager(self)
+        request = QNetworkRequest(QUrl(url))
+        request.setAttribute(
+            QNetworkRequest.Attribute.RedirectPolicyAttribute,
+            QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy,
+        )
+        request.setTransferTimeout(15000)
+        reply = self._nam.get(request)
+        reply.finished.connect(lambda: self._done(url, reply))
+
+    def _done(self, url: str, reply: QNetworkReply) -> None:
+        try:
+            if reply.error() != QNetworkReply.NetworkError.NoError:
+                self._failed.add(url)
+                return
+            data = reply.read(20_000_000)
+            image = QImage.fromData(data.data())
+            if image.isNull():
+                self._failed.add(url)
+                return
+            self._images[url] = image.scaled(
+                THUMB_W * 2,
+                THUMB_H * 2,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        finally:
+            reply.deleteLater()
+            self.loaded.emit(url)
+
+
+class ThreadModel(QAbstractListModel):
+    """Snapshots of one thread, oldest first."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[Item] = []
+        self.contact_id: int | None = None
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        item = self._items[index.row()]
+        if role == ItemRole:
+            return item
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            if isinstance(item, CallItem):
+                return ". ".join(call_lines(item))
+            who = "You" if item.direction == "out" else "They"
+            media = f" ({len(item.media)} attachment(s))" if item.media else ""
+            return f"{who}: {item.body}{media}. {meta_line(item)}"
+        return None
+
+    def items(self) -> list[Item]:
+        return list(self._items)
+
+    def clear(self) -> None:
+        self.set_items(None, [])
+
+    def set_items(self, contact_id: int | None, items: list[Item]) -> None:
+        """Show ``items``; when it is the same thread grown or changed in place, only the
+        changed and appended rows are announced (the scroll position survives)."""
+        old_keys = [_key(i) for i in self._items]
+        new_keys = [_key(i) for i in items]
+        same_prefix = (
+            contact_id == self.contact_id
+            and len(new_keys) >= len(old_keys)
+            and new_keys[: len(old_keys)] == old_keys
+        )
+        if not same_prefix:
+            self.beginResetModel()
+            self.contact_id = contact_id
+            self._items = list(items)
+            self.endResetModel()
+            return
+        for i, (old, new) in enumerate(zip(self._items, items, strict=False)):
+            if old != new:
+                self._items[i] = new
+                idx = self.index(i)
+                self.dataChanged.emit(idx, idx)
+        if len(items) > len(self._items):
+            first = len(self._items)
+            self.beginInsertRows(QModelIndex(), first, len(items) - 1)
+            self._items.extend(items[first:])
+            self.endInsertRows()
+
+    def row_of_media(self, url: str) -> list[int]:
+        return [
+            i
+            for i, item in enumerate(self._items)
+            if isinstance(item, MessageItem) and any(u == url for u, _t in item.media)
+        ]
+
+
+class ThreadDelegate(QStyledItemDelegate):
+    def __init__(self, media: MediaCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.media = media
+        self.now: datetime | None = None
+        self._sizes: dict[tuple[Item, int], QSize] = {}
+
+    # ---- geometry ---------------------------------------------------------------------
+    @staticmethod
+    def bubble_max(width: int) -> float:
+        return max(160.0, min(width * 0.68, 560.0))
+
+    def _text_rect(self, fm: QFontMetricsF, text: str, max_w: float) -> QRectF:
+        if not text:
+            return QRectF(0, 0, 0, 0)
+        flags = Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere
+        return fm.boundingRect(QRectF(0, 0, max_w, 1e6), int(flags), text)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        item = index.data(ItemRole)
+        width = option.rect.width() or (option.widget.width() if option.widget else 600)
+        if item is None:
+            return QSize(width, 0)
+        cached = self._sizes.get((item, width))
+        if cached is not None:
+            return cached
+        fm = QFontMetricsF(option.font)
+        sfm = QFontMetricsF(theme.small_font(option.font))
+        if isinstance(item, CallItem):
+            lines = max(1, len(call_lines(item, self.now)))
+            height = lines * sfm.height() + 2 * 6 + ROW_GAP
+        else:
+            inner = self.bubble_max(width) - 2 * BUBBLE_PAD_X
+            text = self._text_rect(fm, item.body, inner)
+            media_h = len(item.media) * (THUMB_H + 6)
+            body_h = text.height() + media_h + 2 * BUBBLE_PAD_Y
+            height = body_h + sfm.height() + 4 + ROW_GAP
+        size = QSize(width, int(height + 0.999))
+        if len(self._sizes) > 4000:
+            self._sizes.clear()
+        self._sizes[(item, width)] = size
+        return size
+
+    # ---- painting ---------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        item = index.data(ItemRole)
+        if item is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        if isinstance(item, CallItem):
+            self._paint_call(painter, option, item)
+        else:
+            self._paint_message(painter, option, item)
+        painter.restore()
+
+    def _paint_call(self, painter: QPainter, option: QStyleOptionViewItem, call: CallItem) -> None:
+        palette: QPalette = option.palette
+        rect = QRectF(option.rect)
+        font = theme.small_font(option.font)
+        sfm = QFontMetricsF(font)
+        lines = call_lines(call, self.now)
+        widest = max(sfm.horizontalAdvance(line) for line in lines)
+        icon_size = sfm.height()
+        box_w = min(rect.width() - 2 * SIDE_MARGIN, widest + icon_size + 6 + 24)
+        box = QRectF(
+            rect.center().x() - box_w / 2,
+            rect.top() + ROW_GAP / 2,
+            box_w,
+            len(lines) * sfm.height() + 12,
+        )
+        base = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.Text)
+        painter.setPen(theme.blend(base, text, 0.22))
+        painter.setBrush(theme.blend(base, text, 0.04))
+        painter.drawRoundedRect(box, 8, 8)
+        missed = call.outcome == "missed"
+        glyph = "missed_call" if missed else "phone"
+        color = theme.danger(palette) if missed else theme.muted_text(palette)
+        icons.render(
+            glyph, painter, QRectF(box.left() + 10, box.top() + 6, icon_size, icon_size), color
+        )
+        painter.setFont(font)
+        y = box.top() + 6
+        for i, line in enumerate(lines):
+            painter.setPen(text if i == 0 else theme.muted_text(palette))
+            painter.drawText(
+                QRectF(box.left() + 14 + icon_size, y, box.width() - icon_size - 20, sfm.height()),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                sfm.elidedText(line, Qt.TextElideMode.ElideRight, box.width() - icon_size - 20),
+            )
+            y += sfm.height()
+
+    def _paint_message(
+        self, painter: QPainter, option: QStyleOptionViewItem, msg: MessageItem
+    ) -> None:
+        palette: QPalette = option.palette
+        rect = QRectF(option.rect)
+        fm = QFontMetricsF(option.font)
+        small = theme.small_font(option.font)
+        sfm = QFontMetricsF(small)
+        out = msg.direction == "out"
+        inner_max = self.bubble_max(int(rect.width())) - 2 * BUBBLE_PAD_X
+        text_rect = self._text_rect(fm, msg.body, inner_max)
+        content_w = max(text_rect.width(), THUMB_W if msg.media else 0, 24.0)
+        media_h = len(msg.media) * (THUMB_H + 6)
+        bubble = QRectF(
+            0,
+            rect.top() + ROW_GAP / 2,
+            content_w + 2 * BUBBLE_PAD_X,
+            text_rect.height() + media_h + 2 * BUBBLE_PAD_Y,
+        )
+        if out:
+            bubble.moveRight(rect.right() - SIDE_MARGIN)
+        else:
+            bubble.moveLeft(rect.left() + SIDE_MARGIN)
+        bg, fg = theme.bubble_colors(palette, out)
+        failed = out and msg.status in FAILED
+        painter.setPen(theme.danger(palette) if failed else Qt.PenStyle.NoPen)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(bubble, 12, 12)
+        y = bubble.top() + BUBBLE_PAD_Y
+        for url, _ctype in msg.media:
+            thumb = QRectF(bubble.left() + BUBBLE_PAD_X, y, THUMB_W, THUMB_H)
+            self._paint_media(painter, thumb, url, fg, palette)
+            y += THUMB_H + 6
+        if msg.body:
+            painter.setPen(fg)
+            painter.setFont(option.font)
+            painter.drawText(
+                QRectF(bubble.left() + BUBBLE_PAD_X, y, inner_max, text_rect.height()),
+                int(
+                    Qt.TextFlag.TextWordWrap
+                    | Qt.TextFlag.TextWrapAnywhere
+                    | Qt.AlignmentFlag.AlignLeft
+                    | Qt.AlignmentFlag.AlignTop
+                ),
+                msg.body,
+            )
+        meta = meta_line(msg, self.now)
+        painter.setFont(small)
+        painter.setPen(theme.danger(palette) if failed else theme.muted_text(palette))
+        meta_w = min(sfm.horizontalAdvance(meta) + 2, rect.width() - 2 * SIDE_MARGIN)
+        meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, sfm.height())
+        if out:
+            meta_rect.moveRight(bubble.right())
+        else:
+            meta_rect.moveLeft(bubble.left())
+        if msg.automatic and out:
+            bolt = sfm.height() * 0.8
+            icons.render(
+                "bolt",
+                painter,
+                QRectF(
+                    meta_rect.left() - bolt - 3,
+                    meta_rect.top() + (sfm.height() - bolt) / 2,
+                    bolt,
+                    bolt,
+                ),
+                theme.muted_text(palette),
+            )
+        painter.drawText(
+            meta_rect,
+            int(
+                Qt.AlignmentFlag.AlignVCenter
+                | (Qt.AlignmentFlag.AlignRight if out else Qt.AlignmentFlag.AlignLeft)
+            ),
+            sfm.elidedText(meta, Qt.TextElideMode.ElideMiddle, meta_rect.width()),
+        )
+
+    def _paint_media(
+        self, painter: QPainter, rect: QRectF, url: str, fg: Any, palette: QPalette
+    ) -> None:
+        image = self.media.image(url)
+        if image is not None:
+            scaled = image.size().scaled(rect.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRectF(QPointF(0, 0), scaled.toSizeF())
+            target.moveCenter(rect.center())
+            painter.drawImage(target, image)
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.blend(palette.color(QPalette.ColorRole.Base), fg, 0.12))
+        painter.drawRoundedRect(rect, 6, 6)
+        side = min(rect.width(), rect.height()) * 0.35
+        icons.render(
+            "image",
+            painter,
+            QRectF(rect.center().x() - side / 2, rect.center().y() - side / 2 - 8, side, side),
+            fg,
+        )
+        painter.setPen(fg)
+        painter.setFont(theme.small_font(painter.font()))
+        label = "Photo (could not load)" if self.media.failed(url) else "Photo"
+        painter.drawText(
+            QRectF(rect.left(), rect.center().y() + side / 2 - 4, rect.width(), 20),
+            int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
+            label,
+        )
+
+
+class ThreadView(QListView):
+    """The list of bubbles; keeps to the bottom as messages arrive; ticks countdowns."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thread_model = ThreadModel(self)
+        self.media = MediaCache(self)
+        self.thread_delegate = ThreadDelegate(self.media, self)
+        self.setModel(self.thread_model)
+        self.setItemDelegate(self.thread_delegate)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("Messages")
+        self.verticalScrollBar().setSingleStep(24)
+        self.media.loaded.connect(self._media_loaded)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._on_tick)
+        self.doubleClicked.connect(self._open_media)
+
+    def show_items(self, contact_id: int | None, items: list[Item]) -> None:
+        bar = self.verticalScrollBar()
+        switching = contact_id != self.thread_model.contact_id
+        at_bottom = switching or bar.value() >= bar.maximum() - 8
+        self.thread_model.set_items(contact_id, items)
+        if at_bottom:
+            self.scrollToBottom()
+            QTimer.singleShot(0, self.scrollToBottom)
+        self._update_ticker()
+
+    def _update_ticker(self) -> None:
+        now = datetime.now(UTC)
+        live = any(
+            isinstance(i, CallItem) and has_countdown(i, now) for i in self.thread_model.items()
+        )
+        if live and not self._tick.isActive():
+            self._tick.start()
+        elif not live:
+            self._tick.stop()
+
+    def _on_tick(self) -> None:
+        self.viewport().update()
+        self._update_ticker()
+
+    def _media_loaded(self, url: str) -> None:
+        for row in self.thread_model.row_of_media(url):
+            idx = self.thread_model.index(row)
+            self.thread_model.dataChanged.emit(idx, idx)
+
+    def _open_media(self, index: QModelIndex) -> None:
+        item = index.data(ItemRole)
+        if isinstance(item, MessageItem):
+            for url, _ctype in item.media:
+                if url.lower().startswith(("http://", "https://")):
+                    QDesktopServices.openUrl(QUrl(url))
+                    return
