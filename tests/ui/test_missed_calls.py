@@ -1,0 +1,168 @@
+"""Missed calls page: a scheduled text counts down live, Cancel auto-text stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from services.events import CallChanged, Event
+from services.snapshots import CallItem
+from tests.harness import running_app
+from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
+from tests.twilio_standin import TwilioStandIn
+from ui.missed_calls_page import MissedCallsModel, MissedCallsPage, automation_text
+
+CALLER = "+14155550123"
+
+
+class Bridge(QObject):
+    callChanged = Signal(int)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, CallChanged):
+            self.callChanged.emit(event.call_id)
+
+
+@pytest.fixture
+def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop.run_until_complete
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def test_countdown_then_cancel_auto_text(
+    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+) -> None:
+    url = f"sqlite:///{tmp_path}/fd.db"
+
+    async def scenario() -> None:
+        settings = {"textback.delay_seconds": 45}
+        async with running_app(url, tmp_path / "data", twilio_standin, settings=settings) as app:
+            bridge = Bridge()
+            unsubscribe = app.runtime.bus.subscribe(bridge.on_event)
+            page = MissedCallsPage(app.inbox, app.engine, bridge, actor="Dana")
+            page.tasks.quiet = True
+            qtbot.addWidget(page)
+            page.resize(900, 400)
+            page.show()
+            await page.load()
+            assert page.model.rowCount() == 0
+            assert page.views.currentWidget() is page.empty
+
+            await app.missed_call(CALLER)  # arrives live, through callChanged
+            model = page.model
+            cell = model.index(0, MissedCallsModel.AUTOMATION)
+            await until(lambda: model.rowCount() == 1 and "Sends in" in str(cell.data()))
+            first = str(model.index(0, MissedCallsModel.AUTOMATION).data())
+            assert re.fullmatch(r"Sends in \d+ s", first), first
+            seconds = int(first.split()[2])
+            assert 40 <= seconds <= 45
+            await until(
+                lambda: str(model.index(0, MissedCallsModel.AUTOMATION).data()) != first,
+                timeout=3,
+            )  # the countdown ticks by itself
+
+            page.select_call(model.call_at(0).id)  # type: ignore[union-attr]
+            assert page.cancel_button.isEnabled()
+            qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+            await until(
+                lambda: str(model.index(0, MissedCallsModel.AUTOMATION).data()).startswith(
+                    "Auto-text cancelled"
+                )
+            )
+            assert "cancelled" in page.status.text()
+            assert not page.cancel_button.isEnabled()
+            assert (await app.inbox.missed_calls())[0].textback_state == "cancelled"
+            await app.idle()
+            assert twilio_standin.messages_sent == []
+
+            # Call back: the number is on the clipboard.
+            page.call_back_selected()
+            assert QGuiApplication.clipboard().text() == CALLER
+            unsubscribe()
+            page.shutdown()
+
+    run(scenario())
+
+
+def _call(**changes: Any) -> CallItem:
+    base: dict[str, Any] = {
+        "id": 1,
+        "sid": "CA1",
+        "at": datetime(2025, 1, 1, 12, tzinfo=UTC),
+        "from_raw": CALLER,
+        "phone": CALLER,
+        "display_phone": "(415) 555-0123",
+        "contact_id": 1,
+        "name": None,
+        "outcome": "missed",
+        "after_hours": False,
+        "ring_seconds": 20,
+        "textback_state": "scheduled",
+        "textback_reason": None,
+        "textback_due_at": datetime(2025, 1, 1, 12, 0, 28, tzinfo=UTC),
+        "textback_status": None,
+        "replied": False,
+        "followup_state": None,
+        "followup_due_at": None,
+        "source": "live",
+    }
+    base.update(changes)
+    return CallItem(**base)
+
+
+def test_automation_words() -> None:
+    now = datetime(2025, 1, 1, 12, tzinfo=UTC)
+    assert automation_text(_call(), now) == "Sends in 28 s"
+    assert automation_text(_call(textback_state="held"), now).startswith("Held for quiet hours")
+    sent = _call(textback_state="sent", textback_status="delivered", textback_due_at=None)
+    assert automation_text(sent, now) == "Text delivered"
+    skipped = _call(textback_state="skipped", textback_reason="they opted out")
+    assert automation_text(skipped, now) == "Not texted: they opted out"
+
+
+def test_model_bounds_and_roles(qtbot: QtBot, run: Any) -> None:
+    class Inbox:
+        async def missed_calls(self, *, offset: int = 0, limit: int = 200) -> list[CallItem]:
+            return [_call(id=i + 1 + offset) for i in range(min(limit, 250 - offset))]
+
+    async def scenario() -> None:
+        model = MissedCallsModel(Inbox(), now=lambda: datetime(2025, 1, 1, 12, tzinfo=UTC))  # type: ignore[arg-type]
+        await model.reload()
+        assert model.rowCount() == 100
+        assert model.canFetchMore(QModelIndex())
+        model.fetchMore(QModelIndex())
+        await until(lambda: model.rowCount() == 200)
+        model.fetchMore(QModelIndex())
+        await until(lambda: model.rowCount() == 250)
+        assert not model.canFetchMore(QModelIndex())
+        assert model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole) is None
+        assert model.data(model.index(250, 0)) is None
+        assert model.data(model.createIndex(0, 9)) is None
+        assert isinstance(model.data(model.index(3, 0), MissedCallsModel.CallRole), CallItem)
+        model.shutdown()
+
+    run(scenario())

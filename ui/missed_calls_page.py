@@ -1,0 +1,490 @@
+"""Missed calls: every missed call with what the automation did or will do about it.
+
+:class:`MissedCallsModel` is a thin table adapter over :class:`~services.snapshots.CallItem`
+snapshots: it loads a page at a time (``fetchMore``), refreshes one row when the event
+bridge says that call changed, and ticks the countdown of scheduled texts once a second.
+:class:`MissedCallsPage` adds "Cancel auto-text" for pending texts and "Call back".
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.api import InboxApi, MessagingApi, NotFound
+from services.snapshots import CallItem
+from ui.widgets.tasks import TaskRunner
+from ui.widgets.time_format import clock, day_and_clock, seconds_words
+
+PAGE_SIZE = 100
+PENDING_STATES = ("scheduled", "held")
+
+Index = QModelIndex | QPersistentModelIndex
+
+DELIVERY_WORDS = {
+    "delivered": "Delivered",
+    "read": "Delivered",
+    "sent": "Sent",
+    "queued": "Sent",
+    "accepted": "Sent",
+    "sending": "Sending…",
+    "retrying": "Sending… (retrying)",
+    "undelivered": "Not delivered",
+    "failed": "Not delivered",
+}
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """``at 4:53 PM`` today, ``tomorrow at 8:00 AM``, else ``Mon at 8:00 AM``."""
+    days = (moment.astimezone().date() - now.astimezone().date()).days
+    if days <= 0:
+        return f"at {clock(moment)}"
+    if days == 1:
+        return f"tomorrow at {clock(moment)}"
+    return f"{moment.astimezone().strftime('%a')} at {clock(moment)}"
+
+
+def automation_text(call: CallItem, now: datetime) -> str:
+    """What the automation did or will do, as a receptionist would say it."""
+    state = call.textback_state
+    if state == "scheduled":
+        if call.textback_due_at is None:
+            return "Text scheduled"
+        left = (call.textback_due_at - now).total_seconds()
+        return f"Sends in {seconds_words(left)}" if left >= 0.5 else "Sending now…"
+    if state == "held":
+        if call.textback_due_at is None:
+            return "Held for quiet hours"
+        return f"Held for quiet hours — sends {_when(call.textback_due_at, now)}"
+    if state == "sent":
+        words = DELIVERY_WORDS.get(call.textback_status or "", "Sent")
+        kind = "After-hours text" if call.after_hours else "Text"
+        return f"{kind} {words.lower()}" if words != "Sending…" else f"{kind} sending…"
+    if state == "skipped":
+        return f"Not texted: {call.textback_reason or 'skipped'}"
+    if state == "cancelled":
+        reason = call.textback_reason or ""
+        if reason.startswith("cancelled "):
+            return f"Auto-text {reason}"
+        return f"Auto-text cancelled{f' ({reason})' if reason else ''}"
+    if state == "failed":
+        return f"Text failed{f': {call.textback_reason}' if call.textback_reason else ''}"
+    return "Deciding…" if call.outcome == "pending" else "No auto-text"
+
+
+def reply_text(call: CallItem, now: datetime) -> str:
+    if call.replied:
+        return "Replied"
+    if call.followup_state == "pending" and call.followup_due_at is not None:
+        left = (call.followup_due_at - now).total_seconds()
+        return f"No reply yet · follow-up in {seconds_words(left)}"
+    if call.followup_state == "done":
+        return "No reply · follow-up sent"
+    if call.textback_state == "sent":
+        return "No reply yet"
+    return ""
+
+
+class MissedCallsModel(QAbstractTableModel):
+    """Missed calls newest first; rows are CallItem snapshots (``Qt.UserRole``)."""
+
+    COLUMNS = ("When", "Caller", "Auto-text", "Reply")
+    WHEN, CALLER, AUTOMATION, REPLY = range(4)
+    CallRole = Qt.ItemDataRole.UserRole
+
+    loaded = Signal()
+
+    def __init__(
+        self,
+        inbox: InboxApi,
+        *,
+        now: Callable[[], datetime] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._inbox = inbox
+        self._now = now or (lambda: datetime.now(UTC))
+        self._rows: list[CallItem] = []
+        self._more = True
+        self._fetching = False
+        self._generation = 0
+        self.tasks = TaskRunner(None, quiet=True)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._tick)
+
+    # ---- Qt model interface --------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.COLUMNS)
+        ):
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        column = index.column()
+        if not 0 <= column < len(self.COLUMNS):
+            return None
+        call = self._rows[index.row()]
+        if role == self.CallRole:
+            return call
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(call, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == self.CALLER:
+                return call.phone or call.from_raw
+            if column == self.AUTOMATION and call.textback_reason:
+                return call.textback_reason
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.AUTOMATION:
+            if call.textback_state in ("skipped", "failed") or call.textback_status in (
+                "failed",
+                "undelivered",
+            ):
+                return QColor("#b00020")
+            if call.textback_state in PENDING_STATES:
+                return QGuiApplication.palette().color(QPalette.ColorRole.Highlight)
+            return None
+        return None
+
+    def _display(self, call: CallItem, column: int) -> str:
+        now = self._now()
+        if column == self.WHEN:
+            return day_and_clock(call.at, now)
+        if column == self.CALLER:
+            if call.name:
+                return f"{call.name} · {call.display_phone}"
+            return call.display_phone
+        if column == self.AUTOMATION:
+            return automation_text(call, now)
+        return reply_text(call, now)
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._more and not self._fetching
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent):
+            return
+        self._fetching = True
+        generation = self._generation
+        self.tasks.spawn(
+            self._inbox.missed_calls(offset=len(self._rows), limit=PAGE_SIZE),
+            what="load more missed calls",
+            done=lambda rows: self._append(rows, generation),
+            always=self._fetch_done,
+        )
+
+    def _fetch_done(self) -> None:
+        self._fetching = False
+
+    def _append(self, rows: list[CallItem], generation: int) -> None:
+        if generation != self._generation:
+            return
+        known = {c.id for c in self._rows}
+        fresh = [c for c in rows if c.id not in known]
+        self._more = len(rows) == PAGE_SIZE
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._rows.extend(fresh)
+            self.endInsertRows()
+        self._update_ticker()
+        self.loaded.emit()
+
+    # ---- loading and live updates --------------------------------------------------
+    async def reload(self) -> None:
+        """Replace every row with the newest page."""
+        self._generation += 1
+        rows = await self._inbox.missed_calls(offset=0, limit=PAGE_SIZE)
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._more = len(rows) == PAGE_SIZE
+        self.endResetModel()
+        self._update_ticker()
+        self.loaded.emit()
+
+    def call_changed(self, call_id: int) -> None:
+        """The event bridge's ``callChanged``: refresh (or add, or drop) that one row."""
+        self.tasks.spawn(
+            self._inbox.call(call_id),
+            what="refresh a missed call",
+            done=self._apply,
+            failed=lambda exc: isinstance(exc, NotFound) and self._remove(call_id),
+        )
+
+    def _row_of(self, call_id: int) -> int:
+        return next((i for i, c in enumerate(self._rows) if c.id == call_id), -1)
+
+    def _remove(self, call_id: int) -> bool:
+        row = self._row_of(call_id)
+        if row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+        return True
+
+    def _apply(self, call: CallItem) -> None:
+        row = self._row_of(call.id)
+        if call.outcome != "missed":
+            if row >= 0:
+                self._remove(call.id)
+            return
+        if row >= 0:
+            self._rows[row] = call
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
+        else:
+            # Newest first: place by (at, id) descending.
+            keys = [(-c.at.timestamp(), -c.id) for c in self._rows]
+            position = bisect.bisect_left(keys, (-call.at.timestamp(), -call.id))
+            if position == len(self._rows) and self._more:
+                return  # older than what is loaded; fetchMore will bring it
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._rows.insert(position, call)
+            self.endInsertRows()
+        self._update_ticker()
+
+    def call_at(self, row: int) -> CallItem | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def _update_ticker(self) -> None:
+        live = any(
+            c.textback_state in PENDING_STATES or c.followup_state == "pending" for c in self._rows
+        )
+        if live and not self._ticker.isActive():
+            self._ticker.start()
+        elif not live:
+            self._ticker.stop()
+
+    def _tick(self) -> None:
+        for row, call in enumerate(self._rows):
+            if call.textback_state in PENDING_STATES or call.followup_state == "pending":
+                self.dataChanged.emit(
+                    self.index(row, self.AUTOMATION),
+                    self.index(row, self.REPLY),
+                    [Qt.ItemDataRole.DisplayRole],
+                )
+
+    def shutdown(self) -> None:
+        self._ticker.stop()
+        self.tasks.cancel_all()
+
+
+class MissedCallsPage(QWidget):
+    """The Missed calls screen.
+
+    ``events`` is any QObject with a ``callChanged(int)`` signal (the UI's event bridge).
+    ``actor`` names who cancels a text (a string or a function giving one). Double-click
+    a row to open the caller's thread: :attr:`openContact` carries the contact id.
+    """
+
+    openContact = Signal(int)
+
+    def __init__(
+        self,
+        inbox: InboxApi,
+        messaging: MessagingApi,
+        events: QObject | None = None,
+        *,
+        actor: str | Callable[[], str] = "front desk",
+        now: Callable[[], datetime] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("missedCallsPage")
+        self._messaging = messaging
+        self._actor = actor
+        self._loaded_once = False
+        self._fetched = False
+        self.tasks = TaskRunner(self)
+        self.model = MissedCallsModel(inbox, now=now, parent=self)
+        self.model.loaded.connect(self._on_loaded)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        heading = QLabel("Missed calls")
+        font = heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        heading.setFont(font)
+        layout.addWidget(heading)
+        hint = QLabel(
+            "Every call nobody answered, and the text Frontdesk sends. Cancel a pending "
+            "text if you are calling back yourself."
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(hint)
+
+        self.table = QTableView()
+        self.table.setObjectName("missedCallsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(MissedCallsModel.WHEN, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(MissedCallsModel.CALLER, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(MissedCallsModel.AUTOMATION, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(MissedCallsModel.REPLY, QHeaderView.ResizeMode.Interactive)
+        width = self.fontMetrics().averageCharWidth()
+        header.resizeSection(MissedCallsModel.WHEN, width * 20)
+        header.resizeSection(MissedCallsModel.CALLER, width * 34)
+        header.resizeSection(MissedCallsModel.REPLY, width * 36)
+        header.setMinimumSectionSize(width * 10)
+        self.table.doubleClicked.connect(self._double_clicked)
+
+        self.empty = QLabel("No missed calls. When a call goes unanswered it shows up here.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color: palette(placeholder-text); font-size: 12pt;")
+        self.views = QStackedWidget()
+        self.views.addWidget(self.table)
+        self.views.addWidget(self.empty)
+        layout.addWidget(self.views, 1)
+
+        buttons = QHBoxLayout()
+        self.status = QLabel()
+        self.status.setObjectName("missedStatus")
+        self.cancel_button = QPushButton("Cancel auto-text")
+        self.cancel_button.setObjectName("cancelAutoText")
+        self.cancel_button.setToolTip("Don't send the pending text to this caller")
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.call_button = QPushButton("Call back")
+        self.call_button.setObjectName("callBack")
+        self.call_button.setToolTip("Copy the number and open your phone app")
+        self.call_button.clicked.connect(self.call_back_selected)
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.call_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.model.dataChanged.connect(lambda *_: self._update_buttons())
+        self.model.modelReset.connect(self._update_buttons)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
+            signal.connect(self._update_empty)
+        self._update_buttons()
+        self._update_empty()
+
+        changed = getattr(events, "callChanged", None)
+        if changed is not None:
+            changed.connect(self.model.call_changed)
+
+    # ---- actions -------------------------------------------------------------------
+    async def load(self) -> None:
+        self._loaded_once = True
+        await self.model.reload()
+
+    def selected(self) -> CallItem | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.call_at(rows[0].row()) if rows else None
+
+    def select_call(self, call_id: int) -> bool:
+        row = self.model._row_of(call_id)
+        if row < 0:
+            return False
+        self.table.selectRow(row)
+        return True
+
+    def _actor_name(self) -> str:
+        return self._actor() if callable(self._actor) else self._actor
+
+    def cancel_selected(self) -> None:
+        call = self.selected()
+        if call is None or call.textback_state not in PENDING_STATES:
+            return
+        self.cancel_button.setEnabled(False)
+
+        def done(cancelled: bool) -> None:
+            self.status.setText(
+                f"Auto-text to {call.name or call.display_phone} cancelled."
+                if cancelled
+                else "That text could not be cancelled: it has already gone out."
+            )
+            self.model.call_changed(call.id)
+
+        self.tasks.spawn(
+            self._messaging.cancel_textback(call.id, actor=self._actor_name()),
+            what="cancel the auto-text",
+            done=done,
+            always=self._update_buttons,
+        )
+
+    def call_back_selected(self) -> None:
+        call = self.selected()
+        if call is None or not call.phone:
+            return
+        QGuiApplication.clipboard().setText(call.phone)
+        QDesktopServices.openUrl(QUrl(f"tel:{call.phone}"))
+        self.status.setText(f"{call.display_phone} copied — paste it into your phone if needed.")
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        call = self.model.call_at(index.row())
+        if call is not None and call.contact_id is not None:
+            self.openContact.emit(call.contact_id)
+
+    def _update_buttons(self) -> None:
+        call = self.selected()
+        self.cancel_button.setEnabled(call is not None and call.textback_state in PENDING_STATES)
+        self.call_button.setEnabled(call is not None and bool(call.phone))
+
+    def _update_empty(self) -> None:
+        empty = self._fetched and self.model.rowCount() == 0
+        self.views.setCurrentIndex(1 if empty else 0)
+
+    def _on_loaded(self) -> None:
+        self._fetched = True
+        self._update_empty()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._loaded_once:
+            self._loaded_once = True
+            self.tasks.spawn(self.model.reload(), what="load the missed calls")
+
+    def shutdown(self) -> None:
+        self.model.shutdown()
+        self.tasks.cancel_all()
