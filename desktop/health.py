@@ -1,0 +1,142 @@
+"""The webhook-health page's data: :class:`services.api.HealthApi` over a running Runtime."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from desktop.runtime import Runtime
+from services import phones
+from services.api import ConnectionRefused
+from services.clock import as_utc
+from services.health import HealthSnapshot, NumberWebhooks, WebhookRow
+from services.ports import CarrierError
+from services.receiver import WebhookRecord
+from services.storage.database import UnitOfWork
+from services.storage.models import WebhookEvent
+from services.wiring import WebhookUrls
+
+log = logging.getLogger(__name__)
+
+REJECTED_SHOWN = 50
+
+
+def _row(record: WebhookRecord) -> WebhookRow:
+    return WebhookRow(
+        at=as_utc(record.at),
+        path=record.path,
+        status=record.status,
+        reason=record.reason,
+        checked_url=record.checked_url,
+        sid=record.sid,
+    )
+
+
+class RuntimeHealth:
+    """Implements :class:`services.api.HealthApi` for the desktop app and ``serve``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def health(self) -> HealthSnapshot:
+        rt = self._runtime
+        settings = await rt.inbox.settings()
+        phone: str = settings["business.phone_number"]
+        tunnel = rt.tunnel
+        number, number_error = await self._number(phone)
+        return HealthSnapshot(
+            public_url=rt.public_url,
+            tunnel_state=tunnel.state if tunnel is not None else "none",
+            tunnel_error=tunnel.last_error if tunnel is not None else None,
+            business_number=phone,
+            number=number,
+            number_error=number_error,
+            wiring_error=rt.wiring_error,
+            catchup_error=rt.catchup_error,
+            wired=rt.wired,
+            disconnected=rt.disconnected,
+            last_accepted=_row(last) if (last := rt.webhooks.last_accepted) else None,
+            rejected=await self._rejected(),
+        )
+
+    async def _number(self, phone: str) -> tuple[NumberWebhooks | None, str | None]:
+        rt = self._runtime
+        admin = rt.number_admin
+        if not phone:
+            return None, "The business phone number is not set (Settings → Business)."
+        if admin is None:
+            return None, "This workspace is not connected to a Twilio account."
+        try:
+            found = await admin.find_number(phone)
+        except CarrierError as exc:
+            return None, f"Could not read the number from Twilio: {exc}"
+        if found is None:
+            return None, f"{phone} is not a phone number on this Twilio account."
+        urls = WebhookUrls.under(rt.public_url) if rt.public_url else None
+        return (
+            NumberWebhooks(
+                phone_number=found.phone_number,
+                sid=found.sid,
+                voice_url=found.voice_url or "",
+                voice_fallback_url=found.voice_fallback_url or "",
+                sms_url=found.sms_url or "",
+                status_callback=found.status_callback or "",
+                points_here=urls is not None and urls.points_here(found),
+                expected_voice_url=urls.voice if urls is not None else None,
+            ),
+            None,
+        )
+
+    async def _rejected(self) -> list[WebhookRow]:
+        def query(uow: UnitOfWork) -> list[WebhookRow]:
+            events = uow.session.scalars(
+                select(WebhookEvent)
+                .where(WebhookEvent.status >= 400)
+                .order_by(WebhookEvent.at.desc(), WebhookEvent.id.desc())
+                .limit(REJECTED_SHOWN)
+            ).all()
+            return [
+                WebhookRow(
+                    at=as_utc(e.at),
+                    path=e.path,
+                    status=e.status,
+                    reason=e.reason,
+                    checked_url=e.checked_url,
+                    sid=e.sid,
+                )
+                for e in events
+            ]
+
+        stored = await self._runtime.db.run(query)
+        seen = {(r.at, r.path, r.status) for r in stored}
+        # Rejections still on their way to the table are shown from memory.
+        fresh = [
+            _row(r)
+            for r in self._runtime.webhooks.recent
+            if r.status >= 400 and (as_utc(r.at), r.path, r.status) not in seen
+        ]
+        rows = sorted([*stored, *fresh], key=lambda r: r.at, reverse=True)
+        return rows[:REJECTED_SHOWN]
+
+    async def send_test_text(self, to: str) -> str:
+        rt = self._runtime
+        settings = await rt.inbox.settings()
+        phone: str = settings["business.phone_number"]
+        if not phone:
+            raise ConnectionRefused("Set the business phone number first (Settings → Business).")
+        target = phones.normalize(to.strip(), settings["business.default_region"])
+        if target is None:
+            raise ConnectionRefused(
+                f"{to!r} is not a phone number (type it with the country code, e.g. +15551234567)."
+            )
+        name = settings["business.name"] or "Frontdesk"
+        body = f"Test text from Frontdesk for {name}: texting from {phone} works."
+        try:
+            sent = await rt.carrier.send_sms(
+                to=target, from_=phone, body=body, status_callback=None
+            )
+        except CarrierError as exc:
+            raise ConnectionRefused(f"Twilio did not send the test text: {exc}") from None
+        log.info("test text sent to %s (%s)", target, sent.sid)
+        return sent.sid
