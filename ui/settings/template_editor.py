@@ -236,10 +236,13 @@ class TemplateEditor(QWidget):
         preview = self.preview_text() if text.strip() else ""
         self.preview.setText(preview or "(empty)")
         info = templates.segments(preview)
-        self.count_label.setText(
+        count = (
             f"{_plural(info.characters, 'character')} · {_plural(info.segments, 'SMS segment')}"
             f" ({info.encoding})"
         )
+        if templates.BOOKING_LINK in text and not self._booking_link:
+            count += " · no booking link is set, so that part is left out"
+        self.count_label.setText(count)
         warning, fixable = gsm_warning(preview)
         if not warning:
             # A character in the template itself (e.g. inside a token's neighbourhood).
