@@ -1,0 +1,257 @@
+"""Webhook health: can Twilio reach us, does the number point here, what was refused.
+
+Shows a :class:`services.health.HealthSnapshot` from a :class:`services.api.HealthApi`:
+the public URL and tunnel state, the number's webhook URLs as Twilio has them (and
+whether they point here), the last webhook accepted, the rejected requests with the URL
+the signature was checked against, and a "Send me a test text" button.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.api import ConnectionRefused, HealthApi
+from services.health import HealthSnapshot, WebhookRow
+from ui.widgets.tasks import TaskRunner
+
+TUNNEL_WORDS = {
+    "up": "Connected",
+    "connecting": "Connecting…",
+    "down": "Down, reconnecting",
+    "stopped": "Stopped",
+    "none": "No public endpoint",
+}
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _label() -> QLabel:
+    label = QLabel("—")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class HealthPage(QWidget):
+    """The webhook-health page. ``refresh_seconds`` (0 = off) re-reads while visible."""
+
+    def __init__(
+        self, api: HealthApi, parent: QWidget | None = None, *, refresh_seconds: float = 10.0
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("healthPage")
+        self._api = api
+        self._tasks = TaskRunner(self)
+        self.snapshot: HealthSnapshot | None = None
+
+        self.summary = QLabel("Checking…")
+        self.summary.setObjectName("healthSummary")
+        self.summary.setWordWrap(True)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.refresh_button)
+
+        endpoint = QGroupBox("Public endpoint")
+        form = QFormLayout(endpoint)
+        self.public_url = _label()
+        self.tunnel_state = _label()
+        self.tunnel_error = _label()
+        form.addRow("Public URL:", self.public_url)
+        form.addRow("Tunnel:", self.tunnel_state)
+        form.addRow("Last problem:", self.tunnel_error)
+
+        number = QGroupBox("Business number webhooks (as Twilio has them)")
+        nform = QFormLayout(number)
+        self.number_line = _label()
+        self.voice_url = _label()
+        self.sms_url = _label()
+        self.status_callback = _label()
+        self.fallback_url = _label()
+        self.points_here = _label()
+        nform.addRow("Number:", self.number_line)
+        nform.addRow("Voice URL:", self.voice_url)
+        nform.addRow("SMS URL:", self.sms_url)
+        nform.addRow("Status callback:", self.status_callback)
+        nform.addRow("Voice fallback:", self.fallback_url)
+        nform.addRow("Points here:", self.points_here)
+
+        seen = QGroupBox("Webhooks received")
+        sform = QVBoxLayout(seen)
+        self.last_accepted = _label()
+        sform.addWidget(self.last_accepted)
+        sform.addWidget(QLabel("Refused requests (newest first):"))
+        self.rejected = QTableWidget(0, 4)
+        self.rejected.setHorizontalHeaderLabels(
+            ["Time", "Path", "Why", "Signature checked against"]
+        )
+        self.rejected.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rejected.verticalHeader().setVisible(False)
+        self.rejected.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        sform.addWidget(self.rejected)
+
+        test = QGroupBox("Send me a test text")
+        tform = QHBoxLayout(test)
+        self.test_to = QLineEdit()
+        self.test_to.setPlaceholderText("Your mobile, e.g. +15551234567")
+        self.test_button = QPushButton("Send me a test text")
+        self.test_button.clicked.connect(self.send_test_text)
+        self.test_result = _label()
+        self.test_result.setText("")
+        tform.addWidget(self.test_to, 1)
+        tform.addWidget(self.test_button)
+        test_box = QVBoxLayout()
+        test_box.addWidget(test)
+        test_box.addWidget(self.test_result)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(endpoint)
+        layout.addWidget(number)
+        layout.addWidget(seen, 1)
+        layout.addLayout(test_box)
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        if refresh_seconds > 0:
+            self._timer.setInterval(int(refresh_seconds * 1000))
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
+        if self._timer.interval() > 0:
+            self._timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._timer.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._timer.stop()
+        self._tasks.cancel_all()
+        super().closeEvent(event)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        if not self.refresh_button.isEnabled():
+            return  # one read at a time
+        self.refresh_button.setEnabled(False)
+        self._tasks.spawn(
+            self._api.health(),
+            what="check the webhook health",
+            done=self.show_snapshot,
+            always=lambda: self.refresh_button.setEnabled(True),
+        )
+
+    def send_test_text(self) -> None:
+        to = self.test_to.text().strip()
+        if not to:
+            self.test_result.setText("Type the mobile number to text first.")
+            return
+        self.test_button.setEnabled(False)
+        self.test_result.setText("Sending…")
+
+        def refused(exc: BaseException) -> bool:
+            if isinstance(exc, ConnectionRefused):
+                self.test_result.setText(str(exc))
+                return True
+            return False
+
+        self._tasks.spawn(
+            self._api.send_test_text(to),
+            what="send the test text",
+            done=lambda sid: self.test_result.setText(
+                f"Sent to {to} (Twilio message {sid}). It should arrive within a minute."
+            ),
+            failed=refused,
+            always=lambda: self.test_button.setEnabled(True),
+        )
+
+    # -- showing ---------------------------------------------------------------------------------
+
+    def show_snapshot(self, snap: HealthSnapshot) -> None:
+        self.snapshot = snap
+        if snap.disconnected:
+            summary = "Disconnected: the number has its previous webhooks back."
+        elif snap.healthy:
+            summary = "Healthy: Twilio sends this number's calls and texts here."
+        elif snap.wiring_error:
+            summary = f"Not receiving: {snap.wiring_error}"
+        elif snap.public_url is None:
+            summary = "Not receiving: Twilio cannot reach this PC yet (no public URL)."
+        elif snap.number is not None and not snap.number.points_here:
+            summary = "Not receiving: the number's webhooks point somewhere else."
+        else:
+            summary = snap.number_error or "Not receiving."
+        self.summary.setText(summary)
+
+        self.public_url.setText(snap.public_url or "none yet")
+        self.tunnel_state.setText(TUNNEL_WORDS.get(snap.tunnel_state, snap.tunnel_state))
+        problems = [p for p in (snap.tunnel_error, snap.catchup_error) if p]
+        self.tunnel_error.setText("\n".join(problems) or "none")
+
+        number = snap.number
+        if number is None:
+            self.number_line.setText(
+                f"{snap.business_number or 'not set'}: {snap.number_error or 'unknown'}"
+            )
+            for label in (self.voice_url, self.sms_url, self.status_callback, self.fallback_url):
+                label.setText("—")
+            self.points_here.setText("—")
+        else:
+            self.number_line.setText(f"{number.phone_number} ({number.sid})")
+            self.voice_url.setText(number.voice_url or "(none)")
+            self.sms_url.setText(number.sms_url or "(none: texts wait in Twilio's log)")
+            self.status_callback.setText(number.status_callback or "(none)")
+            self.fallback_url.setText(number.voice_fallback_url or "(none)")
+            if number.points_here:
+                self.points_here.setText("Yes")
+            elif number.expected_voice_url:
+                self.points_here.setText(f"No (expected {number.expected_voice_url})")
+            else:
+                self.points_here.setText("No")
+
+        last = snap.last_accepted
+        self.last_accepted.setText(
+            f"Last webhook received: {_when(last.at)} {last.path}"
+            if last is not None
+            else "No webhook received since Frontdesk started."
+        )
+        self._fill_rejected(snap.rejected)
+
+    def _fill_rejected(self, rows: list[WebhookRow]) -> None:
+        self.rejected.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            values = (
+                _when(row.at),
+                row.path,
+                f"{row.status}: {row.reason or ''}".rstrip(": "),
+                row.checked_url or "(no check ran)",
+            )
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.rejected.setItem(i, col, item)
