@@ -57,7 +57,8 @@ def test_loop_through_the_ui(
 
     def delivered() -> bool:
         items = page.thread_view.thread_model.items()
-        return any(getattr(i, "body", "") == "On our way at 3" and i.status == "delivered"
-                   for i in items)
+        return any(
+            getattr(i, "body", "") == "On our way at 3" and i.status == "delivered" for i in items
+        )
 
     qtbot.waitUntil(delivered, timeout=2000)

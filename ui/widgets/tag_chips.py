@@ -151,4 +151,3 @@ class TagChips(QWidget):
             button.clicked.connect(lambda _=False, t=tag: self.removeRequested.emit(t))
             self._layout.addWidget(button)
         self.updateGeometry()
-

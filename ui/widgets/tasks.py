@@ -106,4 +106,3 @@ class TaskRunner(QObject):
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
-

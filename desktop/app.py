@@ -1,0 +1,555 @@
+"""The desktop app: QApplication, one qasync loop, the runtime, the window, the tray.
+
+:func:`run_app` is what ``frontdesk`` and ``frontdesk demo`` call. It is also the
+composition root of the UI: every page gets its services through its constructor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QSystemTrayIcon,
+    QWidget,
+)
+
+from desktop import logs
+from desktop.config import AppConfig
+from desktop.runtime import Runtime
+from services.snapshots import Counts
+
+log = logging.getLogger("frontdesk.app")
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+# ---- single instance ----------------------------------------------------------------------
+def instance_name(config: AppConfig) -> str:
+    """One local-socket name per data dir (two data dirs may run side by side)."""
+    digest = hashlib.sha1(str(config.data_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    return f"frontdesk-{digest}"
+
+
+class SingleInstance(QObject):
+    """Claims the data dir's local server; a second launch asks the first to show itself."""
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.server: QLocalServer | None = None
+        self.on_raise: Callable[[], None] | None = None
+
+    def claim(self) -> bool:
+        """True when this process is the only one; False after asking the first to raise."""
+        socket = QLocalSocket()
+        socket.connectToServer(self.name)
+        if socket.waitForConnected(500):
+            socket.write(QByteArray(b"raise\n"))
+            socket.flush()
+            socket.waitForBytesWritten(1000)
+            socket.disconnectFromServer()
+            return False
+        QLocalServer.removeServer(self.name)  # a stale socket left by a crash
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not self.server.listen(self.name):
+            log.warning("single-instance server: %s", self.server.errorString())
+            return True
+        self.server.newConnection.connect(self._incoming)
+        return True
+
+    def _incoming(self) -> None:
+        assert self.server is not None
+        while self.server.hasPendingConnections():
+            conn = self.server.nextPendingConnection()
+            if conn is None:
+                break
+            conn.readyRead.connect(lambda c=conn: self._read(c))
+            conn.disconnected.connect(conn.deleteLater)
+
+    def _read(self, conn: QLocalSocket) -> None:
+        data = bytes(conn.readAll().data())
+        if b"raise" in data and self.on_raise is not None:
+            self.on_raise()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
+# ---- errors -----------------------------------------------------------------------------
+class ErrorReporter:
+    """``sys.excepthook`` and the loop's exception handler: log, then a dialog the user can
+    act on (carry on, open the log folder, or quit)."""
+
+    def __init__(self, config: AppConfig, quit: Callable[[], None]) -> None:
+        self._config = config
+        self._quit = quit
+        self._showing = False
+
+    def excepthook(
+        self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            self._quit()
+            return
+        log.error("unexpected error", exc_info=(kind, exc, tb))
+        self.show(exc, "".join(traceback.format_exception(kind, exc, tb)))
+
+    def loop_handler(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        message = context.get("message", "")
+        if isinstance(exc, BaseException):
+            log.error("unexpected error in the event loop: %s", message, exc_info=exc)
+            self.show(exc, "".join(traceback.format_exception(exc)))
+        else:
+            log.error("event loop: %s", message)
+
+    def show(self, exc: BaseException, details: str) -> None:
+        if self._showing or QApplication.instance() is None:
+            return
+        self._showing = True
+        try:
+            box = QMessageBox(QMessageBox.Icon.Critical, "Frontdesk", "Something went wrong.")
+            box.setInformativeText(
+                f"{exc}\n\nFrontdesk keeps running; the details are in the log. If this keeps "
+                "happening, send the log file to whoever supports your installation."
+                if str(exc)
+                else "Frontdesk keeps running; the details are in the log."
+            )
+            box.setDetailedText(details)
+            carry_on = box.addButton("Continue", QMessageBox.ButtonRole.AcceptRole)
+            logs_button = box.addButton("Open log folder", QMessageBox.ButtonRole.ActionRole)
+            quit_button = box.addButton("Quit Frontdesk", QMessageBox.ButtonRole.DestructiveRole)
+            box.setDefaultButton(carry_on)
+            box.exec()
+            if box.clickedButton() is logs_button:
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._config.log_dir)))
+            elif box.clickedButton() is quit_button:
+                self._quit()
+        finally:
+            self._showing = False
+
+
+# ---- tray -------------------------------------------------------------------------------------
+def badged_icon(base: QIcon, count: int, size: int = 64) -> QIcon:
+    """The app icon with an unread count in a red disc (the tray's badge)."""
+    if count <= 0:
+        return base
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    base.paint(p, 0, 0, size, size)
+    d = int(size * 0.55)
+    p.setBrush(QColor("#dc2626"))
+    p.setPen(QColor("#ffffff"))
+    p.drawEllipse(size - d - 1, 1, d, d)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(int(d * (0.6 if count < 10 else 0.45)))
+    p.setFont(font)
+    p.drawText(size - d - 1, 1, d, d, int(Qt.AlignmentFlag.AlignCenter), str(min(count, 99)))
+    p.end()
+    return QIcon(pm)
+
+
+class Tray(QObject):
+    """Tray icon: unread count in the tooltip and a badge; menu Open / Quit."""
+
+    def __init__(self, icon: QIcon, open_window: Callable[[], None], quit: Callable[[], None]):
+        super().__init__()
+        self._icon = icon
+        self.tray = QSystemTrayIcon(icon)
+        self.tray.setToolTip("Frontdesk")
+        menu = QMenu()
+        menu.addAction("Open Frontdesk", open_window)
+        menu.addSeparator()
+        menu.addAction("Quit", quit)
+        self._menu = menu
+        self.tray.setContextMenu(menu)
+        self.tray.activated.connect(
+            lambda reason: (
+                open_window()
+                if reason
+                in (
+                    QSystemTrayIcon.ActivationReason.Trigger,
+                    QSystemTrayIcon.ActivationReason.DoubleClick,
+                )
+                else None
+            )
+        )
+        self.tray.messageClicked.connect(open_window)
+        self.tray.show()
+
+    def set_counts(self, counts: Counts) -> None:
+        parts = []
+        if counts.unread:
+            parts.append(f"{counts.unread} unread")
+        if counts.pending_callback:
+            parts.append(f"{counts.pending_callback} to call back")
+        self.tray.setToolTip("Frontdesk" + (f" — {', '.join(parts)}" if parts else ""))
+        self.tray.setIcon(badged_icon(self._icon, counts.unread))
+
+    def notify(self, title: str, text: str) -> None:
+        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+
+    def hide(self) -> None:
+        self.tray.hide()
+
+
+class Notifier(QObject):
+    """A desktop notification (and a beep) for a new reply or a new missed call.
+
+    Obeys ``notifications.enabled`` / ``notifications.sound``. A reply is a conversation
+    whose unread count went up; a missed call is a call seen missed for the first time.
+    """
+
+    def __init__(self, runtime: Runtime, bridge: Any, show: Callable[[str, str], None]) -> None:
+        super().__init__()
+        self._inbox = runtime.inbox
+        self._show = show
+        self._unread: dict[int, int] = {}
+        self._missed: set[int] = set()
+        self.enabled = True
+        self.sound = True
+        self._tasks: set[asyncio.Task[Any]] = set()
+        bridge.conversationChanged.connect(self._conversation)
+        bridge.callChanged.connect(self._call)
+        bridge.settingsChanged.connect(lambda _keys: self.load_settings())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("notification check failed: %s", task.exception())
+
+    def load_settings(self) -> None:
+        async def load() -> None:
+            s = await self._inbox.settings()
+            self.enabled, self.sound = s["notifications.enabled"], s["notifications.sound"]
+
+        self._spawn(load())
+
+    async def prime(self) -> None:
+        """Remember what is already unread/missed so start-up does not ring."""
+        for row in await self._inbox.conversations(limit=500):
+            self._unread[row.contact_id] = row.unread
+        for call in await self._inbox.missed_calls(limit=200):
+            self._missed.add(call.id)
+
+    def _conversation(self, _conversation_id: int, contact_id: int) -> None:
+        async def check() -> None:
+            row = await self._inbox.conversation(contact_id)
+            before = self._unread.get(contact_id, 0)
+            self._unread[contact_id] = row.unread
+            if row.unread > before:
+                self._ring(f"New text from {row.title}", row.preview)
+
+        self._spawn(check())
+
+    def _call(self, call_id: int) -> None:
+        async def check() -> None:
+            call = await self._inbox.call(call_id)
+            if call.outcome == "missed" and call.id not in self._missed:
+                self._missed.add(call.id)
+                who = call.name or call.display_phone
+                self._ring(f"Missed call from {who}", "Frontdesk will text them back.")
+
+        self._spawn(check())
+
+    def _ring(self, title: str, text: str) -> None:
+        if not self.enabled:
+            return
+        self._show(title, text)
+        if self.sound:
+            QApplication.beep()
+
+    def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+# ---- the shell ------------------------------------------------------------------------------
+def _placeholder(title: str, text: str) -> QWidget:
+    label = QLabel(f"<h2>{title}</h2><p>{text}</p>")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setObjectName(f"placeholder-{title}")
+    return label
+
+
+class Shell:
+    """Builds and runs everything inside the loop; :meth:`main` returns the exit code."""
+
+    def __init__(self, app: QApplication, config: AppConfig, *, demo: bool) -> None:
+        self.app = app
+        self.config = config
+        self.demo = demo
+        self.runtime: Runtime | None = None
+        self.window: Any = None
+        self.tray: Tray | None = None
+        self.notifier: Notifier | None = None
+        self.bridge: Any = None
+        self.demo_note = ""
+        self._quit = asyncio.Event()
+        self.on_window: Callable[[Any], None] | None = None  # screenshots and tests
+
+    def request_quit(self) -> None:
+        self._quit.set()
+
+    def raise_window(self) -> None:
+        if self.window is not None:
+            self.window.bring_to_front()
+
+    async def _build_runtime(self) -> tuple[Runtime, Any]:
+        if not self.demo:
+            from desktop.live import LiveSetupError, build_live_runtime
+            from services.credentials import CredentialStore
+
+            try:
+                return await build_live_runtime(self.config, CredentialStore()), None
+            except LiveSetupError as exc:
+                log.info("not live (%s): opening the demo workspace", exc)
+                self.demo_note = str(exc)
+        try:
+            from desktop.demo import build_demo_runtime
+        except ImportError as exc:  # the demo is not part of this build
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Frontdesk",
+                "Frontdesk cannot connect to Twilio yet, and the demo workspace is not "
+                "available in this build.",
+            )
+            box.setInformativeText(self.demo_note or str(exc))
+            box.exec()
+            raise SystemExit(EXIT_FAILED) from None
+        runtime, carrier = await build_demo_runtime(self.config)
+        return runtime, carrier
+
+    async def main(self) -> int:
+        from ui import theme
+        from ui.event_bridge import EventBridge
+
+        theme.apply(self.app)
+        try:
+            runtime, carrier = await self._build_runtime()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        self.runtime = runtime
+        try:
+            await runtime.start()
+        except OSError as exc:
+            QMessageBox.critical(
+                None,
+                "Frontdesk",
+                f"Frontdesk could not start listening on {self.config.host}:"
+                f"{self.config.port}: {exc.strerror or exc}.\nIs another copy running with "
+                "another data folder? Set FRONTDESK_PORT to use another port.",
+            )
+            await runtime.stop()
+            return EXIT_FAILED
+        try:
+            self.bridge = EventBridge(runtime.bus)
+            self._build_window(runtime, carrier)
+            await self._quit.wait()
+        finally:
+            await self._shutdown()
+        return EXIT_OK
+
+    def _build_window(self, runtime: Runtime, carrier: Any) -> None:
+        from desktop.cli import version
+        from ui.inbox.page import InboxPage
+        from ui.main_window import MainWindow
+        from ui.widgets import icons
+
+        bridge = self.bridge
+        inbox_page = InboxPage(runtime.inbox, runtime.engine, bridge)
+
+        # pages: the other screens plug in here, each built with the services it needs.
+        #   ui.missed_calls_page.MissedCallsPage(runtime.inbox, runtime.engine, bridge)
+        #   ui.contacts_page.ContactsPage(runtime.inbox, bridge)
+        #   ui.analytics_page.AnalyticsPage(runtime.inbox, bridge)
+        #   ui.settings_page.SettingsPage(runtime.inbox, bridge)
+        #   first run (live, no business number yet): ui.wizard.FirstRunWizard, shown
+        #   before the window.
+        def page(module: str, cls: str, make: Callable[[Any], QWidget], title: str) -> QWidget:
+            try:
+                mod = __import__(module, fromlist=[cls])
+                return make(getattr(mod, cls))
+            except (ImportError, AttributeError):
+                return _placeholder(title, "This screen is on its way.")
+
+        inbox, engine = runtime.inbox, runtime.engine
+        pages: list[tuple[str, str, QWidget]] = [
+            ("inbox", "Inbox", inbox_page),
+            (
+                "missed_calls",
+                "Missed calls",
+                page(
+                    "ui.missed_calls_page",
+                    "MissedCallsPage",
+                    lambda c: c(inbox, engine, bridge, actor=lambda: inbox_page.actor),
+                    "Missed calls",
+                ),
+            ),
+            (
+                "contacts",
+                "Contacts",
+                page("ui.contacts_page", "ContactsPage", lambda c: c(inbox, bridge), "Contacts"),
+            ),
+            (
+                "analytics",
+                "Analytics",
+                page("ui.analytics_page", "AnalyticsPage", lambda c: c(inbox, bridge), "Analytics"),
+            ),
+            (
+                "settings",
+                "Settings",
+                page("ui.settings_page", "SettingsPage", lambda c: c(inbox, bridge), "Settings"),
+            ),
+        ]
+        store = QSettings(str(self.config.data_dir / "window.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(pages, inbox, bridge, store, version=version())
+        self.window = window
+        window.quitRequested.connect(self.request_quit)
+        if carrier is not None:
+            self._add_demo_bar(window, carrier)
+        tray_ok = QSystemTrayIcon.isSystemTrayAvailable()
+        if tray_ok:
+            self.tray = Tray(icons.app_icon(), self.raise_window, self.request_quit)
+            window.countsChanged.connect(self.tray.set_counts)
+        window.close_to_tray = tray_ok
+
+        def show_note(title: str, text: str) -> None:
+            if self.tray is not None:
+                self.tray.notify(title, text)
+
+        self.notifier = Notifier(runtime, bridge, show_note)
+        self.notifier.load_settings()
+
+        async def prime() -> None:
+            if self.notifier is not None:
+                await self.notifier.prime()
+
+        self._prime = asyncio.ensure_future(prime())
+        window.show()
+        window.start()
+        if self.demo_note:
+            window.statusBar().showMessage(
+                "Demo workspace (nothing reaches real phones). To go live: " + self.demo_note
+            )
+        elif self.demo or carrier is not None:
+            window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
+        if self.on_window is not None:
+            self.on_window(window)
+
+    def _add_demo_bar(self, window: Any, carrier: Any) -> None:
+        try:
+            from desktop.demo import DemoActions
+            from ui.demo_bar import DemoBar
+        except ImportError:
+            return
+        actions = DemoActions(carrier)
+        bar = DemoBar(actions.missed_call, actions.reply)
+        window.add_banner(bar)
+
+    async def _shutdown(self) -> None:
+        if self.window is not None:
+            self.window.shutdown()
+            self.window.hide()
+        if self.notifier is not None:
+            self.notifier.close()
+        if self.tray is not None:
+            self.tray.hide()
+        if self.bridge is not None:
+            self.bridge.detach()
+        if self.runtime is not None:
+            await self.runtime.stop()
+
+
+def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
+    """Open the desktop app; returns the process exit code."""
+    import qasync
+
+    from desktop import startup_probe
+    from ui.widgets import icons
+
+    secrets = _secrets()  # read from the keyring once, not on every log record
+    logs.configure(config.log_dir, lambda: secrets, verbose=verbose)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Frontdesk")
+    app.setOrganizationName("Frontdesk")
+    app.setApplicationDisplayName("Frontdesk")
+    app.setDesktopFileName("frontdesk")
+    app.setWindowIcon(icons.app_icon())
+    # Closing the window either hides it (tray) or asks the shell to quit; the shell
+    # decides when the loop ends, after the runtime has stopped.
+    app.setQuitOnLastWindowClosed(False)
+
+    instance = SingleInstance(instance_name(config))
+    if not instance.claim():
+        print("frontdesk: already running; showing its window", file=sys.stderr)
+        return EXIT_OK
+    startup_probe.install(app)
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    shell = Shell(app, config, demo=demo)
+    instance.on_raise = shell.raise_window
+    reporter = ErrorReporter(config, shell.request_quit)
+    previous_hook = sys.excepthook
+    sys.excepthook = reporter.excepthook
+    loop.set_exception_handler(reporter.loop_handler)
+    app.aboutToQuit.connect(shell.request_quit)  # e.g. the session ends, or the probe quits
+    try:
+        with loop:
+            main = loop.create_task(shell.main())
+            for _attempt in range(3):
+                try:
+                    code: int = loop.run_until_complete(main)
+                    return code
+                except RuntimeError:
+                    # Something called QApplication.quit() (the session is ending, or the
+                    # startup probe): the shell was asked to quit via aboutToQuit; run the
+                    # loop again so the runtime stops cleanly before it closes.
+                    if main.done():
+                        raise
+            main.cancel()
+            return EXIT_FAILED
+    finally:
+        sys.excepthook = previous_hook
+        instance.close()
+        asyncio.set_event_loop(None)
+
+
+def _secrets() -> list[str]:
+    try:
+        from services.credentials import CredentialStore
+
+        creds = CredentialStore().load_twilio()
+    except Exception:
+        return []
+    if creds is None:
+        return []
+    return [s for s in (creds.auth_token, creds.api_key_secret) if s]

@@ -1,0 +1,374 @@
+"""The main window: a sidebar of pages with live counts, the pages in a stack, the About
+box, keyboard shortcuts, and geometry/last page remembered between runs.
+
+Pages are plain QWidgets handed in by the composition root as ``(key, title, widget)``.
+Optional hooks a page may offer (looked up by name, none required):
+
+- ``focus_search()``: called on Ctrl+F while the page is shown;
+- ``start()``: called once, after the window is built (load data there);
+- ``shutdown()``: called when the window closes for good;
+- a Qt signal ``openConversation(int contact_id)`` (or ``openContact(int)``): the window
+  switches to the Inbox and opens that contact's thread.
+
+:meth:`MainWindow.add_banner` puts a strip (the demo bar) above the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QByteArray,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QCloseEvent, QFontMetrics, QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.api import InboxApi
+from services.snapshots import Counts
+from ui import theme
+from ui.event_bridge import EventBridge
+from ui.widgets import icons
+from ui.widgets.tasks import TaskRunner
+
+KeyRole = Qt.ItemDataRole.UserRole + 1
+BadgeRole = Qt.ItemDataRole.UserRole + 2
+
+ICONS = {
+    "inbox": "inbox",
+    "missed_calls": "missed_call",
+    "contacts": "contacts",
+    "analytics": "analytics",
+    "settings": "settings",
+}
+
+
+class SidebarDelegate(QStyledItemDelegate):
+    """The style's item, plus a count badge on the right."""
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 40, max(size.height(), QFontMetrics(option.font).height() + 18))
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().paint(painter, option, index)
+        count = index.data(BadgeRole)
+        if not count:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = theme.bold(theme.small_font(option.font))
+        fm = QFontMetrics(font)
+        label = str(count) if count < 1000 else "999+"
+        h = fm.height() + 4
+        w = max(h, fm.horizontalAdvance(label) + 12)
+        rect = option.rect
+        badge = QRect(rect.right() - w - 14, rect.center().y() - h // 2, w, h)
+        bg, fg = theme.badge_colors(option.palette)
+        if option.state & QStyle.StateFlag.State_Selected:
+            bg, fg = option.palette.color(QPalette.ColorRole.HighlightedText), bg
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(badge, h / 2, h / 2)
+        painter.setFont(font)
+        painter.setPen(fg)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        painter.restore()
+
+
+class MainWindow(QMainWindow):
+    """``MainWindow(pages, inbox, bridge, settings_store, version=...)``.
+
+    ``close_to_tray``: when True (a system tray exists) closing hides the window;
+    otherwise closing emits ``quitRequested``.
+    """
+
+    quitRequested = Signal()
+    countsChanged = Signal(object)  # Counts
+
+    def __init__(
+        self,
+        pages: Sequence[tuple[str, str, QWidget]],
+        inbox: InboxApi,
+        bridge: EventBridge,
+        settings_store: QSettings,
+        *,
+        version: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Frontdesk")
+        self.setWindowIcon(icons.app_icon())
+        self._inbox = inbox
+        self._bridge = bridge
+        self._store = settings_store
+        self.version = version
+        self.close_to_tray = False
+        self.tasks = TaskRunner(self)
+        self.counts: Counts | None = None
+        self._counts_busy = False
+        self._counts_again = False
+
+        self.sidebar = QListWidget(self)
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setAccessibleName("Sections")
+        self.sidebar.setItemDelegate(SidebarDelegate(self.sidebar))
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setFixedWidth(200)
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.stack = QStackedWidget(self)
+        self.pages: dict[str, QWidget] = {}
+        self._titles: dict[str, str] = {}
+        for i, (key, title, widget) in enumerate(pages):
+            item = QListWidgetItem(icons.icon(ICONS.get(key, "inbox")), title)
+            item.setData(KeyRole, key)
+            shortcut = f"Ctrl+{i + 1}" if i < 9 else ""
+            item.setToolTip(f"{title} ({shortcut})" if shortcut else title)
+            self.sidebar.addItem(item)
+            self.stack.addWidget(widget)
+            self.pages[key] = widget
+            self._titles[key] = title
+            for name in ("openConversation", "openContact"):
+                hook = getattr(widget, name, None)
+                if hook is not None and hasattr(hook, "connect"):
+                    hook.connect(self.open_conversation)
+        self.sidebar.currentRowChanged.connect(self._show_row)
+
+        self.about_label = QLabel(self)
+        central = QWidget(self)
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        right = QWidget(central)
+        self._right = QVBoxLayout(right)
+        self._right.setContentsMargins(0, 0, 0, 0)
+        self._right.setSpacing(0)
+        self._right.addWidget(self.stack, 1)
+        layout.addWidget(right, 1)
+        self.setCentralWidget(central)
+        self.about_label.hide()
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.quitRequested)
+        help_menu = menu.addMenu("&Help")
+        about = help_menu.addAction("&About Frontdesk")
+        about.triggered.connect(self.show_about)
+
+        self._shortcut("Ctrl+F", self.focus_search)
+        self._shortcut("Ctrl+J", self.next_unread)
+        self._shortcut("Ctrl+Return", self.send)
+        self._shortcut("Ctrl+Enter", self.send)
+        for i in range(min(9, len(pages))):
+            self._shortcut(f"Ctrl+{i + 1}", lambda i=i: self.sidebar.setCurrentRow(i))
+
+        self._restore()
+        bridge.conversationChanged.connect(self.refresh_counts)
+        bridge.contactChanged.connect(self.refresh_counts)
+        bridge.callChanged.connect(self.refresh_counts)
+        self._counts_timer = QTimer(self)  # "missed today" ages out: re-count now and then
+        self._counts_timer.setInterval(60_000)
+        self._counts_timer.timeout.connect(self.refresh_counts)
+
+    def add_banner(self, widget: QWidget) -> None:
+        """Show ``widget`` as a strip above the pages (e.g. the demo bar)."""
+        self._right.insertWidget(0, widget)
+
+    def _shortcut(self, keys: str, slot: Any) -> QShortcut:
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        shortcut.activated.connect(slot)
+        return shortcut
+
+    # ---- pages ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start every page that has ``start()`` and load the counts."""
+        for widget in self.pages.values():
+            start = getattr(widget, "start", None)
+            if callable(start):
+                start()
+        self.refresh_counts()
+        self._counts_timer.start()
+
+    @property
+    def current_key(self) -> str | None:
+        item = self.sidebar.currentItem()
+        key = item.data(KeyRole) if item is not None else None
+        return key if isinstance(key, str) else None
+
+    def show_page(self, key: str) -> None:
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            if item is not None and item.data(KeyRole) == key:
+                self.sidebar.setCurrentRow(row)
+                return
+        raise KeyError(key)
+
+    def _show_row(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        key = self.current_key
+        if key:
+            self.setWindowTitle(f"{self._titles[key]} – Frontdesk")
+            self._store.setValue("window/page", key)
+
+    def open_conversation(self, contact_id: int) -> None:
+        inbox = self.pages.get("inbox")
+        if inbox is None:
+            return
+        self.show_page("inbox")
+        opener = getattr(inbox, "open_contact", None)
+        if callable(opener):
+            opener(contact_id)
+
+    def focus_search(self) -> None:
+        page = self.stack.currentWidget()
+        hook = getattr(page, "focus_search", None)
+        if callable(hook):
+            hook()
+
+    def next_unread(self) -> None:
+        inbox = self.pages.get("inbox")
+        hook = getattr(inbox, "next_unread", None)
+        if callable(hook):
+            self.show_page("inbox")
+            hook()
+
+    def send(self) -> None:
+        if self.current_key != "inbox":
+            return
+        hook = getattr(self.pages["inbox"], "send_current", None)
+        if callable(hook):
+            hook()
+
+    # ---- counts ------------------------------------------------------------------------------
+    def refresh_counts(self, *_args: object) -> None:
+        if self._counts_busy:
+            self._counts_again = True
+            return
+        self._counts_busy = True
+
+        def always() -> None:
+            self._counts_busy = False
+            if self._counts_again:
+                self._counts_again = False
+                self.refresh_counts()
+
+        self.tasks.spawn(
+            self._inbox.counts(), what="count unread threads", done=self.set_counts, always=always
+        )
+
+    def set_counts(self, counts: Counts) -> None:
+        self.counts = counts
+        badges = {"inbox": counts.unread, "missed_calls": counts.pending_callback}
+        tips = {
+            "inbox": f"{counts.unread} conversation(s) with unread messages",
+            "missed_calls": f"{counts.pending_callback} callback(s) pending",
+        }
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            if item is None:
+                continue
+            key = item.data(KeyRole)
+            if key in badges:
+                item.setData(BadgeRole, badges[key])
+                title = self._titles[key]
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{title}, {tips[key]}")
+                item.setToolTip(f"{title}: {tips[key]} (Ctrl+{row + 1})")
+        self.countsChanged.emit(counts)
+
+    def badge(self, key: str) -> int:
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            if item is not None and item.data(KeyRole) == key:
+                return int(item.data(BadgeRole) or 0)
+        return 0
+
+    # ---- about, geometry, closing -------------------------------------------------------------
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Frontdesk")
+        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
+        box.setText(f"<b>Frontdesk</b> {self.version}")
+        box.setInformativeText(
+            "Missed-call text-back and a shared SMS inbox on your own Twilio account.\n"
+            "Your data stays on your office's computers."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.about_box = box
+
+    def _restore(self) -> None:
+        geometry = self._store.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        key = self._store.value("window/page")
+        keys = list(self.pages)
+        row = keys.index(key) if isinstance(key, str) and key in keys else 0
+        if keys:
+            self.sidebar.setCurrentRow(row)
+
+    def save_state(self) -> None:
+        self._store.setValue("window/geometry", self.saveGeometry())
+        if self.current_key:
+            self._store.setValue("window/page", self.current_key)
+        self._store.sync()
+
+    def shutdown(self) -> None:
+        self.save_state()
+        self._counts_timer.stop()
+        self.tasks.cancel_all()
+        for widget in self.pages.values():
+            hook = getattr(widget, "shutdown", None)
+            if callable(hook):
+                hook()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        if self.close_to_tray:
+            event.ignore()
+            self.hide()
+            return
+        event.accept()
+        self.quitRequested.emit()
+
+    def bring_to_front(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
