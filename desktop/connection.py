@@ -76,7 +76,16 @@ class DesktopConnection:
         except CredentialsError:
             has_ngrok = False
         status = store.keyring_status()
-        return _Stored(creds, has_ngrok, store.source(), status.usable, status.message)
+        message = status.message
+        if not status.usable:
+            message = (
+                f"No secure keyring is available on this machine ({status.message}), so "
+                "credentials cannot be saved here. Set TWILIO_ACCOUNT_SID and "
+                "TWILIO_AUTH_TOKEN (and NGROK_AUTHTOKEN) in the environment instead, or "
+                "install a keyring (GNOME Keyring / KWallet / macOS Keychain / Windows "
+                "Credential Manager)."
+            )
+        return _Stored(creds, has_ngrok, store.source(), status.usable, message)
 
     async def details(self) -> ConnectionDetails:
         stored = await asyncio.to_thread(self._read_blocking)
