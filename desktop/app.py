@@ -370,13 +370,14 @@ class Shell:
             return EXIT_FAILED
         try:
             self.bridge = EventBridge(runtime.bus)
-            self._build_window(runtime, carrier)
+            self.build_window(runtime, carrier)
             await self._quit.wait()
         finally:
             await self._shutdown()
         return EXIT_OK
 
-    def _build_window(self, runtime: Runtime, carrier: Any) -> None:
+    def build_window(self, runtime: Runtime, carrier: Any) -> None:
+        """The window and its pages over a started ``runtime`` (screenshots call this)."""
         from desktop.cli import version
         from ui.inbox.page import InboxPage
         from ui.main_window import MainWindow

@@ -151,9 +151,10 @@ class ContactPanel(QFrame):
         layout.addWidget(self.name)
         layout.addWidget(self.phone)
         layout.addWidget(self.status)
-        layout.addLayout(form, 1)
-        layout.addWidget(self.booked_value)
         layout.addLayout(actions)
+        layout.addWidget(self.booked_value)
+        layout.addSpacing(4)
+        layout.addLayout(form, 1)
 
         self._notes_timer = QTimer(self)
         self._notes_timer.setSingleShot(True)

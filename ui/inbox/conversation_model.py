@@ -195,6 +195,9 @@ class ConversationListModel(QAbstractListModel):
                 return
             self._has_more = len(rows) >= PAGE
             fresh = [r for r in rows if r.contact_id not in self._by_contact]
+            # Newest activity first, calls included (the query orders by message time,
+            # so a call-only thread would otherwise sink to the bottom of its page).
+            fresh.sort(key=_key, reverse=True)
             if fresh:
                 first = len(self._rows)
                 self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)

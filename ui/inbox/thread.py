@@ -86,7 +86,7 @@ def meta_line(item: MessageItem, now: datetime | None = None) -> str:
 def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     """The call event in words, one line per fact."""
     now = now or datetime.now(UTC)
-    when = clock(call.at)
+    when = day_and_clock(call.at, now)
     if call.outcome == "missed":
         head = f"Missed call {when}"
         if call.ring_seconds:
