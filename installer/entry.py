@@ -17,9 +17,11 @@ def run() -> int:
         # exactly the files it installed).
         sys.dont_write_bytecode = True
     multiprocessing.freeze_support()  # no-op unless a frozen child process starts
+    from desktop import startup_probe
     from desktop.cli import main
 
-    return main()
+    # The hidden --measure-startup flag (scripts/ci-installers) turns the probe on.
+    return main(startup_probe.strip_flag(sys.argv[1:]))
 
 
 if __name__ == "__main__":
