@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import errors, phones, policy, records, settings_store, templates, twiml
 from services.api import ReplyRefused
 from services.clock import Clock, as_utc
-from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
+from services.events import (
+    CallChanged,
+    ContactChanged,
+    ConversationChanged,
+    Event,
+    EventBus,
+    SettingsChanged,
+)
 from services.ports import (
     Carrier,
     CarrierError,
@@ -40,7 +50,10 @@ from services.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MAX_ATTEMPTS = 5
+SETTINGS_TTL = 2.0  # seconds
 FINAL_DIAL_OK = "completed"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
@@ -92,6 +105,8 @@ class Engine:
         # Delivery callbacks can beat our own record of the send (we learn the SID from
         # the API's answer); they wait here until the SID is stored.
         self._early_status: dict[str, tuple[str, int | None]] = {}
+        self._settings_cache: tuple[float, Settings] | None = None
+        bus.subscribe(self._on_event)
 
     # ---- life cycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -113,39 +128,73 @@ class Engine:
         for event in events:
             uow.after_commit(functools.partial(self._bus.publish, event))
 
+    def _send_later(self, outgoing: Outgoing) -> None:
+        self._background.spawn(self._deliver(outgoing), name=f"send-{outgoing.message_id}")
+
+    def _settings(self, s: Session) -> Settings:
+        """Settings, cached for a moment: every webhook needs them, few change them.
+
+        Changes made through this process invalidate the cache at once (SettingsChanged);
+        a `frontdesk settings set` from another process is seen within SETTINGS_TTL.
+        """
+        cached = self._settings_cache
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SETTINGS_TTL:
+            return cached[1]
+        fresh = settings_store.load(s)
+        self._settings_cache = (now, fresh)
+        return fresh
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, SettingsChanged):
+            self._settings_cache = None
+
     def _status_callback(self) -> str | None:
         base = self._public_url()
         return base.rstrip("/") + PATHS["sms_status"] if base else None
 
     # ---- voice ---------------------------------------------------------------------
     async def voice(self, form: Mapping[str, str]) -> str:
-        """A call arrived: record it and ring the office, or greet in forward mode."""
+        """A call arrived: ring the office (or greet, in forward mode) at once, and record
+        the call straight after answering (Twilio waits on this answer; the caller hears
+        ringing only once it has it)."""
         call_sid, from_raw = _required(form, "CallSid", "From")
+        cfg = self._settings_cache[1] if self._settings_cache else None
+        if cfg is None:
+            cfg = await self._db.run(lambda uow: self._settings(uow.session))
+        numbers: list[str] = cfg["forwarding.numbers"]
+        self._background.spawn(self._record_voice(dict(form), call_sid, from_raw), name="call")
+        if numbers:
+            return twiml.dial(
+                numbers, timeout=cfg["forwarding.ring_seconds"], action=PATHS["dial_result"]
+            )
+        return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
 
-        def work(uow: UnitOfWork) -> str:
+    async def _record_voice(self, form: Mapping[str, str], call_sid: str, from_raw: str) -> None:
+        def work(uow: UnitOfWork) -> None:
             s = uow.session
-            cfg = settings_store.load(s)
+            cfg = self._settings(s)
             now = self._clock.now()
             numbers: list[str] = cfg["forwarding.numbers"]
             call, created = self._call_for(uow, call_sid, from_raw, form.get("To", ""), now, cfg)
+            if not created:
+                return  # a retry, or the Dial result got here first
             call.mode = "ring" if numbers else "forward"
-            if created:
-                records.audit(s, now, "call.received", subject=call_sid, mode=call.mode)
-            if numbers:
-                answer = twiml.dial(
-                    numbers,
-                    timeout=cfg["forwarding.ring_seconds"],
-                    action=PATHS["dial_result"],
-                    caller_id=None,
-                )
-            else:
+            records.audit(s, now, "call.received", subject=call_sid, mode=call.mode)
+            if not numbers:
                 # Forward mode: the office's own line already rang out; this call is missed.
                 self._mark_missed(uow, call, cfg, now, reason_status="forwarded")
-                answer = twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
             uow.commit()
-            return answer
 
-        return await self._db.run(work)
+        await self._run_keyed(work)
+
+    async def _run_keyed(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run webhook bookkeeping; once more if a concurrent request inserted the same
+        Twilio key (CallSid, MessageSid, phone) first: the second run then finds it."""
+        try:
+            return await self._db.run(work)
+        except IntegrityError:
+            return await self._db.run(work)
 
     async def dial_result(self, form: Mapping[str, str]) -> str:
         """The Dial ended: answered, or missed (not bridged / not completed)."""
@@ -155,7 +204,7 @@ class Engine:
 
         def work(uow: UnitOfWork) -> str:
             s = uow.session
-            cfg = settings_store.load(s)
+            cfg = self._settings(s)
             now = self._clock.now()
             call, _created = self._call_for(
                 uow, call_sid, form.get("From", ""), form.get("To", ""), now, cfg
@@ -174,7 +223,7 @@ class Engine:
                 return twiml.hangup()
             return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
 
-        answer = await self._db.run(work)
+        answer = await self._run_keyed(work)
         self._scheduler.wake()
         return answer
 
@@ -186,7 +235,7 @@ class Engine:
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
-            cfg = settings_store.load(s)
+            cfg = self._settings(s)
             now = self._clock.now()
             call, _created = self._call_for(
                 uow, call_sid, form.get("From", ""), form.get("To", ""), now, cfg
@@ -204,7 +253,7 @@ class Engine:
             self._publish_after(uow, CallChanged(call.id))
             uow.commit()
 
-        await self._db.run(work)
+        await self._run_keyed(work)
         self._scheduler.wake()
 
     def _time_from_hang_up(self, s: Session, call: Call, cfg: Settings, now: datetime) -> None:
@@ -244,7 +293,7 @@ class Engine:
 
         def work(uow: UnitOfWork) -> bool:
             s = uow.session
-            cfg = settings_store.load(s)
+            cfg = self._settings(s)
             now = self._clock.now()
             call, created = self._call_for(uow, sid, from_raw, to, started_at, cfg)
             if not created:
@@ -259,7 +308,7 @@ class Engine:
             uow.commit()
             return True
 
-        created = await self._db.run(work)
+        created = await self._run_keyed(work)
         self._scheduler.wake()
         return created
 
@@ -320,18 +369,28 @@ class Engine:
         else:
             call.textback_state = "held" if decision.held_until else "scheduled"
             call.textback_reason = None
-            s.add(
-                Job(
-                    kind="textback",
-                    state="pending",
-                    due_at=decision.due_at,
-                    contact_id=contact.id,
-                    call_id=call.id,
-                    template_key=decision.template_key or "templates.missed_call",
-                    attempts=0,
-                    created_at=now,
-                )
+            due_now = decision.due_at <= now
+            job = Job(
+                kind="textback",
+                # Due now (no delay): claimed here and sent straight after this commit,
+                # sparing the scheduler a round trip; a crash in between is recovered
+                # like any claimed job.
+                state="sending" if due_now else "pending",
+                due_at=decision.due_at,
+                claimed_at=now if due_now else None,
+                contact_id=contact.id,
+                call_id=call.id,
+                template_key=decision.template_key or "templates.missed_call",
+                attempts=1 if due_now else 0,
+                created_at=now,
             )
+            s.add(job)
+            s.flush()
+            outgoing = self._begin_send(uow, job, cfg, now) if due_now else None
+            if outgoing is not None:
+                uow.after_commit(functools.partial(self._send_later, outgoing))
+            else:
+                uow.after_commit(self._scheduler.wake)
         records.audit(
             s,
             now,
@@ -380,7 +439,7 @@ class Engine:
             s = uow.session
             if s.scalar(select(Message.id).where(Message.sid == message_sid)) is not None:
                 return None, None  # a retry of a message we already have
-            cfg = settings_store.load(s)
+            cfg = self._settings(s)
             now = received_at or self._clock.now()
             check = phones.classify(from_raw, cfg["business.default_region"])
             contact = records.contact_for(s, check.e164 or from_raw, now)
@@ -421,7 +480,7 @@ class Engine:
                 return contact.id, self._render(cfg, "templates.help", contact)
             return contact.id, None
 
-        contact_id, help_text = await self._db.run(work)
+        contact_id, help_text = await self._run_keyed(work)
         if contact_id is not None and help_text:
             self._background.spawn(self._send_auto(contact_id, help_text), name="help-reply")
         if contact_id is not None:
@@ -526,12 +585,21 @@ class Engine:
             uow.commit()
 
     def _prepare_job(self, uow: UnitOfWork, job_id: int) -> Outgoing | None:
-        s = uow.session
-        job = s.get(Job, job_id)
+        job = uow.session.get(Job, job_id)
         if job is None or job.state != "sending":
             return None
-        now = self._clock.now()
-        cfg = settings_store.load(s)
+        outgoing = self._begin_send(uow, job, self._settings(uow.session), self._clock.now())
+        uow.commit()
+        return outgoing
+
+    def _begin_send(
+        self, uow: UnitOfWork, job: Job, cfg: Settings, now: datetime
+    ) -> Outgoing | None:
+        """Re-check a claimed job and write the message row it will send (not committed).
+
+        Returns None when the job ends here (skipped, cancelled, held for quiet hours).
+        """
+        s = uow.session
         contact = s.get(Contact, job.contact_id)
         call = s.get(Call, job.call_id) if job.call_id else None
         assert contact is not None
@@ -544,7 +612,6 @@ class Engine:
                 call.textback_state = "skipped" if state == "skipped" else state
                 call.textback_reason = reason
                 self._publish_after(uow, CallChanged(call.id))
-            uow.commit()
 
         earlier = s.get(Message, job.message_id) if job.message_id is not None else None
         if earlier is not None and earlier.sid:
@@ -569,8 +636,7 @@ class Engine:
             if call is not None and job.kind == "textback":
                 call.textback_state = "held"
                 self._publish_after(uow, CallChanged(call.id))
-            uow.commit()
-            self._scheduler.wake()
+            uow.after_commit(self._scheduler.wake)
             return None
         conversation = records.conversation_for(s, contact)
         if earlier is not None:
@@ -578,7 +644,6 @@ class Engine:
             # have reached the carrier: same row, same text, and look before sending.
             earlier.status = "sending"
             self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-            uow.commit()
             return Outgoing(
                 earlier.id,
                 job.id,
@@ -605,7 +670,6 @@ class Engine:
         )
         job.message_id = message.id
         self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-        uow.commit()
         return Outgoing(
             message.id,
             job.id,
@@ -697,7 +761,7 @@ class Engine:
                 call.textback_state = "sent"
                 call.textback_reason = None
                 self._publish_after(uow, CallChanged(call.id))
-        delay = settings_store.load(s)["followup.delay_seconds"]
+        delay = self._settings(s)["followup.delay_seconds"]
         if delay > 0:
             s.add(
                 Job(
@@ -778,7 +842,7 @@ class Engine:
         self, uow: UnitOfWork, contact_id: int, body: str, *, author: str | None, kind: str
     ) -> Outgoing:
         s = uow.session
-        cfg = settings_store.load(s)
+        cfg = self._settings(s)
         contact = s.get(Contact, contact_id)
         if contact is None:
             raise ReplyRefused("That contact no longer exists.")

@@ -1,0 +1,182 @@
+"""Engine benchmark: `frontdesk serve` on SQLite under a burst of missed calls.
+
+    .venv/bin/python -m bench.engine_bench            # both phases, prints the figures
+    .venv/bin/python -m bench.engine_bench --calls 200 --concurrency 20 --delayed-calls 40
+
+Phase 1 (textback.delay_seconds = 0): 200 missed calls from distinct callers, 20 at a
+time. Measured per call, on this machine:
+  (a) the voice webhook's TwiML answer time (request sent → response read);
+  (b) Dial result webhook sent → the Messages request reaching the Twilio stand-in
+      (the stand-in records `time.monotonic()` on arrival, in this same process).
+Phase 2 (delay 30 s): each text's arrival minus its call's end (the parent call's
+completed status callback) must fall in [30.0, 31.0] s.
+Everything is real: a `frontdesk serve` subprocess, HTTP, signatures, the SQLite file,
+the real Twilio gateway talking to the stand-in. Figures go to stdout and
+bench/out/engine.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.serve_process import ServeProcess, frontdesk, serve_env
+from tests.twilio_standin import TwilioStandIn
+
+BUSINESS = "+15005550001"
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def caller(i: int) -> str:
+    return f"+1415{5550000 + i}"  # distinct, valid US mobiles: +14155550000, ...
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def configure(env: dict[str, str], delay: int) -> None:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    hours = "{" + ", ".join(f'"{d}": [["00:00", "23:59"]]' for d in days) + "}"
+    for key, value in [
+        ("business.name", "Bench Plumbing"),
+        ("business.phone_number", BUSINESS),
+        ("forwarding.numbers", '["+15005550002"]'),
+        ("business.hours", hours),
+        ("textback.delay_seconds", str(delay)),
+        ("followup.delay_seconds", "0"),
+        ("textback.repeat_window_minutes", "0"),
+    ]:
+        frontdesk("settings", "set", key, value, env=env)
+
+
+class Burst:
+    def __init__(self, server: ServeProcess, offset: int) -> None:
+        self.server = server
+        self.offset = offset
+        self.twiml_ms: list[float] = []
+        self.dial_sent: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def one(self, i: int) -> None:
+        number = caller(self.offset + i)
+        sid = f"CA{self.offset + i:032x}"
+        base = {"CallSid": sid, "From": number, "To": BUSINESS}
+        t = time.monotonic()
+        status, body = self.server.post("voice", {**base, "CallStatus": "ringing"})
+        took = (time.monotonic() - t) * 1000
+        if status != 200 or "<Dial" not in body:
+            self.errors.append(f"voice {status}")
+        t_dial = time.monotonic()
+        status, _ = self.server.post("dial_result", {**base, "DialCallStatus": "no-answer"})
+        if status != 200:
+            self.errors.append(f"dial {status}")
+        status, _ = self.server.post("call_status", {**base, "CallStatus": "completed"})
+        t_end = time.monotonic()
+        if status != 204:
+            self.errors.append(f"status {status}")
+        with self.lock:
+            self.twiml_ms.append(took)
+            self.dial_sent[number] = t_dial
+            self.ended[number] = t_end
+
+    def run(self, calls: int, concurrency: int) -> None:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(self.one, range(calls)))
+
+
+def arrivals(standin: TwilioStandIn) -> dict[str, list[float]]:
+    result: dict[str, list[float]] = {}
+    for request in standin.requests_to("Messages.json", "POST"):
+        result.setdefault(request.form.get("To", ""), []).append(request.received_monotonic)
+    return result
+
+
+def phase(
+    standin: TwilioStandIn, data: Path, delay: int, calls: int, concurrency: int, offset: int
+) -> tuple[Burst, dict[str, list[float]]]:
+    env = serve_env(standin, data)
+    configure(env, delay)
+    server = ServeProcess(env, standin.auth_token).start()
+    try:
+        burst = Burst(server, offset)
+        burst.run(calls, concurrency)
+        standin.wait_for_messages_sync(calls, timeout=delay + 60)
+        time.sleep(1.5)  # anything extra (a duplicate) would arrive now
+    finally:
+        server.stop()
+    return burst, arrivals(standin)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--delayed-calls", type=int, default=200)
+    parser.add_argument("--delay", type=int, default=30)
+    args = parser.parse_args()
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    say(
+        f"frontdesk serve on SQLite; {args.calls} missed calls from distinct callers, "
+        f"{args.concurrency} at a time, textback.delay_seconds=0"
+    )
+    with TwilioStandIn() as standin, tempfile.TemporaryDirectory() as tmp:
+        standin.add_number(BUSINESS)
+        burst, sent = phase(standin, Path(tmp) / "p1", 0, args.calls, args.concurrency, 0)
+        counts = Counter({k: len(v) for k, v in sent.items()})
+        latencies = [
+            (sent[number][0] - burst.dial_sent[number]) * 1000
+            for number in burst.dial_sent
+            if number in sent
+        ]
+        say(
+            f"  (a) voice webhook -> TwiML answer: p50 {percentile(burst.twiml_ms, 50):.1f} ms, "
+            f"p99 {percentile(burst.twiml_ms, 99):.1f} ms (target p99 <= 50 ms)"
+        )
+        say(
+            f"  (b) Dial result -> Messages request at the stand-in: p50 "
+            f"{percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
+            f"(target p99 <= 250 ms)"
+        )
+        texted = sum(1 for number in burst.dial_sent if counts.get(number))
+        duplicates = sum(c - 1 for c in counts.values() if c > 1)
+        say(
+            f"  texts: {texted} of {args.calls} callers texted, {duplicates} duplicates, "
+            f"{len(burst.errors)} webhook errors"
+        )
+
+    say(f"delay {args.delay} s: {args.delayed_calls} missed calls, {args.concurrency} at a time")
+    with TwilioStandIn() as standin, tempfile.TemporaryDirectory() as tmp:
+        standin.add_number(BUSINESS)
+        burst, sent = phase(
+            standin, Path(tmp) / "p2", args.delay, args.delayed_calls, args.concurrency, 10_000
+        )
+        gaps = [sent[n][0] - burst.ended[n] for n in burst.ended if n in sent]
+        inside = sum(1 for g in gaps if args.delay <= g <= args.delay + 1.0)
+        say(
+            f"  text after call end: min {min(gaps):.3f} s, "
+            f"median {statistics.median(gaps):.3f} s, "
+            f"max {max(gaps):.3f} s; {inside} of {len(burst.ended)} within "
+            f"[{args.delay}.0, {args.delay + 1}.0] s"
+        )
+    OUT.mkdir(exist_ok=True)
+    (OUT / "engine.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
