@@ -31,10 +31,8 @@ class RedactSecrets(logging.Filter):
 
 def configure(log_dir: Path, secrets: Callable[[], Iterable[str]], *, verbose: bool) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
+    reset()
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_frontdesk", False):
-            root.removeHandler(handler)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact = RedactSecrets(secrets)
     file_handler = logging.handlers.RotatingFileHandler(
@@ -51,3 +49,12 @@ def configure(log_dir: Path, secrets: Callable[[], Iterable[str]], *, verbose: b
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
+def reset() -> None:
+    """Remove and close the handlers :func:`configure` added (tests, reconfiguring)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_frontdesk", False):
+            root.removeHandler(handler)
+            handler.close()
