@@ -81,8 +81,8 @@ class Burst:
         status, _ = self.server.post("dial_result", {**base, "DialCallStatus": "no-answer"})
         if status != 200:
             self.errors.append(f"dial {status}")
+        t_end = time.monotonic()  # the call ends when Twilio sends its final status
         status, _ = self.server.post("call_status", {**base, "CallStatus": "completed"})
-        t_end = time.monotonic()
         if status != 204:
             self.errors.append(f"status {status}")
         with self.lock:
