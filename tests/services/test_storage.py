@@ -1,0 +1,101 @@
+"""Storage: migrations build exactly the models' schema; a unit of work keeps nothing
+unless committed; SQLite runs in WAL mode with a busy timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from services.storage import migrate
+from services.storage.database import Database, UnitOfWork
+from services.storage.models import Base, Contact
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(database_url: str) -> Database:
+    database = Database(database_url)
+    migrate.upgrade(database.engine)
+    yield database  # type: ignore[misc]
+    database.close()
+
+
+def test_migrations_build_the_models_schema(db: Database) -> None:
+    with db.engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    # The search indexes (FTS5 tables, the tsvector GIN index) are dialect-specific and
+    # live in migration 0002 only, on purpose.
+    diffs = [d for d in diffs if "messages_fts" not in str(d) and "body_fts" not in str(d)]
+    assert diffs == []
+
+
+def test_migrations_go_down_and_up_again(db: Database) -> None:
+    config = migrate.alembic_config(db.url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    migrate.upgrade(db.engine)
+    assert db.run_sync(lambda uow: uow.session.scalar(select(func.count(Contact.id)))) == 0
+
+
+def _add(uow: UnitOfWork, *, commit: bool) -> None:
+    uow.session.add(
+        Contact(phone="+14155550123", notes="", opted_out=False, created_at=NOW, updated_at=NOW)
+    )
+    if commit:
+        uow.commit()
+
+
+def _count(uow: UnitOfWork) -> int:
+    return int(uow.session.scalar(select(func.count(Contact.id))) or 0)
+
+
+def test_unit_of_work_rolls_back_unless_committed(db: Database) -> None:
+    db.run_sync(lambda uow: _add(uow, commit=False))
+    assert db.run_sync(_count) == 0
+    with pytest.raises(RuntimeError):
+
+        def fail(uow: UnitOfWork) -> None:
+            _add(uow, commit=False)
+            uow.session.flush()
+            raise RuntimeError("boom")
+
+        db.run_sync(fail)
+    assert db.run_sync(_count) == 0
+    asyncio.run(db.run(lambda uow: _add(uow, commit=True)))
+    assert db.run_sync(_count) == 1
+
+
+def test_after_commit_callbacks_run_only_after_a_commit(db: Database) -> None:
+    seen: list[str] = []
+
+    def no_commit(uow: UnitOfWork) -> None:
+        uow.after_commit(lambda: seen.append("uncommitted"))
+
+    def commit(uow: UnitOfWork) -> None:
+        uow.after_commit(lambda: seen.append("committed"))
+        _add(uow, commit=True)
+
+    async def main() -> None:
+        await db.run(no_commit)
+        await db.run(commit)
+
+    asyncio.run(main())
+    assert seen == ["committed"]
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'frontdesk.db'}")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.close()
