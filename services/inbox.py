@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, column, exists, func, literal_column, or_, select
@@ -107,17 +107,21 @@ class Inbox:
                 .limit(limit)
             )
             rows = s.execute(stmt).all()
-            return [self._row(s, conv, contact) for conv, contact in rows]
+            latest = _latest_calls(s, [contact.id for _conv, contact in rows])
+            return [self._row(s, conv, contact, latest) for conv, contact in rows]
 
         return await self._read(query)
 
-    def _row(self, s: Session, conv: Conversation, contact: Contact) -> ConversationRow:
-        last_call = s.execute(
-            select(Call.after_hours, Call.started_at)
-            .where(Call.contact_id == contact.id)
-            .order_by(Call.started_at.desc())
-            .limit(1)
-        ).first()
+    def _row(
+        self,
+        s: Session,
+        conv: Conversation,
+        contact: Contact,
+        latest: dict[int, tuple[bool, datetime]] | None = None,
+    ) -> ConversationRow:
+        if latest is None:
+            latest = _latest_calls(s, [contact.id])
+        last_call = latest.get(contact.id)
         last_at = as_utc(conv.last_message_at) if conv.last_message_at else None
         preview = conv.last_preview
         if last_call is not None and (last_at is None or as_utc(last_call[1]) > last_at):
@@ -372,6 +376,22 @@ class Inbox:
 
 
 # ---- query pieces ----------------------------------------------------------------------
+def _latest_calls(s: Session, contact_ids: list[int]) -> dict[int, tuple[bool, datetime]]:
+    """Each contact's newest call as (after_hours, started_at), in one query for a page."""
+    latest: dict[int, tuple[bool, datetime]] = {}
+    if not contact_ids:
+        return latest
+    rows = s.execute(
+        select(Call.contact_id, Call.after_hours, Call.started_at)
+        .where(Call.contact_id.in_(contact_ids))
+        .order_by(Call.started_at)
+    ).all()
+    for contact_id, after_hours, started_at in rows:
+        if contact_id is not None:
+            latest[contact_id] = (bool(after_hours), started_at)
+    return latest
+
+
 def _has_calls() -> Any:
     return exists().where(Call.contact_id == Conversation.contact_id)
 
