@@ -1,0 +1,109 @@
+"""Contacts page: search, tags and opt-out shown, double-click opens the thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from services.events import ContactChanged, Event
+from tests.harness import running_app
+from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
+from tests.twilio_standin import TwilioStandIn
+from ui.contacts_page import ContactsModel, ContactsPage
+
+
+class Bridge(QObject):
+    contactChanged = Signal(int)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, ContactChanged):
+            self.contactChanged.emit(event.contact_id)
+
+
+@pytest.fixture
+def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop.run_until_complete
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def test_search_tags_opt_out_and_open(
+    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+) -> None:
+    url = f"sqlite:///{tmp_path}/fd.db"
+
+    async def scenario() -> None:
+        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+            await app.missed_call("+14155550123")
+            await app.missed_call("+14155550188")
+            await app.idle()
+            calls = await app.inbox.missed_calls()
+            maria = next(c.contact_id for c in calls if c.phone == "+14155550123")
+            other = next(c.contact_id for c in calls if c.phone == "+14155550188")
+            await app.inbox.rename(maria, "Maria Lopez", actor="test")
+            await app.reply("+14155550188", "STOP")
+            await app.idle()
+
+            bridge = Bridge()
+            unsubscribe = app.runtime.bus.subscribe(bridge.on_event)
+            page = ContactsPage(app.inbox, bridge)
+            page.tasks.quiet = True
+            qtbot.addWidget(page)
+            page.show()
+            await until(lambda: page.model.rowCount() == 2)
+            model = page.model
+            first = model.contact_at(0)
+            assert first is not None and first.id == maria  # named contacts first
+            assert model.index(0, ContactsModel.NAME).data() == "Maria Lopez"
+            assert "missed call" in model.index(0, ContactsModel.TAGS).data()
+            assert model.index(1, ContactsModel.TEXTS).data() == "Opted out"
+
+            qtbot.keyClicks(page.search_box, "maria")
+            await until(lambda: model.rowCount() == 1)
+            assert model.contact_at(0).id == maria  # type: ignore[union-attr]
+            page.search_box.setText("0188")
+            await until(lambda: model.rowCount() == 1 and model.contact_at(0).id == other)  # type: ignore[union-attr]
+            page.search_box.setText("nobody")
+            await until(lambda: page.views.currentWidget() is page.empty)
+            assert "nobody" in page.empty.text()
+
+            page.search_box.clear()
+            await until(lambda: model.rowCount() == 2)
+            # A tag added elsewhere shows up live.
+            await app.inbox.add_tag(maria, "vip", actor="test")
+            await until(lambda: "vip" in model.index(0, ContactsModel.TAGS).data())
+
+            opened: list[int] = []
+            page.openContact.connect(opened.append)
+            await asyncio.sleep(0.05)  # laid out
+            rect = page.table.visualRect(model.index(0, 0))
+            qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            qtbot.mouseDClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            assert opened == [maria]
+            page.table.selectRow(1)
+            qtbot.keyClick(page.table, Qt.Key.Key_Return)
+            assert opened == [maria, other]
+            unsubscribe()
+            page.shutdown()
+
+    run(scenario())

@@ -1,0 +1,308 @@
+"""Contacts: everyone who called or texted, searchable by name or number.
+
+Shows tags and whether the contact opted out of texts. Double-click (or Enter) opens the
+contact's thread: :attr:`ContactsPage.openContact` carries the contact id for the main
+window to hand to the inbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.api import InboxApi, NotFound
+from services.snapshots import ContactDetail
+from ui.widgets.tasks import TaskRunner
+from ui.widgets.time_format import money
+
+PAGE_SIZE = 200
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ContactsModel(QAbstractTableModel):
+    """Contacts matching the current search; rows are ContactDetail snapshots."""
+
+    COLUMNS = ("Name", "Phone", "Tags", "Texts", "Assigned to")
+    NAME, PHONE, TAGS, TEXTS, ASSIGNED = range(5)
+    ContactRole = Qt.ItemDataRole.UserRole
+
+    loaded = Signal()
+
+    def __init__(self, inbox: InboxApi, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._inbox = inbox
+        self._rows: list[ContactDetail] = []
+        self._search = ""
+        self._more = False
+        self._fetching = False
+        self._generation = 0
+        self.tasks = TaskRunner(None, quiet=True)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.COLUMNS)
+        ):
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        column = index.column()
+        if not 0 <= column < len(self.COLUMNS):
+            return None
+        contact = self._rows[index.row()]
+        if role == self.ContactRole:
+            return contact
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.NAME:
+                return contact.name or "(no name)"
+            if column == self.PHONE:
+                return contact.display_phone
+            if column == self.TAGS:
+                tags = ", ".join(contact.tags)
+                if contact.booked_value_cents:
+                    tags += f" ({money(contact.booked_value_cents)})"
+                return tags
+            if column == self.TEXTS:
+                return "Opted out" if contact.opted_out else "OK"
+            return contact.assigned_to or ""
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == self.TEXTS and contact.opted_out:
+                return QColor("#b00020")
+            if column == self.NAME and not contact.name:
+                return QColor("#808080")
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == self.TEXTS and contact.opted_out:
+                return "Replied STOP: Frontdesk will not text this number until they text START."
+            if column == self.PHONE:
+                return contact.phone
+            return None
+        return None
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._more and not self._fetching
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent):
+            return
+        self._fetching = True
+        generation = self._generation
+        self.tasks.spawn(
+            self._inbox.contacts(search=self._search, offset=len(self._rows), limit=PAGE_SIZE),
+            what="load more contacts",
+            done=lambda rows: self._append(rows, generation),
+            always=self._fetch_done,
+        )
+
+    def _fetch_done(self) -> None:
+        self._fetching = False
+
+    def _append(self, rows: list[ContactDetail], generation: int) -> None:
+        if generation != self._generation:
+            return
+        known = {c.id for c in self._rows}
+        fresh = [c for c in rows if c.id not in known]
+        self._more = len(rows) == PAGE_SIZE
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._rows.extend(fresh)
+            self.endInsertRows()
+
+    async def search(self, text: str) -> None:
+        """Show the contacts matching ``text`` (name, or digits of the number)."""
+        self._generation += 1
+        generation = self._generation
+        rows = await self._inbox.contacts(search=text, offset=0, limit=PAGE_SIZE)
+        if generation != self._generation:
+            return  # a newer search is on its way
+        self.beginResetModel()
+        self._search = text
+        self._rows = list(rows)
+        self._more = len(rows) == PAGE_SIZE
+        self.endResetModel()
+        self.loaded.emit()
+
+    def contact_changed(self, contact_id: int) -> None:
+        """Refresh one row in place (new contacts appear on the next search)."""
+        if not any(c.id == contact_id for c in self._rows):
+            return
+        self.tasks.spawn(
+            self._inbox.contact(contact_id),
+            what="refresh a contact",
+            done=self._replace,
+            failed=lambda exc: isinstance(exc, NotFound),
+        )
+
+    def _replace(self, contact: ContactDetail) -> None:
+        for row, existing in enumerate(self._rows):
+            if existing.id == contact.id:
+                self._rows[row] = contact
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
+                return
+
+    def contact_at(self, row: int) -> ContactDetail | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def shutdown(self) -> None:
+        self.tasks.cancel_all()
+
+
+class ContactsPage(QWidget):
+    """The Contacts screen. ``events``: any QObject with ``contactChanged(int)``."""
+
+    openContact = Signal(int)
+
+    def __init__(
+        self,
+        inbox: InboxApi,
+        events: QObject | None = None,
+        *,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("contactsPage")
+        self.tasks = TaskRunner(self)
+        self.model = ContactsModel(inbox, self)
+        self._loaded_once = False
+        self._fetched = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        top = QHBoxLayout()
+        heading = QLabel("Contacts")
+        font = heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        heading.setFont(font)
+        top.addWidget(heading)
+        top.addStretch(1)
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("contactSearch")
+        self.search_box.setPlaceholderText("Search by name or number")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(300)
+        top.addWidget(self.search_box)
+        layout.addLayout(top)
+
+        self.table = QTableView()
+        self.table.setObjectName("contactsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        width = self.fontMetrics().averageCharWidth()
+        for column, chars in (
+            (ContactsModel.NAME, 30),
+            (ContactsModel.PHONE, 22),
+            (ContactsModel.TEXTS, 14),
+            (ContactsModel.ASSIGNED, 18),
+        ):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width * chars)
+        header.setSectionResizeMode(ContactsModel.TAGS, QHeaderView.ResizeMode.Stretch)
+        self.table.activated.connect(lambda index: self._open(index.row()))
+
+        self.empty = QLabel()
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(placeholder-text); font-size: 12pt;")
+        self.views = QStackedWidget()
+        self.views.addWidget(self.table)
+        self.views.addWidget(self.empty)
+        layout.addWidget(self.views, 1)
+        hint = QLabel("Double-click a contact to open their conversation.")
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(hint)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(self._run_search)
+        self.search_box.textChanged.connect(lambda _: self._debounce.start())
+        self.model.loaded.connect(self._on_loaded)
+        for signal in (self.model.modelReset, self.model.rowsInserted):
+            signal.connect(self._update_empty)
+
+        changed = getattr(events, "contactChanged", None)
+        if changed is not None:
+            changed.connect(self.model.contact_changed)
+
+    async def load(self) -> None:
+        self._loaded_once = True
+        await self.model.search(self.search_box.text().strip())
+
+    def _run_search(self) -> None:
+        self.tasks.spawn(self.load(), what="search the contacts")
+
+    def _open(self, row: int) -> None:
+        contact = self.model.contact_at(row)
+        if contact is not None:
+            self.openContact.emit(contact.id)
+
+    def _on_loaded(self) -> None:
+        self._fetched = True
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        empty = self._fetched and self.model.rowCount() == 0
+        if empty:
+            text = self.search_box.text().strip()
+            self.empty.setText(
+                f"No contact matches “{text}”."
+                if text
+                else "No contacts yet. Everyone who calls or texts your number appears here."
+            )
+        self.views.setCurrentIndex(1 if empty else 0)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._loaded_once:
+            self._loaded_once = True
+            self._run_search()
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self.model.shutdown()
+        self.tasks.cancel_all()
