@@ -96,7 +96,7 @@ class ContactsModel(QAbstractTableModel):
                     tags += f" ({money(contact.booked_value_cents)})"
                 return tags
             if column == self.TEXTS:
-                return "Opted out" if contact.opted_out else "OK"
+                return "Opted out" if contact.opted_out else ""
             return contact.assigned_to or ""
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == self.TEXTS and contact.opted_out:
