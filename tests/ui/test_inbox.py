@@ -62,3 +62,124 @@ def test_loop_through_the_ui(
         )
 
     qtbot.waitUntil(delivered, timeout=2000)
+
+
+def open_first(qtbot: QtBot, page: InboxPage) -> int:
+    qtbot.waitUntil(lambda: page.model.rowCount() >= 1, timeout=2000)
+    page.list.setCurrentIndex(page.model.index(0))
+    qtbot.waitUntil(lambda: page.panel.contact is not None, timeout=2000)
+    assert page.current_contact_id is not None
+    return page.current_contact_id
+
+
+def test_contact_edits_persist(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> None:
+    run(qtbot, ui_app.set(team__members=["Dana", "Luis"], team__me="Dana"))
+    page = make_page(qtbot, ui_app, bridge)
+    run(qtbot, ui_app.missed_call(CALLER))
+    cid = open_first(qtbot, page)
+    panel = page.panel
+
+    panel.name.setText("Maria Lopez")
+    panel.name.editingFinished.emit()
+    panel.pending_button.click()
+    panel.new_tag.setText("VIP")
+    panel.new_tag.returnPressed.emit()
+    qtbot.waitUntil(lambda: panel.assign.count() == 3, timeout=2000)
+    panel.assign.setCurrentIndex(panel.assign.findData("Luis"))
+    panel.assign.activated.emit(panel.assign.currentIndex())
+
+    def saved() -> bool:
+        c = run(qtbot, ui_app.inbox.contact(cid))
+        return c.name == "Maria Lopez" and c.assigned_to == "Luis" and {
+            "pending callback",
+            "vip",
+        } <= set(c.tags)
+
+    qtbot.waitUntil(saved, timeout=3000)
+    # The list row follows without a reload.
+    qtbot.waitUntil(lambda: page.model.rows()[0].title == "Maria Lopez", timeout=2000)
+    assert page.model.rows()[0].assigned_to == "Luis"
+
+    panel.tags.removeRequested.emit("vip")
+    assert panel.callback_button.isEnabled()
+    panel.callback_button.click()
+    qtbot.waitUntil(
+        lambda: not {"vip", "pending callback"} & set(run(qtbot, ui_app.inbox.contact(cid)).tags),
+        timeout=3000,
+    )
+
+    panel.notes.setPlainText("Gate code 4411")
+    panel.flush_notes()
+    qtbot.waitUntil(
+        lambda: run(qtbot, ui_app.inbox.contact(cid)).notes == "Gate code 4411", timeout=3000
+    )
+
+
+def test_opted_out_contact_disables_the_composer(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any
+) -> None:
+    page = make_page(qtbot, ui_app, bridge)
+    run(qtbot, ui_app.reply(CALLER, "STOP"))
+    open_first(qtbot, page)
+    qtbot.waitUntil(lambda: bool(page.composer.blocked_reason), timeout=2000)
+    assert "opted out" in page.composer.blocked.text()
+    assert not page.composer.edit.isEnabled()
+    assert not page.composer.send_button.isEnabled()
+
+
+def test_segment_counter_names_the_unicode_character(qtbot: QtBot) -> None:
+    from ui.inbox.composer import Composer
+
+    composer = Composer()
+    qtbot.addWidget(composer)
+    text = ("We’ll be there soon " * 8)[:150]
+    assert len(text) == 150
+    composer.set_text(text)
+    assert "3 segments" in composer.counter.text()
+    assert "’" in composer.warning.text()
+    assert not composer.warning.isHidden()
+    composer.set_text("Plain text")
+    assert "1 segment" in composer.counter.text()
+    assert composer.warning.isHidden()
+
+
+def test_filters_and_search(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> None:
+    page = make_page(qtbot, ui_app, bridge)
+    other = "+14155550144"
+    run(qtbot, ui_app.missed_call(CALLER))
+    run(qtbot, ui_app.reply(other, "Do you fix water heaters?"))
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=2000)
+
+    page.set_filter("unread")
+    qtbot.waitUntil(
+        lambda: not page.model.loading and [r.phone for r in page.model.rows()] == [other],
+        timeout=2000,
+    )
+    page.set_filter("opted_out")
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 0, timeout=2000)
+    page.set_filter("all")
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 2, timeout=2000)
+
+    page.search.setText("heaters")
+    qtbot.waitUntil(
+        lambda: not page.model.loading and [r.phone for r in page.model.rows()] == [other],
+        timeout=2000,
+    )
+    page.search.setText("0123")
+    qtbot.waitUntil(
+        lambda: not page.model.loading and [r.phone for r in page.model.rows()] == [CALLER],
+        timeout=2000,
+    )
+
+
+def test_model_data_out_of_range_is_none(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> None:
+    page = make_page(qtbot, ui_app, bridge)
+    run(qtbot, ui_app.missed_call(CALLER))
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=2000)
+    model = page.model
+    assert model.data(model.index(0)) is not None
+    assert model.data(model.index(5)) is None
+    assert model.data(model.createIndex(7, 0)) is None
+    assert model.data(model.createIndex(-1, 0)) is None
+    assert model.data(model.index(0), Qt.ItemDataRole.DecorationRole) is None
+    assert model.data(model.index(0), 9999) is None

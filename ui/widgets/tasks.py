@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -39,6 +40,13 @@ class TaskRunner(QObject):
         super().__init__(owner)
         self._owner = owner
         self._tasks: set[asyncio.Task[Any]] = set()
+        tasks = self._tasks  # not self: the destroyed handler must not touch the C++ object
+
+        def cancel_left() -> None:
+            for task in list(tasks):
+                task.cancel()
+
+        self.destroyed.connect(cancel_left)
         self.quiet = quiet  # tests and headless use: log instead of showing a dialog
 
     @property
@@ -59,6 +67,11 @@ class TaskRunner(QObject):
 
         def finished(t: asyncio.Task[T]) -> None:
             self._tasks.discard(t)
+            if not shiboken6.isValid(self):
+                # The widget that started it is gone: nothing left to update or tell.
+                if not t.cancelled() and t.exception() is not None:
+                    log.info("finished after its widget closed: %s: %s", what, t.exception())
+                return
             try:
                 if t.cancelled():
                     return
