@@ -389,10 +389,15 @@ class Shell:
         # pages: the other screens plug in here, each built with the services it needs.
         #   ui.missed_calls_page.MissedCallsPage(runtime.inbox, runtime.engine, bridge)
         #   ui.contacts_page.ContactsPage(runtime.inbox, bridge)
-        #   ui.analytics_page.AnalyticsPage(runtime.inbox, bridge)
+        #   ui.analytics_page.AnalyticsPage(services.analytics.Analytics(db, clock), bridge)
         #   ui.settings_page.SettingsPage(runtime.inbox, bridge)
         #   first run (live, no business number yet): ui.wizard.FirstRunWizard, shown
         #   before the window.
+        def _analytics(rt: Runtime) -> Any:
+            from services.analytics import Analytics
+
+            return Analytics(rt.db, rt.clock)
+
         def page(module: str, cls: str, make: Callable[[Any], QWidget], title: str) -> QWidget:
             try:
                 mod = __import__(module, fromlist=[cls])
@@ -421,7 +426,12 @@ class Shell:
             (
                 "analytics",
                 "Analytics",
-                page("ui.analytics_page", "AnalyticsPage", lambda c: c(inbox, bridge), "Analytics"),
+                page(
+                    "ui.analytics_page",
+                    "AnalyticsPage",
+                    lambda c: c(_analytics(runtime), bridge),
+                    "Analytics",
+                ),
             ),
             (
                 "settings",

@@ -215,10 +215,12 @@ class AnalyticsPage(QWidget):
         chart_title = QLabel("<b>Missed calls by hour of day</b>")
         layout.addWidget(chart_title)
         self.chart = HourChart()
+        self.chart.setMaximumHeight(380)
         layout.addWidget(self.chart, 1)
         self.footnote = QLabel()
         self.footnote.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(self.footnote)
+        layout.addStretch(0)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -245,11 +247,12 @@ class AnalyticsPage(QWidget):
 
     def show_summary(self, s: AnalyticsSummary) -> None:
         self.summary = s
+        busiest = max(range(24), key=lambda h: s.missed_by_hour[h])
         self.cards["missed"].set(
             str(s.missed_calls),
-            f"{sum(1 for n in s.missed_by_hour if n)} different hours of the day"
+            f"Busiest hour: {_hour_label(busiest)}–{_hour_label((busiest + 1) % 24)}"
             if s.missed_calls
-            else "None — nice.",
+            else "None missed in this period",
         )
         self.cards["texts"].set(
             str(s.texts_sent),

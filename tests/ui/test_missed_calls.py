@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,6 @@ import pytest
 import qasync
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from services.events import CallChanged, Event
@@ -21,6 +20,7 @@ from services.snapshots import CallItem
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
+from tests.ui.conftest import run as run_on_loop
 from ui.missed_calls_page import MissedCallsModel, MissedCallsPage, automation_text
 
 CALLER = "+14155550123"
@@ -35,14 +35,9 @@ class Bridge(QObject):
 
 
 @pytest.fixture
-def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop.run_until_complete
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+def run(qloop: qasync.QEventLoop, qtbot: QtBot) -> Callable[[Coroutine[Any, Any, None]], None]:
+    """Run a scenario on the shared per-test qasync loop (tests/ui/conftest.py)."""
+    return lambda coro: run_on_loop(qtbot, coro, timeout=60)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -54,7 +49,7 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def test_countdown_then_cancel_auto_text(
-    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+    twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path}/fd.db"
 

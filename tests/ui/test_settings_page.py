@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
 import qasync
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from services.settings import SettingsError
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
+from tests.ui.conftest import run as run_on_loop
 from ui.settings_page import SettingsPage
 
 
@@ -25,14 +25,9 @@ class Bridge(QObject):
 
 
 @pytest.fixture
-def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop.run_until_complete
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+def run(qloop: qasync.QEventLoop, qtbot: QtBot) -> Callable[[Coroutine[Any, Any, None]], None]:
+    """Run a scenario on the shared per-test qasync loop (tests/ui/conftest.py)."""
+    return lambda coro: run_on_loop(qtbot, coro, timeout=60)
 
 
 def _page(qtbot: QtBot, inbox: Any) -> SettingsPage:
@@ -44,7 +39,7 @@ def _page(qtbot: QtBot, inbox: Any) -> SettingsPage:
 
 
 def test_refused_input_in_place_and_nothing_saved(
-    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+    twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path}/fd.db"
 
@@ -82,7 +77,7 @@ def test_refused_input_in_place_and_nothing_saved(
 
 
 def test_good_change_saved_in_one_call(
-    qtbot: QtBot, run: Any, tmp_path: Path, twilio_standin: TwilioStandIn
+    twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path}/fd.db"
 
