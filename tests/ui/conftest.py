@@ -11,6 +11,10 @@ real runtime on it.
   ``database_url`` (SQLite and PostgreSQL), ``data_dir`` and ``twilio_standin``.
   ``ui_app.runtime.inbox`` / ``.engine`` / ``.bus`` are what widgets are handed.
 - ``bridge``: an :class:`ui.event_bridge.EventBridge` attached to ``ui_app``'s bus.
+
+Delete parentless QObjects you create (``shiboken6.delete(obj)``) or hand them to
+``qtbot.addWidget``: a QObject with a running QTimer freed by the garbage collector on a
+worker thread crashes Qt later.
 - :func:`run` ``(qtbot, coro, timeout=10)``: run a coroutine to completion while Qt keeps
   processing events; returns its result or raises its exception.
 
@@ -36,6 +40,7 @@ from typing import Any, TypeVar
 
 import pytest
 import qasync
+import shiboken6
 from pytestqt.qtbot import QtBot
 
 from tests.harness import TestApp, running_app
@@ -74,6 +79,17 @@ def _close_loop(qtbot: QtBot, loop: qasync.QEventLoop) -> None:
     with contextlib.suppress(Exception):
         loop.close()
     asyncio.set_event_loop(None)
+    # qasync's timer object still has Qt timers registered (stop() only flags them). Kill
+    # them and delete its QObjects here, on the GUI thread: left to the garbage collector,
+    # they may be destroyed on a worker thread, and Qt then fires a timer at freed memory.
+    timer = getattr(loop, "_timer", None)
+    if timer is not None and shiboken6.isValid(timer):
+        for timer_id in list(getattr(timer, "_SimpleTimer__callbacks", {})):
+            timer.killTimer(timer_id)
+        shiboken6.delete(timer)
+    signaller = getattr(loop, "_QEventLoop__call_soon_signaller", None)
+    if signaller is not None and shiboken6.isValid(signaller):
+        shiboken6.delete(signaller)
 
 
 @pytest.fixture
@@ -118,3 +134,4 @@ def bridge(ui_app: TestApp, qtbot: QtBot) -> Iterator[Any]:
         yield b
     finally:
         b.detach()
+        shiboken6.delete(b)  # on the GUI thread, not whenever (and wherever) GC runs

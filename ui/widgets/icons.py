@@ -1,26 +1,27 @@
 """Crisp SVG icons at any scale, tinted from the palette.
 
 Monochrome icons in ``resources/icons`` draw with ``currentColor``; :func:`icon` swaps in
-a colour (by default the palette's text colour) and returns a :class:`QIcon` whose engine
-re-renders the SVG at whatever size and device pixel ratio is asked for, so nothing is a
-scaled bitmap at 200%.
+a colour (by default the palette's text colour) and returns a :class:`QIcon` backed by
+Qt's SVG icon engine, which re-renders the SVG at whatever size and device pixel ratio
+is asked for, so nothing is a scaled bitmap at 200%. Delegates draw with :func:`render`.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
+import tempfile
 from importlib import resources
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QRectF, QSize
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
     QIcon,
-    QIconEngine,
-    QImage,
     QPainter,
     QPalette,
-    QPixmap,
 )
 from PySide6.QtSvg import QSvgRenderer
 
@@ -30,74 +31,42 @@ def svg_source(name: str) -> str:
     return (resources.files("resources") / "icons" / f"{name}.svg").read_text(encoding="utf-8")
 
 
-class SvgIconEngine(QIconEngine):
-    """Paints an SVG (with ``currentColor`` replaced) at the requested size."""
+_tinted_dir: Path | None = None
 
-    def __init__(self, svg: str, color: QColor | None, disabled: QColor | None = None) -> None:
-        super().__init__()
-        self._svg = svg
-        self._color = color
-        self._disabled = disabled
-        self._renderers: dict[bool, QSvgRenderer] = {}
 
-    def _renderer(self, mode: QIcon.Mode) -> QSvgRenderer:
-        off = mode == QIcon.Mode.Disabled and self._disabled is not None
-        renderer = self._renderers.get(off)
-        if renderer is None:
-            color = self._disabled if off else self._color
-            text = self._svg
-            if color is not None:
-                text = text.replace("currentColor", color.name(QColor.NameFormat.HexRgb))
-            renderer = QSvgRenderer(QByteArray(text.encode("utf-8")))
-            self._renderers[off] = renderer
-        return renderer
-
-    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
-        renderer = self._renderer(mode)
-        box = renderer.viewBoxF()
-        target = QRectF(rect)
-        if box.width() > 0 and box.height() > 0:
-            scale = min(target.width() / box.width(), target.height() / box.height())
-            w, h = box.width() * scale, box.height() * scale
-            target = QRectF(
-                target.x() + (target.width() - w) / 2, target.y() + (target.height() - h) / 2, w, h
-            )
-        renderer.render(painter, target)
-
-    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
-        image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.paint(painter, QRect(QPoint(0, 0), size), mode, state)
-        painter.end()
-        return QPixmap.fromImage(image)
-
-    def scaledPixmap(
-        self, size: QSize, mode: QIcon.Mode, state: QIcon.State, scale: float
-    ) -> QPixmap:
-        device = QSize(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)))
-        pm = self.pixmap(device, mode, state)
-        pm.setDevicePixelRatio(scale)
-        return pm
-
-    def clone(self) -> QIconEngine:
-        return SvgIconEngine(self._svg, self._color, self._disabled)
+def _tinted_file(name: str, color: QColor | None) -> str:
+    """A file holding the named SVG with ``currentColor`` replaced (Qt's own SVG icon
+    engine then renders it at every size and scale; no Python icon engine to outlive)."""
+    global _tinted_dir
+    if _tinted_dir is None:
+        _tinted_dir = Path(tempfile.mkdtemp(prefix="frontdesk-icons-"))
+        atexit.register(shutil.rmtree, _tinted_dir, True)
+    hexcolor = color.name(QColor.NameFormat.HexRgb) if color is not None else "none"
+    path = _tinted_dir / f"{name}-{hexcolor.lstrip('#')}.svg"
+    if not path.exists():
+        text = svg_source(name)
+        if color is not None:
+            text = text.replace("currentColor", hexcolor)
+        path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def icon(name: str, color: QColor | None = None, palette: QPalette | None = None) -> QIcon:
     """The named icon tinted ``color`` (default: the palette's window text colour)."""
-    svg = svg_source(name)
     pal = palette or QGuiApplication.palette()
-    tint = color
-    if tint is None and "currentColor" in svg:
-        tint = pal.color(QPalette.ColorRole.WindowText)
+    svg = svg_source(name)
+    if "currentColor" not in svg:
+        return QIcon(_tinted_file(name, None))
+    tint = color or pal.color(QPalette.ColorRole.WindowText)
     disabled = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-    return QIcon(SvgIconEngine(svg, tint, disabled))
+    result = QIcon(_tinted_file(name, tint))
+    for size in (16, 20, 24, 32):
+        result.addFile(_tinted_file(name, disabled), QSize(size, size), QIcon.Mode.Disabled)
+    return result
 
 
 def app_icon() -> QIcon:
-    return QIcon(SvgIconEngine(svg_source("app"), None))
+    return QIcon(_tinted_file("app", None))
 
 
 def render(name: str, painter: QPainter, rect: QRectF, color: QColor) -> None:
