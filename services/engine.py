@@ -348,8 +348,11 @@ class Engine:
             contact = records.contact_for(s, check.e164, now)
             call.contact_id = contact.id
             records.add_tag(s, contact, records.MISSED_CALL)
-            records.conversation_for(s, contact)
-            self._publish_after(uow, ContactChanged(contact.id))
+            conversation = records.conversation_for(s, contact)
+            records.note_call(conversation, as_utc(call.started_at))
+            self._publish_after(
+                uow, ContactChanged(contact.id), ConversationChanged(conversation.id, contact.id)
+            )
         last = self._last_textback(s, call) if check.e164 else None
         decision = policy.decide_textback(
             cfg,

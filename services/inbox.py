@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, column, exists, func, literal_column, or_, select
+from sqlalchemy import Integer, column, func, literal_column, or_, select
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
@@ -94,7 +94,7 @@ class Inbox:
             stmt = (
                 select(Conversation, Contact)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Conversation.last_message_at.is_not(None) | _has_calls())
+                .where(Conversation.last_message_at.is_not(None))
             )
             stmt = _apply_filter(stmt, filter, me)
             if search.strip():
@@ -124,9 +124,6 @@ class Inbox:
         last_call = latest.get(contact.id)
         last_at = as_utc(conv.last_message_at) if conv.last_message_at else None
         preview = conv.last_preview
-        if last_call is not None and (last_at is None or as_utc(last_call[1]) > last_at):
-            last_at = as_utc(last_call[1])
-            preview = preview or "Missed call"
         return ConversationRow(
             conversation_id=conv.id,
             contact_id=contact.id,
@@ -390,10 +387,6 @@ def _latest_calls(s: Session, contact_ids: list[int]) -> dict[int, tuple[bool, d
         if contact_id is not None:
             latest[contact_id] = (bool(after_hours), started_at)
     return latest
-
-
-def _has_calls() -> Any:
-    return exists().where(Call.contact_id == Conversation.contact_id)
 
 
 def _apply_filter(stmt: Any, name: str, me: str | None) -> Any:

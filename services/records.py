@@ -89,6 +89,13 @@ def add_message(session: Session, conversation: Conversation, message: Message) 
     return message
 
 
+def note_call(conversation: Conversation, at: datetime) -> None:
+    """A missed call is activity too: it brings the thread to the top of the inbox."""
+    if conversation.last_message_at is None or at >= _aware(conversation.last_message_at, at):
+        conversation.last_message_at = at
+        conversation.last_preview = "Missed call"
+
+
 def _aware(value: datetime, like: datetime) -> datetime:
     if value.tzinfo is None and like.tzinfo is not None:
         return value.replace(tzinfo=like.tzinfo)

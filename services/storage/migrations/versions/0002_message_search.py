@@ -40,8 +40,7 @@ def upgrade() -> None:
         op.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
     elif dialect == "postgresql":
         op.execute(
-            "CREATE INDEX ix_messages_body_fts ON messages "
-            "USING gin (to_tsvector('simple', body))"
+            "CREATE INDEX ix_messages_body_fts ON messages USING gin (to_tsvector('simple', body))"
         )
     op.create_index("ix_contacts_name", "contacts", ["name"])
 
