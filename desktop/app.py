@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QDesktopServices, QFont, QIcon, QPainter, QPix
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import (
     QApplication,
-    QLabel,
+    QDialog,
     QMenu,
     QMessageBox,
     QSystemTrayIcon,
@@ -290,14 +290,6 @@ class Notifier(QObject):
 
 
 # ---- the shell ------------------------------------------------------------------------------
-def _placeholder(title: str, text: str) -> QWidget:
-    label = QLabel(f"<h2>{title}</h2><p>{text}</p>")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    label.setObjectName(f"placeholder-{title}")
-    return label
-
-
 class Shell:
     """Builds and runs everything inside the loop; :meth:`main` returns the exit code."""
 
@@ -326,11 +318,17 @@ class Shell:
             from desktop.live import LiveSetupError, build_live_runtime
             from services.credentials import CredentialStore
 
+            store = CredentialStore()
             try:
-                return await build_live_runtime(self.config, CredentialStore()), None
+                return await build_live_runtime(self.config, store), None
             except LiveSetupError as exc:
-                log.info("not live (%s): opening the demo workspace", exc)
                 self.demo_note = str(exc)
+            if await self._first_run(store):
+                try:
+                    return await build_live_runtime(self.config, store), None
+                except LiveSetupError as exc:
+                    self.demo_note = str(exc)
+            log.info("not live (%s): opening the demo workspace", self.demo_note)
         try:
             from desktop.demo import build_demo_runtime
         except ImportError as exc:  # the demo is not part of this build
@@ -345,6 +343,47 @@ class Shell:
             raise SystemExit(EXIT_FAILED) from None
         runtime, carrier = await build_demo_runtime(self.config)
         return runtime, carrier
+
+    def _interactive(self) -> bool:
+        return QApplication.platformName() not in ("offscreen", "minimal")
+
+    async def _first_run(self, store: Any) -> bool:
+        """On a workspace never set up, ask what the wizard asks; True when it stored a
+        Twilio account to try. Skipped with no screen to show it on (then: the demo)."""
+        from desktop.live import needs_first_run, save_first_run
+        from services.credentials import CredentialsError, TwilioCredentials
+        from ui.wizard import FirstRunWizard
+
+        if not self._interactive() or not await needs_first_run(self.config, store):
+            return False
+        wizard = FirstRunWizard()
+        finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def done(code: int) -> None:
+            if not finished.done():
+                finished.set_result(code)
+
+        wizard.finished.connect(done)
+        wizard.open()  # not exec(): the loop keeps running while the owner types
+        try:
+            if await finished != QDialog.DialogCode.Accepted.value:
+                return False
+            result = wizard.wizard_result()
+        finally:
+            wizard.deleteLater()
+        credentials = None
+        if result.mode == "live" and result.twilio_account_sid and result.twilio_auth_token:
+            credentials = TwilioCredentials(
+                result.twilio_account_sid, auth_token=result.twilio_auth_token
+            )
+        try:
+            await save_first_run(
+                self.config, store, result.settings if credentials else {}, credentials
+            )
+        except CredentialsError as exc:
+            QMessageBox.warning(None, "Frontdesk", str(exc))
+            return False
+        return credentials is not None
 
     async def main(self) -> int:
         from ui import theme
@@ -386,58 +425,39 @@ class Shell:
         bridge = self.bridge
         inbox_page = InboxPage(runtime.inbox, runtime.engine, bridge)
 
-        # pages: the other screens plug in here, each built with the services it needs.
-        #   ui.missed_calls_page.MissedCallsPage(runtime.inbox, runtime.engine, bridge)
-        #   ui.contacts_page.ContactsPage(runtime.inbox, bridge)
-        #   ui.analytics_page.AnalyticsPage(services.analytics.Analytics(db, clock), bridge)
-        #   ui.settings_page.SettingsPage(runtime.inbox, bridge)
-        #   first run (live, no business number yet): ui.wizard.FirstRunWizard, shown
-        #   before the window.
-        def _analytics(rt: Runtime) -> Any:
-            from services.analytics import Analytics
-
-            return Analytics(rt.db, rt.clock)
-
-        def page(module: str, cls: str, make: Callable[[Any], QWidget], title: str) -> QWidget:
-            try:
-                mod = __import__(module, fromlist=[cls])
-                return make(getattr(mod, cls))
-            except (ImportError, AttributeError):
-                return _placeholder(title, "This screen is on its way.")
+        # pages: every screen, each built with the services it needs.
+        from desktop.connection import DesktopConnection
+        from desktop.health import RuntimeHealth
+        from services.analytics import Analytics
+        from services.credentials import CredentialStore
+        from ui.analytics_page import AnalyticsPage
+        from ui.connection_box import ConnectionBox
+        from ui.contacts_page import ContactsPage
+        from ui.health_page import HealthPage
+        from ui.missed_calls_page import MissedCallsPage
+        from ui.settings_page import SettingsPage
 
         inbox, engine = runtime.inbox, runtime.engine
+        live = carrier is None
+        connection = ConnectionBox(
+            DesktopConnection(
+                CredentialStore(),
+                inbox,
+                runtime if live else None,
+                twilio_base_url=self.config.twilio_base_url,
+            )
+        )
         pages: list[tuple[str, str, QWidget]] = [
             ("inbox", "Inbox", inbox_page),
             (
                 "missed_calls",
                 "Missed calls",
-                page(
-                    "ui.missed_calls_page",
-                    "MissedCallsPage",
-                    lambda c: c(inbox, engine, bridge, actor=lambda: inbox_page.actor),
-                    "Missed calls",
-                ),
+                MissedCallsPage(inbox, engine, bridge, actor=lambda: inbox_page.actor),
             ),
-            (
-                "contacts",
-                "Contacts",
-                page("ui.contacts_page", "ContactsPage", lambda c: c(inbox, bridge), "Contacts"),
-            ),
-            (
-                "analytics",
-                "Analytics",
-                page(
-                    "ui.analytics_page",
-                    "AnalyticsPage",
-                    lambda c: c(_analytics(runtime), bridge),
-                    "Analytics",
-                ),
-            ),
-            (
-                "settings",
-                "Settings",
-                page("ui.settings_page", "SettingsPage", lambda c: c(inbox, bridge), "Settings"),
-            ),
+            ("contacts", "Contacts", ContactsPage(inbox, bridge)),
+            ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
+            ("connection", "Connection", HealthPage(RuntimeHealth(runtime))),
+            ("settings", "Settings", SettingsPage(inbox, bridge, connection=connection)),
         ]
         store = QSettings(str(self.config.data_dir / "window.ini"), QSettings.Format.IniFormat)
         window = MainWindow(pages, inbox, bridge, store, version=version())

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from desktop.config import AppConfig
 from desktop.runtime import Runtime
 from services import settings as settings_mod
 from services import settings_store
+from services.clock import SystemClock
 from services.credentials import CredentialsError, CredentialStore, TwilioCredentials
 from services.gateway import TwilioGateway
 from services.storage import migrate
-from services.storage.database import Database
+from services.storage.database import Database, UnitOfWork
 from services.tunnel import FixedPublicUrl, NgrokTunnel, PublicEndpoint
 
 
@@ -27,6 +29,49 @@ def _load_settings(config: AppConfig) -> settings_mod.Settings:
         return db.run_sync(lambda uow: settings_store.load(uow.session))
     finally:
         db.close()
+
+
+def _apply_settings(config: AppConfig, changes: dict[str, Any]) -> None:
+    db = Database(config.database_url)
+    try:
+        migrate.upgrade(db.engine)
+
+        def work(uow: UnitOfWork) -> None:
+            settings_store.apply_changes(
+                uow.session, changes, actor="first-run wizard", now=SystemClock().now()
+            )
+            uow.commit()
+
+        db.run_sync(work)
+    finally:
+        db.close()
+
+
+async def save_first_run(
+    config: AppConfig,
+    store: CredentialStore,
+    settings: dict[str, Any],
+    credentials: TwilioCredentials | None,
+) -> None:
+    """Store what the first-run wizard collected: secrets in the keyring, the rest as
+    settings. Raises :class:`~services.credentials.KeyringUnavailable` (nothing stored)
+    when this machine has no secure keyring."""
+    if credentials is not None:
+        await asyncio.to_thread(store.save_twilio, credentials)
+    await asyncio.to_thread(_apply_settings, config, settings)
+
+
+async def needs_first_run(config: AppConfig, store: CredentialStore) -> bool:
+    """True for a workspace with neither Twilio credentials nor a business number."""
+
+    def check() -> bool:
+        try:
+            creds = store.load_twilio()
+        except CredentialsError:
+            creds = None
+        return creds is None and not _load_settings(config)["business.phone_number"]
+
+    return await asyncio.to_thread(check)
 
 
 def load_credentials(store: CredentialStore) -> TwilioCredentials:

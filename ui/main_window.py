@@ -61,6 +61,7 @@ ICONS = {
     "contacts": "contacts",
     "analytics": "analytics",
     "settings": "settings",
+    "connection": "bolt",
 }
 
 

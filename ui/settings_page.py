@@ -113,11 +113,13 @@ class SettingsPage(QWidget):
         events: QObject | None = None,
         *,
         actor: str | None = None,
+        connection: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPage")
         self._inbox = inbox
+        self._connection = connection
         self._actor = actor
         self.tasks = TaskRunner(self)
         self._fields: dict[str, _Field] = {}
@@ -356,6 +358,24 @@ class SettingsPage(QWidget):
         self.business_name.textChanged.connect(lambda _: self._edited("business.name"))
         self._row(form, "Business name", self.business_name, "business.name", "As callers know it.")
 
+        self.business_phone = QLineEdit()
+        self.business_phone.setObjectName("businessPhone")
+        self.business_phone.setPlaceholderText("+15551234567")
+        self._register(
+            "business.phone_number",
+            self.business_phone.text,
+            self.business_phone.setText,
+            self.business_phone,
+        )
+        self.business_phone.textChanged.connect(lambda _: self._edited("business.phone_number"))
+        self._row(
+            form,
+            "Twilio number",
+            self.business_phone,
+            "business.phone_number",
+            "The number callers dial, as Twilio shows it. Frontdesk points it here on start.",
+        )
+
         self.booking_link = QLineEdit()
         self.booking_link.setPlaceholderText("https://…")
         self._register(
@@ -468,7 +488,79 @@ class SettingsPage(QWidget):
         )
         self.record.toggled.connect(lambda _: self._edited("voicemail.record"))
         self._row(form, "", self.record, "voicemail.record")
+        self._build_offline(layout)
         layout.addStretch(1)
+
+    def _build_offline(self, layout: QVBoxLayout) -> None:
+        """What callers get while this PC is off, and how far back catch-up texts."""
+        form = self._form(layout, "While Frontdesk is closed")
+        self.offline_mode = QComboBox()
+        self.offline_mode.setObjectName("offlineMode")
+        for label, value in (
+            ("Forward calls to a phone, then voicemail", "forward"),
+            ("Use my own TwiML Bin", "twiml_url"),
+            ("Leave the number as it was before Frontdesk", "none"),
+        ):
+            self.offline_mode.addItem(label, value)
+        self._register(
+            "offline.mode",
+            self.offline_mode.currentData,
+            lambda v: self.offline_mode.setCurrentIndex(max(0, self.offline_mode.findData(v))),
+            self.offline_mode,
+        )
+        self.offline_mode.currentIndexChanged.connect(lambda _: self._edited("offline.mode"))
+        self._row(
+            form,
+            "Callers get",
+            self.offline_mode,
+            "offline.mode",
+            "Twilio answers for you while Frontdesk is closed or this PC is offline; "
+            "missed calls are texted as soon as Frontdesk is back.",
+        )
+        for attr, key, label, placeholder, hint in (
+            (
+                "offline_forward",
+                "offline.forward_to",
+                "Forward to",
+                "+15551234567",
+                "A mobile that rings while the office is closed. Empty: straight to voicemail.",
+            ),
+            (
+                "offline_email",
+                "offline.voicemail_email",
+                "Voicemails to",
+                "owner@example.com",
+                "Twilio emails voicemails here. Empty: callers hear the greeting only.",
+            ),
+            (
+                "offline_twiml",
+                "offline.twiml_url",
+                "TwiML Bin URL",
+                "https://handler.twilio.com/twiml/EH…",
+                "Only for “Use my own TwiML Bin”.",
+            ),
+        ):
+            field = QLineEdit()
+            field.setPlaceholderText(placeholder)
+            setattr(self, attr, field)
+            self._register(key, field.text, field.setText, field)
+            field.textChanged.connect(lambda _, k=key: self._edited(k))
+            self._row(form, label, field, key, hint)
+        self.catchup_hours = _spin(0, 168, " hours")
+        self._register(
+            "catchup.max_age_hours",
+            self.catchup_hours.value,
+            self.catchup_hours.setValue,
+            self.catchup_hours,
+        )
+        self.catchup_hours.valueChanged.connect(lambda _: self._edited("catchup.max_age_hours"))
+        self._row(
+            form,
+            "Text back calls up to",
+            self.catchup_hours,
+            "catchup.max_age_hours",
+            "old, once Frontdesk is running again (they get the catch-up text).",
+        )
 
     def _build_team(self) -> None:
         layout = self._section("Team & snippets")
@@ -534,17 +626,31 @@ class SettingsPage(QWidget):
 
     def _build_twilio(self) -> None:
         layout = self._section("Twilio & connection")
-        # PLACEHOLDER for the going-live work: Twilio credentials (OS keyring), the
-        # business number, the public URL / tunnel. Fill `self.twilio_group`'s layout.
-        self.twilio_group = QGroupBox("Twilio account & connection")
+        self.twilio_group: QWidget
+        if self._connection is not None:
+            # Credentials go to the OS keyring through the connection box, never here.
+            self.twilio_group = self._connection
+        else:
+            self.twilio_group = QGroupBox("Twilio account & connection")
+            column = QVBoxLayout(self.twilio_group)
+            column.addWidget(hint_label("The Twilio account is managed by the app shell."))
         self.twilio_group.setObjectName("twilioConnectionGroup")
-        column = QVBoxLayout(self.twilio_group)
-        self.twilio_placeholder = hint_label(
-            "Your Twilio account, number and connection settings will appear here."
-        )
-        self.twilio_placeholder.setObjectName("twilioPlaceholder")
-        column.addWidget(self.twilio_placeholder)
         layout.addWidget(self.twilio_group)
+        form = self._form(layout, "Tunnel")
+        self.ngrok_path = QLineEdit()
+        self.ngrok_path.setPlaceholderText("Empty: ngrok on the PATH")
+        self._register(
+            "tunnel.ngrok_path", self.ngrok_path.text, self.ngrok_path.setText, self.ngrok_path
+        )
+        self.ngrok_path.textChanged.connect(lambda _: self._edited("tunnel.ngrok_path"))
+        self._row(
+            form,
+            "ngrok program",
+            self.ngrok_path,
+            "tunnel.ngrok_path",
+            "Where ngrok is installed, if it is not on the PATH (needed unless you set a "
+            "fixed public URL above).",
+        )
         layout.addStretch(1)
 
     # ---- values --------------------------------------------------------------------

@@ -193,3 +193,31 @@ async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
+    twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/fd.db"
+
+    async def scenario() -> None:
+        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+            page = _page(qtbot, app.inbox)
+            await page.load()
+            assert page.business_phone.text() == "+15005550001"
+            # "Use my own TwiML Bin" with no URL: refused by the service, nothing stored.
+            page.offline_mode.setCurrentIndex(page.offline_mode.findData("twiml_url"))
+            page.offline_forward.setText("(415) 555-0100")
+            assert not await page.save()
+            assert "offline.twiml_url is empty" in page.status.text()
+            assert (await app.inbox.settings())["offline.forward_to"] == ""
+            page.offline_twiml.setText("https://handler.twilio.com/twiml/EH123")
+            page.catchup_hours.setValue(6)
+            assert await page.save()
+            stored = await app.inbox.settings()
+            assert stored["offline.mode"] == "twiml_url"
+            assert stored["offline.forward_to"] == "+14155550100"
+            assert stored["offline.twiml_url"] == "https://handler.twilio.com/twiml/EH123"
+            assert stored["catchup.max_age_hours"] == 6
+
+    run(scenario())
