@@ -46,7 +46,7 @@ class ConnectionBox(QGroupBox):
         api: ConnectionApi,
         parent: QWidget | None = None,
         *,
-        title: str = "Twilio account & connection",
+        title: str = "Twilio account && connection",  # && shows one & (no mnemonic)
     ) -> None:
         super().__init__(title, parent)
         self.setObjectName("connectionBox")

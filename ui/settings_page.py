@@ -5,8 +5,8 @@ rules as ``frontdesk settings set``) and a refused value is explained right unde
 field. Save sends every changed key in one ``InboxApi.update_settings`` call: all of it
 is stored or, when anything is refused, none of it.
 
-The "Twilio account & connection" group is a placeholder the going-live work fills
-(credentials in the keyring, the public URL / tunnel): :attr:`SettingsPage.twilio_group`.
+The "Twilio account & connection" group is the connection box the composition root
+passes in (credentials in the keyring, the public URL / tunnel).
 """
 
 from __future__ import annotations
@@ -556,10 +556,11 @@ class SettingsPage(QWidget):
         self.catchup_hours.valueChanged.connect(lambda _: self._edited("catchup.max_age_hours"))
         self._row(
             form,
-            "Text back calls up to",
+            "Catch-up limit",
             self.catchup_hours,
             "catchup.max_age_hours",
-            "old, once Frontdesk is running again (they get the catch-up text).",
+            "Calls missed while Frontdesk was closed get the catch-up text when it starts "
+            "again, if they are at most this old.",
         )
 
     def _build_team(self) -> None:
@@ -631,7 +632,7 @@ class SettingsPage(QWidget):
             # Credentials go to the OS keyring through the connection box, never here.
             self.twilio_group = self._connection
         else:
-            self.twilio_group = QGroupBox("Twilio account & connection")
+            self.twilio_group = QGroupBox("Twilio account && connection")
             column = QVBoxLayout(self.twilio_group)
             column.addWidget(hint_label("The Twilio account is managed by the app shell."))
         self.twilio_group.setObjectName("twilioConnectionGroup")
