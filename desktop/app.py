@@ -7,6 +7,7 @@ composition root of the UI: every page gets its services through its constructor
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import sys
@@ -35,6 +36,19 @@ from services.snapshots import Counts
 log = logging.getLogger("frontdesk.app")
 
 EXIT_OK, EXIT_FAILED = 0, 1
+
+
+# ---- memory -------------------------------------------------------------------------------
+def freeze_startup_heap() -> None:
+    """Keep what start-up built out of the garbage collector's full passes.
+
+    The modules, widgets and runtime alive once the window is built (several hundred
+    thousand objects: Qt bindings, SQLAlchemy, aiohttp, twilio) live until exit, yet every
+    full collection walked them all again: 65-85 ms with the GUI thread stopped, now and
+    then while the inbox scrolled. ``gc.freeze()`` moves them to the permanent
+    generation; everything created later is collected as before.
+    """
+    gc.freeze()
 
 
 # ---- single instance ----------------------------------------------------------------------
@@ -410,6 +424,7 @@ class Shell:
         try:
             self.bridge = EventBridge(runtime.bus)
             self.build_window(runtime, carrier)
+            freeze_startup_heap()
             await self._quit.wait()
         finally:
             await self._shutdown()

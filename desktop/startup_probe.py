@@ -15,6 +15,15 @@ frame), prints one line to stdout::
 and then quits the app (``app.quit()``; a watchdog ends the process 10 s later if the
 loop does not stop). ``FRONTDESK_MEASURE_STARTUP=stay`` prints without quitting.
 
+``FRONTDESK_MEASURE_STARTUP=inbox`` also waits for the Inbox's conversation list to have
+painted its first page of rows (the page's ``firstPageShown`` signal; the widget named
+``inboxPage``) and prints a second line before quitting::
+
+    frontdesk: startup_ms=812 window=MainWindow
+    frontdesk: inbox_ms=1240 rows=200
+
+(``inbox_ms=none`` when no rows were painted within 60 s of the window.)
+
 "Process start" is the operating system's record of when the process was created
 (Linux: /proc/self/stat; elsewhere psutil when present), so interpreter start-up and,
 in a bundle, the bootloader are included; without either, the time this module was
@@ -51,6 +60,10 @@ def enabled() -> bool:
 
 def _quit_after() -> bool:
     return os.environ.get(ENV, "").strip().lower() != "stay"
+
+
+def _wait_for_inbox() -> bool:
+    return os.environ.get(ENV, "").strip().lower() == "inbox"
 
 
 def _linux_start_epoch() -> float | None:
@@ -96,6 +109,19 @@ def report(window_name: str) -> str:
     return line
 
 
+def report_inbox(rows: int | None) -> str:
+    """Print (and return) the inbox line: ms from process start to its first rows."""
+    if rows is None:
+        line = "frontdesk: inbox_ms=none"
+    else:
+        ms, source = elapsed_ms()
+        line = f"frontdesk: inbox_ms={ms} rows={rows}"
+        if source != "process":
+            line += f" from={source}"
+    print(line, flush=True)
+    return line
+
+
 def _watchdog(seconds: float) -> None:
     def run() -> None:
         time.sleep(seconds)
@@ -128,15 +154,48 @@ def install(app: Any) -> bool:
                 self.done = True
                 widget = _widget_for(app, watched)
                 report(type(widget if widget is not None else watched).__name__)
-                if _quit_after():
-                    _watchdog(10.0)
-                    QTimer.singleShot(0, app.quit)
+                if _wait_for_inbox():
+                    self._watch_inbox()
+                elif _quit_after():
+                    self._finish()
             return False
+
+        def _finish(self) -> None:
+            _watchdog(10.0)
+            QTimer.singleShot(0, app.quit)
+
+        def _watch_inbox(self) -> None:
+            page = _inbox_page(app)
+            if page is None or getattr(page, "first_page_shown", False):
+                self._inbox_shown(page)
+                return
+            page.firstPageShown.connect(lambda: self._inbox_shown(page))
+            QTimer.singleShot(60_000, lambda: self._inbox_shown(None))
+
+        def _inbox_shown(self, page: Any) -> None:
+            if getattr(self, "inbox_done", False):
+                return
+            self.inbox_done = True
+            report_inbox(page.model.rowCount() if page is not None else None)
+            self._finish()
 
     probe = _FirstShow()
     app.installEventFilter(probe)
     _installed = probe
     return True
+
+
+def _inbox_page(app: Any) -> Any:
+    """The Inbox page (the widget named ``inboxPage``) in any top-level window, or None."""
+    from PySide6.QtWidgets import QWidget
+
+    for widget in app.topLevelWidgets():
+        if widget.objectName() == "inboxPage":
+            return widget
+        found = widget.findChild(QWidget, "inboxPage")
+        if found is not None:
+            return found
+    return None
 
 
 def _widget_for(app: Any, window: Any) -> Any:

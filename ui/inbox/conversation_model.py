@@ -202,7 +202,9 @@ class ConversationListModel(QAbstractListModel):
                 first = len(self._rows)
                 self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
                 self._rows.extend(fresh)
-                self._reindex()
+                # Appended: index only the new rows (re-indexing 50,000 would stall).
+                for i, r in enumerate(fresh, start=first):
+                    self._by_contact[r.contact_id] = i
                 self.endInsertRows()
             self.loaded.emit()
 
