@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -38,9 +39,11 @@ def configure(log_dir: Path, secrets: Callable[[], Iterable[str]], *, verbose: b
     file_handler = logging.handlers.RotatingFileHandler(
         log_dir / "frontdesk.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
     )
-    stream: logging.Handler = logging.StreamHandler()
-    stream.setLevel(logging.DEBUG if verbose else logging.INFO)
-    handlers: list[logging.Handler] = [file_handler, stream]
+    handlers: list[logging.Handler] = [file_handler]
+    if sys.stderr is not None:  # a Windows GUI executable has no console streams
+        stream: logging.Handler = logging.StreamHandler()
+        stream.setLevel(logging.DEBUG if verbose else logging.INFO)
+        handlers.append(stream)
     for handler in handlers:
         handler.setFormatter(fmt)
         handler.addFilter(redact)

@@ -171,10 +171,8 @@ class WebhookReceiver:
     or a new tunnel URL takes effect without a restart. ``public_url`` is the base URL
     Twilio reaches this server at (e.g. ``https://abc.ngrok.app``); signatures are checked
     against it plus the request's path and query.
-
-    ``verify_signatures=False`` exists ONLY for the demo's in-process simulated carrier,
-    which cannot sign with a real account's token; it must never be used for a port that
-    Twilio (or anything outside this process) can reach.
+    There is no way to turn the signature check off: even the demo's simulated carrier
+    signs its webhooks with the demo workspace's own token.
     """
 
     def __init__(
@@ -185,7 +183,6 @@ class WebhookReceiver:
         public_url: Callable[[], str | None],
         max_body_bytes: int = 64 * 1024,
         on_record: Callable[[WebhookRecord], None] | None = None,
-        verify_signatures: bool = True,
     ) -> None:
         if max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
@@ -194,12 +191,6 @@ class WebhookReceiver:
         self._public_url = public_url
         self._max_body = max_body_bytes
         self._on_record = on_record
-        self._verify = verify_signatures
-        if not verify_signatures:
-            logger.warning(
-                "Webhook signature checks are OFF (demo carrier only); "
-                "never expose this receiver to the network"
-            )
         self._runner: web.AppRunner | None = None
         self._host: str | None = None
         self._port: int | None = None
@@ -269,8 +260,7 @@ class WebhookReceiver:
             call, twiml = route
             form = await self._read_form(request)
             sid = _sid_of(form)
-            if self._verify:
-                checked = self._check_signature(request, form)
+            checked = self._check_signature(request, form)
             response = await self._call(call, form, twiml)
         except _Reject as rej:
             rejected = rej

@@ -291,7 +291,9 @@ def render(template: str, ctx: TemplateContext) -> str:
     3. if that too leaves nothing, the token alone is removed and the punctuation around
        it tidied: ``"Book here: [Booking Link]."`` -> ``"Book here."``.
 
-    Lines emptied this way are removed and the result is stripped. Tokens are filled in
+    A value ending in the same mark that follows the token gives it once (``"Smith
+    Co."`` + ``"."`` -> ``"Smith Co."``). Lines emptied this way are removed and the
+    result is stripped. Tokens are filled in
     one pass, so a value that contains a token's text is not expanded again; unknown
     ``[Something]`` text is left as written (:func:`validate` refuses it on save).
     """
@@ -305,7 +307,16 @@ def render(template: str, ctx: TemplateContext) -> str:
         BUSINESS_PHONE: _clean(ctx.business_phone) or FALLBACKS[BUSINESS_PHONE],
         BOOKING_LINK: booking_link or "",
     }
-    return _TOKEN_RE.sub(lambda match: values[match.group(0)], text)
+
+    def fill(match: re.Match[str]) -> str:
+        value = values[match.group(0)]
+        # "Demo Plumbing Co." before the template's own "." must not read "Co..".
+        following = text[match.end() : match.end() + 1]
+        if value and following and following in ".!?" and value.endswith(following):
+            return value[:-1]
+        return value
+
+    return _TOKEN_RE.sub(fill, text)
 
 
 # --------------------------------------------------------------------------- segments

@@ -400,17 +400,6 @@ def test_credentials_are_read_per_request() -> None:
     run(t, token=lambda: current["token"])
 
 
-def test_verify_signatures_off_accepts_unsigned_demo_requests() -> None:
-    async def t(env: Env) -> None:
-        status, _, body = await env.raw(
-            "POST", PATHS["voice"], data=form_body(VOICE), headers={"Content-Type": FORM_CT}
-        )
-        assert (status, body) == (200, TWIML)
-        assert env.records[-1].checked_url is None
-
-    run(t, verify_signatures=False, token=lambda: None, public=lambda: None)
-
-
 # -- routing ---------------------------------------------------------------------------------
 
 

@@ -391,3 +391,14 @@ def test_every_substitute_is_gsm() -> None:
     for ch, replacement in GSM_SUBSTITUTES.items():
         assert ch not in GSM_BASIC and ch not in GSM_EXTENSION, repr(ch)
         assert segments(replacement).encoding == "GSM-7", repr(ch)
+
+
+def test_a_value_ending_in_the_mark_after_the_token_gives_it_once() -> None:
+    ctx = TemplateContext(
+        first_name="Ana",
+        business_name="Demo Plumbing Co.",
+        business_phone=None,
+        booking_link=None,
+    )
+    assert render("This is [Business Name]. Hi!", ctx) == "This is Demo Plumbing Co. Hi!"
+    assert render("Call [Business Name], now", ctx) == "Call Demo Plumbing Co., now"
