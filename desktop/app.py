@@ -392,7 +392,11 @@ class Shell:
             )
         try:
             await save_first_run(
-                self.config, store, result.settings if credentials else {}, credentials
+                self.config,
+                store,
+                result.settings if credentials else {},
+                credentials,
+                result.ngrok_authtoken,
             )
         except CredentialsError as exc:
             QMessageBox.warning(None, "Frontdesk", str(exc))
@@ -497,9 +501,11 @@ class Shell:
             if self.notifier is not None:
                 await self.notifier.prime()
 
-        self._prime = asyncio.ensure_future(prime())
         window.show()
         window.start()
+        # After the pages' first loads: storage runs one query at a time, and the
+        # inbox's first page matters more than remembering what was already unread.
+        self._prime = asyncio.ensure_future(prime())
         if self.demo_note:
             window.statusBar().showMessage(
                 "Demo workspace (nothing reaches real phones). To go live: " + self.demo_note

@@ -52,12 +52,15 @@ async def save_first_run(
     store: CredentialStore,
     settings: dict[str, Any],
     credentials: TwilioCredentials | None,
+    ngrok_token: str | None = None,
 ) -> None:
     """Store what the first-run wizard collected: secrets in the keyring, the rest as
     settings. Raises :class:`~services.credentials.KeyringUnavailable` (nothing stored)
     when this machine has no secure keyring."""
     if credentials is not None:
         await asyncio.to_thread(store.save_twilio, credentials)
+    if ngrok_token:
+        await asyncio.to_thread(store.save_ngrok_token, ngrok_token)
     await asyncio.to_thread(_apply_settings, config, settings)
 
 

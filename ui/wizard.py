@@ -48,6 +48,7 @@ class WizardResult:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_number: str | None = None
+    ngrok_authtoken: str | None = None
 
 
 def system_timezone() -> str:
@@ -160,11 +161,21 @@ class TwilioPage(QWizardPage):
         self.number = QLineEdit()
         self.number.setObjectName("twilioNumber")
         self.number.setPlaceholderText("+15551234567")
+        # How Twilio reaches this PC: an ngrok tunnel (the usual office) or a public URL.
+        self.ngrok = QLineEdit()
+        self.ngrok.setObjectName("ngrokToken")
+        self.ngrok.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ngrok.setPlaceholderText("From dashboard.ngrok.com (free account)")
+        self.public_url = QLineEdit()
+        self.public_url.setObjectName("publicUrl")
+        self.public_url.setPlaceholderText("Or, if IT set one up: https://frontdesk.example.com")
         self.errors: dict[str, ErrorLabel] = {}
         for label, edit, key in (
             ("Account SID", self.sid, "sid"),
             ("Auth token", self.token, "token"),
             ("Twilio number", self.number, "number"),
+            ("ngrok authtoken", self.ngrok, "ngrok"),
+            ("Public URL", self.public_url, "public_url"),
         ):
             edit.textChanged.connect(lambda _: self.completeChanged.emit())
             column = QVBoxLayout()
@@ -203,7 +214,22 @@ class TwilioPage(QWizardPage):
         except SettingsError as exc:
             self.errors["number"].show_error(_error_text(exc, "business.phone_number"))
             ok = False
+        try:
+            url = self.normalised_public_url()
+            if not url and not self.ngrok.text().strip():
+                raise SettingsError(
+                    "Twilio must reach this PC: paste an ngrok authtoken, or a public URL"
+                )
+            self.errors["ngrok"].show_error(None)
+            self.errors["public_url"].show_error(None)
+        except SettingsError as exc:
+            key = "public_url" if self.public_url.text().strip() else "ngrok"
+            self.errors[key].show_error(_error_text(exc, "tunnel.public_url"))
+            ok = False
         return ok
+
+    def normalised_public_url(self) -> str:
+        return str(validate("tunnel.public_url", self.public_url.text().strip()))
 
     def nextId(self) -> int:
         return FirstRunWizard.PHONES
@@ -323,10 +349,14 @@ class FirstRunWizard(QWizard):
             return WizardResult("demo", settings)
         number = self.twilio.normalised_number()
         settings["business.phone_number"] = number
+        public_url = self.twilio.normalised_public_url()
+        if public_url:
+            settings["tunnel.public_url"] = public_url
         return WizardResult(
             "live",
             settings,
             twilio_account_sid=self.twilio.sid.text().strip(),
             twilio_auth_token=self.twilio.token.text().strip(),
             twilio_number=number,
+            ngrok_authtoken=self.twilio.ngrok.text().strip() or None,
         )

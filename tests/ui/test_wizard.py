@@ -39,6 +39,14 @@ def test_live_setup(qtbot: QtBot) -> None:
     assert wizard.currentId() == FirstRunWizard.TWILIO
     assert "not a valid phone number" in wizard.twilio.errors["number"].text()
     wizard.twilio.number.setText("+1 (415) 555-0100")
+    _next(qtbot, wizard)  # Twilio cannot reach this PC yet: refused
+    assert wizard.currentId() == FirstRunWizard.TWILIO
+    assert "ngrok authtoken, or a public URL" in wizard.twilio.errors["ngrok"].text()
+    wizard.twilio.public_url.setText("ftp://office")
+    _next(qtbot, wizard)
+    assert "is not a web address" in wizard.twilio.errors["public_url"].text()
+    wizard.twilio.public_url.setText("")
+    wizard.twilio.ngrok.setText("2abcNGROKtoken_123")
     _next(qtbot, wizard)
     assert wizard.currentId() == FirstRunWizard.PHONES
 
@@ -69,6 +77,7 @@ def test_live_setup(qtbot: QtBot) -> None:
         twilio_account_sid=SID,
         twilio_auth_token=TOKEN,
         twilio_number="+14155550100",
+        ngrok_authtoken="2abcNGROKtoken_123",
     )
 
 
