@@ -254,13 +254,15 @@ class InboxPage(QWidget):
 
     # ---- start and settings -----------------------------------------------------------------
     def start(self) -> None:
-        """Load settings (me, team, snippets), then the first page of conversations."""
+        """Load the first page of conversations and the settings (me, team, snippets).
 
-        def done(settings: Any) -> None:
-            self._use_settings(settings)
-            self.model.set_view(me=self.me)
-
-        self.tasks.spawn(self._inbox.settings(), what="load the settings", done=done)
+        The page is asked for first, not after the settings: the list starts on "All",
+        which does not depend on who "me" is, and storage work runs one query at a time
+        (SQLite), so waiting would queue it behind everything else the window loads.
+        When the settings land, ``set_me`` reloads only a list that depends on "me".
+        """
+        self.model.reload()
+        self.tasks.spawn(self._inbox.settings(), what="load the settings", done=self._use_settings)
 
     def _use_settings(self, settings: Any) -> None:
         self.me = settings["team.me"] or None
