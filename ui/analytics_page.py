@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from services.analytics_types import PERIOD_LABELS, PERIODS, AnalyticsSummary, Period
 from services.api import AnalyticsApi
+from ui.widgets.page_parts import page_heading
 from ui.widgets.tasks import TaskRunner
 from ui.widgets.time_format import money, seconds_words
 
@@ -177,12 +178,7 @@ class AnalyticsPage(QWidget):
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(12)
         top = QHBoxLayout()
-        heading = QLabel("Analytics")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        heading.setFont(font)
-        top.addWidget(heading)
+        top.addWidget(page_heading("Analytics"))
         top.addStretch(1)
         self.period_buttons: dict[Period, QPushButton] = {}
         group = QButtonGroup(self)

@@ -7,82 +7,49 @@ window to hand to the inbox.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from services.api import InboxApi, NotFound
 from services.snapshots import ContactDetail
+from ui.widgets.page_parts import page_heading, rows_table
+from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
 from ui.widgets.time_format import money
 
 PAGE_SIZE = 200
-Index = QModelIndex | QPersistentModelIndex
 
 
-class ContactsModel(QAbstractTableModel):
+class ContactsModel(PagedSnapshotModel[ContactDetail]):
     """Contacts matching the current search; rows are ContactDetail snapshots."""
 
     COLUMNS = ("Name", "Phone", "Tags", "Texts", "Assigned to")
     NAME, PHONE, TAGS, TEXTS, ASSIGNED = range(5)
     ContactRole = Qt.ItemDataRole.UserRole
-
-    loaded = Signal()
+    PAGE_SIZE = PAGE_SIZE
+    FETCH_WHAT = "load more contacts"
 
     def __init__(self, inbox: InboxApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._inbox = inbox
-        self._rows: list[ContactDetail] = []
         self._search = ""
-        self._more = False
-        self._fetching = False
-        self._generation = 0
-        self.tasks = TaskRunner(None, quiet=True)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def fetch_page(self, offset: int, limit: int) -> Coroutine[Any, Any, list[ContactDetail]]:
+        return self._inbox.contacts(search=self._search, offset=offset, limit=limit)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        column = index.column()
-        if not 0 <= column < len(self.COLUMNS):
-            return None
-        contact = self._rows[index.row()]
+    def cell(self, contact: ContactDetail, column: int, role: int) -> Any:
         if role == self.ContactRole:
             return contact
         if role == Qt.ItemDataRole.DisplayRole:
@@ -112,36 +79,6 @@ class ContactsModel(QAbstractTableModel):
             return None
         return None
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._more and not self._fetching
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if not self.canFetchMore(parent):
-            return
-        self._fetching = True
-        generation = self._generation
-        self.tasks.spawn(
-            self._inbox.contacts(search=self._search, offset=len(self._rows), limit=PAGE_SIZE),
-            what="load more contacts",
-            done=lambda rows: self._append(rows, generation),
-            always=self._fetch_done,
-        )
-
-    def _fetch_done(self) -> None:
-        self._fetching = False
-
-    def _append(self, rows: list[ContactDetail], generation: int) -> None:
-        if generation != self._generation:
-            return
-        known = {c.id for c in self._rows}
-        fresh = [c for c in rows if c.id not in known]
-        self._more = len(rows) == PAGE_SIZE
-        if fresh:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-            self._rows.extend(fresh)
-            self.endInsertRows()
-
     async def search(self, text: str) -> None:
         """Show the contacts matching ``text`` (name, or digits of the number)."""
         self._generation += 1
@@ -149,16 +86,13 @@ class ContactsModel(QAbstractTableModel):
         rows = await self._inbox.contacts(search=text, offset=0, limit=PAGE_SIZE)
         if generation != self._generation:
             return  # a newer search is on its way
-        self.beginResetModel()
         self._search = text
-        self._rows = list(rows)
-        self._more = len(rows) == PAGE_SIZE
-        self.endResetModel()
+        self._reset_rows(rows)
         self.loaded.emit()
 
     def contact_changed(self, contact_id: int) -> None:
         """Refresh one row in place (new contacts appear on the next search)."""
-        if not any(c.id == contact_id for c in self._rows):
+        if self._row_of(contact_id) < 0:
             return
         self.tasks.spawn(
             self._inbox.contact(contact_id),
@@ -168,17 +102,12 @@ class ContactsModel(QAbstractTableModel):
         )
 
     def _replace(self, contact: ContactDetail) -> None:
-        for row, existing in enumerate(self._rows):
-            if existing.id == contact.id:
-                self._rows[row] = contact
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
-                return
+        row = self._row_of(contact.id)
+        if row >= 0:
+            self._set_row(row, contact)
 
     def contact_at(self, row: int) -> ContactDetail | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def shutdown(self) -> None:
-        self.tasks.cancel_all()
+        return self.item_at(row)
 
 
 class ContactsPage(QWidget):
@@ -203,12 +132,7 @@ class ContactsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         top = QHBoxLayout()
-        heading = QLabel("Contacts")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        heading.setFont(font)
-        top.addWidget(heading)
+        top.addWidget(page_heading("Contacts"))
         top.addStretch(1)
         self.search_box = QLineEdit()
         self.search_box.setObjectName("contactSearch")
@@ -218,20 +142,10 @@ class ContactsPage(QWidget):
         top.addWidget(self.search_box)
         layout.addLayout(top)
 
-        self.table = QTableView()
-        self.table.setObjectName("contactsTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
+        self.table = rows_table(
+            "contactsTable", self.model, row_height=self.fontMetrics().height() + 16
+        )
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         width = self.fontMetrics().averageCharWidth()
         for column, chars in (
             (ContactsModel.NAME, 30),

@@ -9,42 +9,31 @@ bridge says that call changed, and ticks the countdown of scheduled texts once a
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    QUrl,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from services.api import InboxApi, MessagingApi, NotFound
 from services.snapshots import CallItem
+from ui.widgets.page_parts import page_heading, rows_table
+from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
 from ui.widgets.time_format import clock, day_and_clock, seconds_words
 
 PAGE_SIZE = 100
 PENDING_STATES = ("scheduled", "held")
-
-Index = QModelIndex | QPersistentModelIndex
 
 DELIVERY_WORDS = {
     "delivered": "Delivered",
@@ -110,14 +99,14 @@ def reply_text(call: CallItem, now: datetime) -> str:
     return ""
 
 
-class MissedCallsModel(QAbstractTableModel):
+class MissedCallsModel(PagedSnapshotModel[CallItem]):
     """Missed calls newest first; rows are CallItem snapshots (``Qt.UserRole``)."""
 
     COLUMNS = ("When", "Caller", "Auto-text", "Reply")
     WHEN, CALLER, AUTOMATION, REPLY = range(4)
     CallRole = Qt.ItemDataRole.UserRole
-
-    loaded = Signal()
+    PAGE_SIZE = PAGE_SIZE
+    FETCH_WHAT = "load more missed calls"
 
     def __init__(
         self,
@@ -126,43 +115,18 @@ class MissedCallsModel(QAbstractTableModel):
         now: Callable[[], datetime] | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, more=True)
         self._inbox = inbox
         self._now = now or (lambda: datetime.now(UTC))
-        self._rows: list[CallItem] = []
-        self._more = True
-        self._fetching = False
-        self._generation = 0
-        self.tasks = TaskRunner(None, quiet=True)
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._tick)
 
     # ---- Qt model interface --------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def fetch_page(self, offset: int, limit: int) -> Coroutine[Any, Any, list[CallItem]]:
+        return self._inbox.missed_calls(offset=offset, limit=limit)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        column = index.column()
-        if not 0 <= column < len(self.COLUMNS):
-            return None
-        call = self._rows[index.row()]
+    def cell(self, call: CallItem, column: int, role: int) -> Any:
         if role == self.CallRole:
             return call
         if role == Qt.ItemDataRole.DisplayRole:
@@ -196,35 +160,7 @@ class MissedCallsModel(QAbstractTableModel):
             return automation_text(call, now)
         return reply_text(call, now)
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._more and not self._fetching
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if not self.canFetchMore(parent):
-            return
-        self._fetching = True
-        generation = self._generation
-        self.tasks.spawn(
-            self._inbox.missed_calls(offset=len(self._rows), limit=PAGE_SIZE),
-            what="load more missed calls",
-            done=lambda rows: self._append(rows, generation),
-            always=self._fetch_done,
-        )
-
-    def _fetch_done(self) -> None:
-        self._fetching = False
-
-    def _append(self, rows: list[CallItem], generation: int) -> None:
-        if generation != self._generation:
-            return
-        known = {c.id for c in self._rows}
-        fresh = [c for c in rows if c.id not in known]
-        self._more = len(rows) == PAGE_SIZE
-        if fresh:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-            self._rows.extend(fresh)
-            self.endInsertRows()
+    def appended(self) -> None:
         self._update_ticker()
         self.loaded.emit()
 
@@ -233,10 +169,7 @@ class MissedCallsModel(QAbstractTableModel):
         """Replace every row with the newest page."""
         self._generation += 1
         rows = await self._inbox.missed_calls(offset=0, limit=PAGE_SIZE)
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._more = len(rows) == PAGE_SIZE
-        self.endResetModel()
+        self._reset_rows(rows)
         self._update_ticker()
         self.loaded.emit()
 
@@ -248,9 +181,6 @@ class MissedCallsModel(QAbstractTableModel):
             done=self._apply,
             failed=lambda exc: isinstance(exc, NotFound) and self._remove(call_id),
         )
-
-    def _row_of(self, call_id: int) -> int:
-        return next((i for i, c in enumerate(self._rows) if c.id == call_id), -1)
 
     def _remove(self, call_id: int) -> bool:
         row = self._row_of(call_id)
@@ -267,8 +197,7 @@ class MissedCallsModel(QAbstractTableModel):
                 self._remove(call.id)
             return
         if row >= 0:
-            self._rows[row] = call
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
+            self._set_row(row, call)
         else:
             # Newest first: place by (at, id) descending.
             keys = [(-c.at.timestamp(), -c.id) for c in self._rows]
@@ -281,7 +210,7 @@ class MissedCallsModel(QAbstractTableModel):
         self._update_ticker()
 
     def call_at(self, row: int) -> CallItem | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.item_at(row)
 
     def _update_ticker(self) -> None:
         live = any(
@@ -303,7 +232,7 @@ class MissedCallsModel(QAbstractTableModel):
 
     def shutdown(self) -> None:
         self._ticker.stop()
-        self.tasks.cancel_all()
+        super().shutdown()
 
 
 class MissedCallsPage(QWidget):
@@ -338,12 +267,7 @@ class MissedCallsPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
-        heading = QLabel("Missed calls")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        heading.setFont(font)
-        layout.addWidget(heading)
+        layout.addWidget(page_heading("Missed calls"))
         hint = QLabel(
             "Every call nobody answered, and the text Frontdesk sends. Cancel a pending "
             "text if you are calling back yourself."
@@ -352,20 +276,10 @@ class MissedCallsPage(QWidget):
         hint.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(hint)
 
-        self.table = QTableView()
-        self.table.setObjectName("missedCallsTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 16)
+        self.table = rows_table(
+            "missedCallsTable", self.model, row_height=self.fontMetrics().height() + 16
+        )
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(MissedCallsModel.WHEN, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(MissedCallsModel.CALLER, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(MissedCallsModel.AUTOMATION, QHeaderView.ResizeMode.Stretch)

@@ -53,6 +53,7 @@ from ui.settings.fields import (
     hint_label,
 )
 from ui.settings.template_editor import TemplateEditor
+from ui.widgets.page_parts import page_heading
 from ui.widgets.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -181,12 +182,7 @@ class SettingsPage(QWidget):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(16, 8, 16, 16)
         layout.setSpacing(14)
-        heading = QLabel(title)
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        heading.setFont(font)
-        layout.addWidget(heading)
+        layout.addWidget(page_heading(title))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
