@@ -149,8 +149,12 @@ class Job(Base):
     # pending | sending | done | cancelled | skipped | failed
     state: Mapped[str] = mapped_column(String(12), default="pending")
     due_at: Mapped[datetime]
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     template_key: Mapped[str] = mapped_column(String(60))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
