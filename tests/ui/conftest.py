@@ -17,6 +17,10 @@ Delete parentless QObjects you create (``shiboken6.delete(obj)``) or hand them t
 worker thread crashes Qt later.
 - :func:`run` ``(qtbot, coro, timeout=10)``: run a coroutine to completion while Qt keeps
   processing events; returns its result or raises its exception.
+- ``run`` (the fixture, for a test that asks for a parameter named ``run``): ``run(coro)``
+  runs a scenario on ``qloop`` the same way, with up to 60 seconds.
+- :func:`until` ``(predicate, timeout=5)``: inside a scenario, wait (on the loop) until
+  ``predicate()`` is true, else fail.
 
 Use them from another UI test module::
 
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +63,15 @@ def run(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         task.cancel()
         raise
     return task.result()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait, letting the loop (and Qt) run, until ``predicate()``; fail after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
 def _close_loop(qtbot: QtBot, loop: qasync.QEventLoop) -> None:
@@ -101,6 +114,14 @@ def qloop(qapp: Any, qtbot: QtBot) -> Iterator[qasync.QEventLoop]:
         yield loop
     finally:
         _close_loop(qtbot, loop)
+
+
+@pytest.fixture(name="run")
+def run_fixture(
+    qloop: qasync.QEventLoop, qtbot: QtBot
+) -> Callable[[Coroutine[Any, Any, None]], None]:
+    """Run a scenario on this test's qasync loop (:func:`run` with a 60-second limit)."""
+    return lambda coro: run(qtbot, coro, timeout=60)
 
 
 @pytest.fixture

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -17,24 +13,10 @@ from services.analytics import Analytics
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import run as run_on_loop
+from tests.ui.conftest import until
 from ui.analytics_page import AnalyticsPage
 
 CALLER = "+14155550123"
-
-
-@pytest.fixture
-def run(qloop: qasync.QEventLoop, qtbot: QtBot) -> Callable[[Coroutine[Any, Any, None]], None]:
-    """Run a scenario on the shared per-test qasync loop (tests/ui/conftest.py)."""
-    return lambda coro: run_on_loop(qtbot, coro, timeout=60)
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def test_cards_and_chart_on_seeded_calls(

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-import qasync
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
@@ -20,7 +16,7 @@ from services.snapshots import CallItem
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import run as run_on_loop
+from tests.ui.conftest import until
 from ui.missed_calls_page import MissedCallsModel, MissedCallsPage, automation_text
 
 CALLER = "+14155550123"
@@ -32,20 +28,6 @@ class Bridge(QObject):
     def on_event(self, event: Event) -> None:
         if isinstance(event, CallChanged):
             self.callChanged.emit(event.call_id)
-
-
-@pytest.fixture
-def run(qloop: qasync.QEventLoop, qtbot: QtBot) -> Callable[[Coroutine[Any, Any, None]], None]:
-    """Run a scenario on the shared per-test qasync loop (tests/ui/conftest.py)."""
-    return lambda coro: run_on_loop(qtbot, coro, timeout=60)
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def test_countdown_then_cancel_auto_text(

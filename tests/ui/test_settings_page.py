@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import pytest
-import qasync
 from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
 
-from services.settings import SettingsError
+from services.settings import Settings, SettingsError
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import run as run_on_loop
+from tests.ui.conftest import until
 from ui.settings_page import SettingsPage
 
 
 class Bridge(QObject):
     settingsChanged = Signal(list)
-
-
-@pytest.fixture
-def run(qloop: qasync.QEventLoop, qtbot: QtBot) -> Callable[[Coroutine[Any, Any, None]], None]:
-    """Run a scenario on the shared per-test qasync loop (tests/ui/conftest.py)."""
-    return lambda coro: run_on_loop(qtbot, coro, timeout=60)
 
 
 def _page(qtbot: QtBot, inbox: Any) -> SettingsPage:
@@ -38,6 +28,22 @@ def _page(qtbot: QtBot, inbox: Any) -> SettingsPage:
     return page
 
 
+async def _loaded_page(qtbot: QtBot, inbox: Any) -> SettingsPage:
+    page = _page(qtbot, inbox)
+    await page.load()
+    return page
+
+
+class StoredSettings:
+    """An inbox that only reads the settings: ``values`` over the defaults."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    async def settings(self) -> Settings:
+        return Settings(self.values)
+
+
 def test_refused_input_in_place_and_nothing_saved(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
@@ -45,8 +51,7 @@ def test_refused_input_in_place_and_nothing_saved(
 
     async def scenario() -> None:
         async with running_app(url, tmp_path / "data", twilio_standin) as app:
-            page = _page(qtbot, app.inbox)
-            await page.load()
+            page = await _loaded_page(qtbot, app.inbox)
             before = (await app.inbox.settings()).as_dict()
 
             # A bad time zone: refused under the field.
@@ -83,8 +88,7 @@ def test_good_change_saved_in_one_call(
 
     async def scenario() -> None:
         async with running_app(url, tmp_path / "data", twilio_standin) as app:
-            page = _page(qtbot, app.inbox)
-            await page.load()
+            page = await _loaded_page(qtbot, app.inbox)
             assert not page.save_button.isEnabled()
             page.delay.setValue(45)
             page.timezone.setCurrentText("Europe/London")
@@ -95,7 +99,7 @@ def test_good_change_saved_in_one_call(
             page.quiet.changed.emit()
             assert page.save_button.isEnabled()
             qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-            await _until(lambda: page.status.text() == "Saved.")
+            await until(lambda: page.status.text() == "Saved.")
             stored = await app.inbox.settings()
             assert stored["textback.delay_seconds"] == 45
             assert stored["business.timezone"] == "Europe/London"
@@ -109,14 +113,10 @@ def test_good_change_saved_in_one_call(
 
 
 def test_service_refusal_is_shown_and_nothing_saved(qtbot: QtBot, run: Any) -> None:
-    from services.settings import Settings
-
-    class RefusingInbox:
+    class RefusingInbox(StoredSettings):
         def __init__(self) -> None:
+            super().__init__({})
             self.calls: list[dict[str, Any]] = []
-
-        async def settings(self) -> Settings:
-            return Settings({})
 
         async def update_settings(self, changes: Any, *, actor: str) -> dict[str, Any]:
             self.calls.append(dict(changes))
@@ -124,8 +124,7 @@ def test_service_refusal_is_shown_and_nothing_saved(qtbot: QtBot, run: Any) -> N
 
     async def scenario() -> None:
         inbox = RefusingInbox()
-        page = _page(qtbot, inbox)
-        await page.load()
+        page = await _loaded_page(qtbot, inbox)
         page.business_name.setText("Acme Dental")
         assert not await page.save()
         assert len(inbox.calls) == 1 and inbox.calls[0] == {"business.name": "Acme Dental"}
@@ -136,15 +135,10 @@ def test_service_refusal_is_shown_and_nothing_saved(qtbot: QtBot, run: Any) -> N
 
 
 def test_curly_quote_warning_and_fix(qtbot: QtBot, run: Any) -> None:
-    from services.settings import Settings
-
-    class Inbox:
-        async def settings(self) -> Settings:
-            return Settings({"business.name": "Smith & Sons"})
+    inbox = StoredSettings({"business.name": "Smith & Sons"})
 
     async def scenario() -> None:
-        page = _page(qtbot, Inbox())
-        await page.load()
+        page = await _loaded_page(qtbot, inbox)
         editor = page.template_editors["templates.missed_call"]
         text = "Hi [First Name], it’s [Business Name]. " + "We will call you back shortly. " * 4
         editor.set_text(text)
@@ -165,15 +159,10 @@ def test_curly_quote_warning_and_fix(qtbot: QtBot, run: Any) -> None:
 
 
 def test_token_buttons_insert_at_cursor(qtbot: QtBot, run: Any) -> None:
-    from services.settings import Settings
-
-    class Inbox:
-        async def settings(self) -> Settings:
-            return Settings({"business.name": "Acme"})
+    inbox = StoredSettings({"business.name": "Acme"})
 
     async def scenario() -> None:
-        page = _page(qtbot, Inbox())
-        await page.load()
+        page = await _loaded_page(qtbot, inbox)
         page.business_name.setText("Bright Smiles")
         editor = page.template_editors["templates.follow_up"]
         editor.set_text("Hello, from !")
@@ -187,14 +176,6 @@ def test_token_buttons_insert_at_cursor(qtbot: QtBot, run: Any) -> None:
     run(scenario())
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
@@ -202,8 +183,7 @@ def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
 
     async def scenario() -> None:
         async with running_app(url, tmp_path / "data", twilio_standin) as app:
-            page = _page(qtbot, app.inbox)
-            await page.load()
+            page = await _loaded_page(qtbot, app.inbox)
             assert page.business_phone.text() == "+15005550001"
             # "Use my own TwiML Bin" with no URL: refused by the service, nothing stored.
             page.offline_mode.setCurrentIndex(page.offline_mode.findData("twiml_url"))
