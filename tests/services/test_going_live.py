@@ -2,15 +2,13 @@
 
 Real parts throughout: the runtime (tests.harness.running_app) with its receiver on
 loopback, the gateway over HTTP to the Twilio stand-in, and, for the URL change, the
-fake ngrok agent of test_tunnel driven through pyngrok and the TunnelSupervisor.
+fake ngrok agent of tests/fake_ngrok.py driven through pyngrok and the TunnelSupervisor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +16,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from pyngrok import installer as pyngrok_installer
-from pyngrok import process as pyngrok_process
 
 from desktop import logs
 from services import sync_state
@@ -27,8 +23,8 @@ from services.catchup import CURSOR_KEY
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
 from services.wiring import BACKUP_KEY, offline_voice_url
+from tests.fake_ngrok import FIRST_URL, FakeNgrok, alive, eventually, fake_ngrok
 from tests.harness import BUSINESS, OFFICE_PHONE, PUBLIC_URL, running_app
-from tests.services.test_tunnel import FIRST_URL, FakeNgrok, alive, eventually
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 
@@ -193,23 +189,8 @@ def test_restart_after_going_offline_keeps_the_first_backup(
 
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNgrok]:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.delenv("NGROK_AUTHTOKEN", raising=False)
-
-    def no_download(*args: object, **kwargs: object) -> None:
-        raise AssertionError("pyngrok tried to download ngrok")
-
-    monkeypatch.setattr(pyngrok_installer, "install_ngrok", no_download)
-    fake = FakeNgrok(tmp_path / "fake")
-    yield fake
-    leftovers = [pid for pid in fake.pids() if alive(pid)]
-    for pid in leftovers:
-        os.kill(pid, signal.SIGKILL)
-    pyngrok_process._current_processes.pop(str(fake.path), None)
-    assert leftovers == [], "a fake ngrok process was left running"
+    with fake_ngrok(tmp_path, monkeypatch) as fake:
+        yield fake
 
 
 @pytest.mark.timeout(60)
