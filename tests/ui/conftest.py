@@ -19,6 +19,8 @@ worker thread crashes Qt later.
   processing events; returns its result or raises its exception.
 - ``run`` (the fixture, for a test that asks for a parameter named ``run``): ``run(coro)``
   runs a scenario on ``qloop`` the same way, with up to 60 seconds.
+- :func:`sqlite_app` ``(tmp_path, twilio_standin, **options)``: ``running_app`` on a SQLite
+  file in ``tmp_path``, for a scenario that builds its own data before the page opens.
 - :func:`until` ``(predicate, timeout=5)``: inside a scenario, wait (on the loop) until
   ``predicate()`` is true, else fail.
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +66,13 @@ def run(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         task.cancel()
         raise
     return task.result()
+
+
+def sqlite_app(
+    tmp_path: Path, standin: TwilioStandIn, **options: Any
+) -> AbstractAsyncContextManager[TestApp]:
+    """``running_app`` on ``tmp_path/fd.db`` with data in ``tmp_path/data``."""
+    return running_app(f"sqlite:///{tmp_path}/fd.db", tmp_path / "data", standin, **options)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

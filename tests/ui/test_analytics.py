@@ -10,10 +10,9 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from services.analytics import Analytics
-from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import until
+from tests.ui.conftest import sqlite_app, until
 from ui.analytics_page import AnalyticsPage
 
 CALLER = "+14155550123"
@@ -22,11 +21,9 @@ CALLER = "+14155550123"
 def test_cards_and_chart_on_seeded_calls(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path}/fd.db"
-
     async def scenario() -> None:
-        async with running_app(
-            url, tmp_path / "data", twilio_standin, settings={"business.timezone": "UTC"}
+        async with sqlite_app(
+            tmp_path, twilio_standin, settings={"business.timezone": "UTC"}
         ) as app:
             await app.missed_call(CALLER)
             await app.missed_call("+14155550188")

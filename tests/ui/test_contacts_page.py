@@ -10,10 +10,9 @@ from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
 
 from services.events import ContactChanged, Event
-from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import until
+from tests.ui.conftest import sqlite_app, until
 from ui.contacts_page import ContactsModel, ContactsPage
 
 
@@ -28,10 +27,8 @@ class Bridge(QObject):
 def test_search_tags_opt_out_and_open(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path}/fd.db"
-
     async def scenario() -> None:
-        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+        async with sqlite_app(tmp_path, twilio_standin) as app:
             await app.missed_call("+14155550123")
             await app.missed_call("+14155550188")
             await app.idle()

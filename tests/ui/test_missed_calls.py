@@ -13,10 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from services.events import CallChanged, Event
 from services.snapshots import CallItem
-from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import until
+from tests.ui.conftest import sqlite_app, until
 from ui.missed_calls_page import MissedCallsModel, MissedCallsPage, automation_text
 
 CALLER = "+14155550123"
@@ -33,11 +32,9 @@ class Bridge(QObject):
 def test_countdown_then_cancel_auto_text(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path}/fd.db"
-
     async def scenario() -> None:
         settings = {"textback.delay_seconds": 45}
-        async with running_app(url, tmp_path / "data", twilio_standin, settings=settings) as app:
+        async with sqlite_app(tmp_path, twilio_standin, settings=settings) as app:
             bridge = Bridge()
             unsubscribe = app.runtime.bus.subscribe(bridge.on_event)
             page = MissedCallsPage(app.inbox, app.engine, bridge, actor="Dana")

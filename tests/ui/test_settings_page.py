@@ -9,10 +9,9 @@ from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
 
 from services.settings import Settings, SettingsError
-from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
-from tests.ui.conftest import until
+from tests.ui.conftest import sqlite_app, until
 from ui.settings_page import SettingsPage
 
 
@@ -47,10 +46,8 @@ class StoredSettings:
 def test_refused_input_in_place_and_nothing_saved(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path}/fd.db"
-
     async def scenario() -> None:
-        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+        async with sqlite_app(tmp_path, twilio_standin) as app:
             page = await _loaded_page(qtbot, app.inbox)
             before = (await app.inbox.settings()).as_dict()
 
@@ -84,10 +81,8 @@ def test_refused_input_in_place_and_nothing_saved(
 def test_good_change_saved_in_one_call(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path}/fd.db"
-
     async def scenario() -> None:
-        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+        async with sqlite_app(tmp_path, twilio_standin) as app:
             page = await _loaded_page(qtbot, app.inbox)
             assert not page.save_button.isEnabled()
             page.delay.setValue(45)
@@ -179,10 +174,8 @@ def test_token_buttons_insert_at_cursor(qtbot: QtBot, run: Any) -> None:
 def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
     twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path}/fd.db"
-
     async def scenario() -> None:
-        async with running_app(url, tmp_path / "data", twilio_standin) as app:
+        async with sqlite_app(tmp_path, twilio_standin) as app:
             page = await _loaded_page(qtbot, app.inbox)
             assert page.business_phone.text() == "+15005550001"
             # "Use my own TwiML Bin" with no URL: refused by the service, nothing stored.
