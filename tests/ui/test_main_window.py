@@ -53,7 +53,10 @@ def test_counts_pages_and_saved_state(
     window.sidebar.setCurrentRow(1)
     assert window.current_key == "missed_calls"
 
-    # Ctrl+J: the next unread conversation opens in the Inbox, which marks it read.
+    # Ctrl+J: the next unread conversation opens in the Inbox, which marks it read
+    # (once the list shows it: the badge and the list are refreshed separately).
+    inbox_page = window.pages["inbox"]
+    qtbot.waitUntil(lambda: any(r.unread for r in inbox_page.model.rows()), timeout=3000)
     window.next_unread()
     assert window.current_key == "inbox"
     qtbot.waitUntil(lambda: window.badge("inbox") == 0, timeout=3000)

@@ -249,7 +249,7 @@ class InboxPage(QWidget):
         ):
             # This paint draws the rows; announce it once it is done.
             self.first_page_shown = True
-            QTimer.singleShot(0, self.firstPageShown.emit)
+            QTimer.singleShot(0, self, self.firstPageShown.emit)
         return super().eventFilter(watched, event)
 
     # ---- start and settings -----------------------------------------------------------------

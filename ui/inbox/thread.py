@@ -509,7 +509,7 @@ class ThreadView(QListView):
         self.thread_model.set_items(contact_id, items)
         if at_bottom:
             self.scrollToBottom()
-            QTimer.singleShot(0, self.scrollToBottom)
+            QTimer.singleShot(0, self, self.scrollToBottom)  # dropped if self is deleted
         self._update_ticker()
 
     def _update_ticker(self) -> None:
