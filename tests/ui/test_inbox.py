@@ -90,10 +90,15 @@ def test_contact_edits_persist(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> No
 
     def saved() -> bool:
         c = run(qtbot, ui_app.inbox.contact(cid))
-        return c.name == "Maria Lopez" and c.assigned_to == "Luis" and {
-            "pending callback",
-            "vip",
-        } <= set(c.tags)
+        return (
+            c.name == "Maria Lopez"
+            and c.assigned_to == "Luis"
+            and {
+                "pending callback",
+                "vip",
+            }
+            <= set(c.tags)
+        )
 
     qtbot.waitUntil(saved, timeout=3000)
     # The list row follows without a reload.
