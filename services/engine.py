@@ -1,7 +1,8 @@
 """The loop of DESIGN.md: webhooks in, decisions recorded, texts out.
 
-:class:`Engine` implements the receiver's :class:`~services.receiver.WebhookHandlers`
-and runs the scheduler's jobs. Every webhook does its bookkeeping in one unit of work
+:class:`Engine` implements the receiver's :class:`~services.receiver.WebhookHandlers`;
+what goes out (scheduled jobs, replies, crash reconciliation) is its
+:class:`~services.outbox.Outbox`. Every webhook does its bookkeeping in one unit of work
 before answering (so nothing Twilio told us is lost if the process dies right after),
 and leaves slow work, sending, to the scheduler or to tracked background tasks.
 Coroutines run on the event loop; storage work runs on the database's worker thread.
@@ -14,7 +15,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -22,8 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import errors, phones, policy, records, settings_store, templates, twiml
-from services.api import ReplyRefused
+from services import phones, policy, records, settings_store, twiml
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -33,44 +32,24 @@ from services.events import (
     EventBus,
     SettingsChanged,
 )
+from services.outbox import Outbox
 from services.ports import (
     Carrier,
-    CarrierError,
-    NotTextableError,
-    OptedOutError,
-    RemoteMessage,
-    SentMessage,
 )
 from services.receiver import PATHS, BadWebhook
 from services.scheduler import Scheduler
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Job, Message
+from services.storage.models import Call, Job, Message
 from services.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 5
 SETTINGS_TTL = 2.0  # seconds
 FINAL_DIAL_OK = "completed"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A message row waiting to go out, and everything needed to send it."""
-
-    message_id: int
-    job_id: int | None
-    contact_id: int
-    conversation_id: int
-    to: str
-    from_: str
-    body: str
-    # Set when an earlier attempt may have reached the carrier: look before sending.
-    reconcile_since: datetime | None = None
 
 
 def _required(form: Mapping[str, str], *names: str) -> list[str]:
@@ -99,37 +78,54 @@ class Engine:
         self._bus = bus
         self._clock = clock
         self._scheduler = scheduler
-        self._public_url = public_url
-        self.retry_base_seconds = retry_base_seconds
         self._background = TaskSet("engine")
-        # Delivery callbacks can beat our own record of the send (we learn the SID from
-        # the API's answer); they wait here until the SID is stored.
-        self._early_status: dict[str, tuple[str, int | None]] = {}
         self._settings_cache: tuple[float, Settings] | None = None
         bus.subscribe(self._on_event)
+        self.outbox = Outbox(
+            db,
+            carrier,
+            bus,
+            clock,
+            scheduler,
+            public_url=public_url,
+            settings=self._settings,
+            retry_base_seconds=retry_base_seconds,
+        )
 
     # ---- life cycle -------------------------------------------------------------
     async def start(self) -> None:
         """Reconcile sends cut short by a crash, then start running due jobs."""
-        await self.recover()
-        await self._scheduler.start(self.run_job)
+        await self.outbox.recover()
+        await self._scheduler.start(self.outbox.run_job)
 
     async def stop(self) -> None:
         await self._scheduler.stop()
         await self._background.close()
+        await self.outbox.close()
 
     async def idle(self) -> None:
         """Wait for background work and running jobs to finish (tests, benchmark)."""
         await self._background.drain()
+        await self.outbox.idle()
         await self._scheduler.idle()
+
+    @property
+    def retry_base_seconds(self) -> float:
+        """Backoff before a send that failed retryably runs again (doubles each try)."""
+        return self.outbox.retry_base_seconds
+
+    @retry_base_seconds.setter
+    def retry_base_seconds(self, seconds: float) -> None:
+        self.outbox.retry_base_seconds = seconds
+
+    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int:
+        """A reply typed by the desk (see :meth:`Outbox.send_reply`)."""
+        return await self.outbox.send_reply(contact_id, body, author=author)
 
     # ---- helpers -----------------------------------------------------------------
     def _publish_after(self, uow: UnitOfWork, *events: Event) -> None:
         for event in events:
             uow.after_commit(functools.partial(self._bus.publish, event))
-
-    def _send_later(self, outgoing: Outgoing) -> None:
-        self._background.spawn(self._deliver(outgoing), name=f"send-{outgoing.message_id}")
 
     def _settings(self, s: Session) -> Settings:
         """Settings, cached for a moment: every webhook needs them, few change them.
@@ -148,10 +144,6 @@ class Engine:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, SettingsChanged):
             self._settings_cache = None
-
-    def _status_callback(self) -> str | None:
-        base = self._public_url()
-        return base.rstrip("/") + PATHS["sms_status"] if base else None
 
     # ---- voice ---------------------------------------------------------------------
     async def voice(self, form: Mapping[str, str]) -> str:
@@ -389,9 +381,9 @@ class Engine:
             )
             s.add(job)
             s.flush()
-            outgoing = self._begin_send(uow, job, cfg, now) if due_now else None
+            outgoing = self.outbox.begin_send(uow, job, cfg, now) if due_now else None
             if outgoing is not None:
-                uow.after_commit(functools.partial(self._send_later, outgoing))
+                uow.after_commit(functools.partial(self.outbox.send_later, outgoing))
             else:
                 uow.after_commit(self._scheduler.wake)
         records.audit(
@@ -480,12 +472,12 @@ class Engine:
             )
             uow.commit()
             if word == "help" and not contact.opted_out and received_at is None:
-                return contact.id, self._render(cfg, "templates.help", contact)
+                return contact.id, self.outbox.render(cfg, "templates.help", contact)
             return contact.id, None
 
         contact_id, help_text = await self._run_keyed(work)
         if contact_id is not None and help_text:
-            self._background.spawn(self._send_auto(contact_id, help_text), name="help-reply")
+            self._background.spawn(self.outbox.send_auto(contact_id, help_text), name="help-reply")
         if contact_id is not None:
             self._scheduler.wake()
         return contact_id is not None
@@ -527,402 +519,12 @@ class Engine:
             message = s.scalar(select(Message).where(Message.sid == sid))
             if message is None:
                 return False
-            self._apply_status(uow, message, status, code)
+            self.outbox.apply_status(uow, message, status, code)
             uow.commit()
             return True
 
         if not await self._db.run(work):
-            self._early_status[sid] = (status, code)
-
-    def _apply_status(
-        self, uow: UnitOfWork, message: Message, status: str, code: int | None
-    ) -> None:
-        s = uow.session
-        if not records.advance_status(message, status) and code is None:
-            return
-        conversation = s.get(Conversation, message.conversation_id)
-        assert conversation is not None
-        if code is not None:
-            message.error_code = code
-            message.error_message = errors.describe(code)
-            if code == 21610:
-                contact = s.get(Contact, conversation.contact_id)
-                if contact is not None and not contact.opted_out:
-                    contact.opted_out = True
-                    contact.opted_out_at = self._clock.now()
-                    self._publish_after(uow, ContactChanged(contact.id))
-        self._publish_after(uow, ConversationChanged(conversation.id, conversation.contact_id))
-
-    # ---- sending ---------------------------------------------------------------------
-    def _render(self, cfg: Settings, key: str, contact: Contact) -> str:
-        first = contact.name.split()[0] if contact.name and contact.name.strip() else None
-        business_phone = cfg["business.phone_number"]
-        return templates.render(
-            cfg[key],
-            templates.TemplateContext(
-                first_name=first,
-                business_name=cfg["business.name"] or None,
-                business_phone=phones.format_for_display(business_phone)
-                if business_phone
-                else None,
-                booking_link=cfg["business.booking_link"] or None,
-            ),
-        )
-
-    async def run_job(self, job_id: int) -> None:
-        """Run one claimed job: re-check, render, send, record. Never raises."""
-        try:
-            outgoing = await self._db.run(lambda uow: self._prepare_job(uow, job_id))
-            if outgoing is not None:
-                await self._deliver(outgoing)
-        except Exception:
-            log.exception("scheduled job %s failed unexpectedly", job_id)
-            await self._db.run(lambda uow: self._fail_job(uow, job_id, "internal error"))
-
-    def _fail_job(self, uow: UnitOfWork, job_id: int, reason: str) -> None:
-        job = uow.session.get(Job, job_id)
-        if job is not None and job.state == "sending":
-            job.state = "failed"
-            job.reason = reason
-            job.finished_at = self._clock.now()
-            uow.commit()
-
-    def _prepare_job(self, uow: UnitOfWork, job_id: int) -> Outgoing | None:
-        job = uow.session.get(Job, job_id)
-        if job is None or job.state != "sending":
-            return None
-        outgoing = self._begin_send(uow, job, self._settings(uow.session), self._clock.now())
-        uow.commit()
-        return outgoing
-
-    def _begin_send(
-        self, uow: UnitOfWork, job: Job, cfg: Settings, now: datetime
-    ) -> Outgoing | None:
-        """Re-check a claimed job and write the message row it will send (not committed).
-
-        Returns None when the job ends here (skipped, cancelled, held for quiet hours).
-        """
-        s = uow.session
-        contact = s.get(Contact, job.contact_id)
-        call = s.get(Call, job.call_id) if job.call_id else None
-        assert contact is not None
-
-        def finish(state: str, reason: str) -> None:
-            job.state = state
-            job.reason = reason
-            job.finished_at = now
-            if call is not None and job.kind == "textback":
-                call.textback_state = "skipped" if state == "skipped" else state
-                call.textback_reason = reason
-                self._publish_after(uow, CallChanged(call.id))
-
-        earlier = s.get(Message, job.message_id) if job.message_id is not None else None
-        if earlier is not None and earlier.sid:
-            finish("done", "already sent")
-            return None
-        if contact.opted_out:
-            finish("skipped", policy.OPTED_OUT)
-            return None
-        if not cfg["textback.enabled"]:
-            finish("skipped", policy.DISABLED)
-            return None
-        if not cfg["business.phone_number"]:
-            finish("failed", "business.phone_number is not set")
-            return None
-        if job.kind == "follow_up" and self._replied_since(s, contact.id, job.created_at):
-            finish("cancelled", "they replied")
-            return None
-        held_to, held = policy.hold_for_quiet_hours(cfg, now)
-        if held is not None:
-            job.state = "pending"
-            job.due_at = held_to
-            if call is not None and job.kind == "textback":
-                call.textback_state = "held"
-                self._publish_after(uow, CallChanged(call.id))
-            uow.after_commit(self._scheduler.wake)
-            return None
-        conversation = records.conversation_for(s, contact)
-        if earlier is not None:
-            # An earlier attempt (before a crash, or one that failed on the network) may
-            # have reached the carrier: same row, same text, and look before sending.
-            earlier.status = "sending"
-            self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-            return Outgoing(
-                earlier.id,
-                job.id,
-                contact.id,
-                conversation.id,
-                contact.phone,
-                cfg["business.phone_number"],
-                earlier.body,
-                reconcile_since=as_utc(earlier.created_at),
-            )
-        body = self._render(cfg, job.template_key, contact)
-        message = records.add_message(
-            s,
-            conversation,
-            Message(
-                direction="out",
-                body=body,
-                status="sending",
-                kind="textback" if job.kind == "textback" else "follow_up",
-                segments=templates.segments(body).segments,
-                call_id=job.call_id,
-                created_at=now,
-            ),
-        )
-        job.message_id = message.id
-        self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-        return Outgoing(
-            message.id,
-            job.id,
-            contact.id,
-            conversation.id,
-            contact.phone,
-            cfg["business.phone_number"],
-            body,
-        )
-
-    @staticmethod
-    def _replied_since(s: Session, contact_id: int, since: datetime) -> bool:
-        return (
-            s.scalar(
-                select(Message.id)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(
-                    Conversation.contact_id == contact_id,
-                    Message.direction == "in",
-                    Message.created_at >= since,
-                )
-                .limit(1)
-            )
-            is not None
-        )
-
-    async def _deliver(self, out: Outgoing) -> None:
-        try:
-            found = await self._already_sent(out) if out.reconcile_since else None
-            if found is not None:
-                sent = SentMessage(found.sid, found.status, found.to, found.from_, found.body)
-                log.info(
-                    "message %s had already left as %s; not sending again",
-                    out.message_id,
-                    found.sid,
-                )
-            else:
-                sent = await self._carrier.send_sms(
-                    to=out.to,
-                    from_=out.from_,
-                    body=out.body,
-                    status_callback=self._status_callback(),
-                )
-        except CarrierError as exc:
-            failure = exc
-        except OSError as exc:  # network down: same as a retryable carrier error
-            failure = CarrierError(f"network error: {exc}", retryable=True)
-        else:
-            await self._db.run(lambda uow: self._record_sent(uow, out, sent))
-            self._scheduler.wake()
-            return
-        await self._db.run(
-            lambda uow: self._record_failure(
-                uow, out, failure, opt_out=isinstance(failure, OptedOutError)
-            )
-        )
-        self._scheduler.wake()
-
-    def _record_sent(self, uow: UnitOfWork, out: Outgoing, sent: SentMessage) -> None:
-        s = uow.session
-        now = self._clock.now()
-        message = s.get(Message, out.message_id)
-        assert message is not None
-        message.sid = sent.sid
-        message.status = "queued"
-        records.advance_status(message, sent.status)
-        message.sent_at = now
-        if sent.num_segments:
-            message.segments = sent.num_segments
-        early = self._early_status.pop(sent.sid, None)
-        if early is not None:
-            self._apply_status(uow, message, *early)
-        if out.job_id is not None:
-            job = s.get(Job, out.job_id)
-            assert job is not None
-            job.state = "done"
-            job.finished_at = now
-            self._after_job_sent(uow, job, now)
-        self._publish_after(uow, ConversationChanged(out.conversation_id, out.contact_id))
-        uow.commit()
-
-    def _after_job_sent(self, uow: UnitOfWork, job: Job, now: datetime) -> None:
-        s = uow.session
-        if job.kind != "textback":
-            return
-        if job.call_id is not None:
-            call = s.get(Call, job.call_id)
-            if call is not None:
-                call.textback_state = "sent"
-                call.textback_reason = None
-                self._publish_after(uow, CallChanged(call.id))
-        delay = self._settings(s)["followup.delay_seconds"]
-        if delay > 0:
-            s.add(
-                Job(
-                    kind="follow_up",
-                    state="pending",
-                    due_at=now + timedelta(seconds=delay),
-                    contact_id=job.contact_id,
-                    call_id=job.call_id,
-                    template_key="templates.follow_up",
-                    attempts=0,
-                    created_at=now,
-                )
-            )
-
-    def _record_failure(
-        self, uow: UnitOfWork, out: Outgoing, exc: CarrierError, *, opt_out: bool = False
-    ) -> None:
-        s = uow.session
-        now = self._clock.now()
-        message = s.get(Message, out.message_id)
-        assert message is not None
-        job = s.get(Job, out.job_id) if out.job_id is not None else None
-        contact = s.get(Contact, out.contact_id)
-        assert contact is not None
-        if opt_out and not contact.opted_out:
-            contact.opted_out = True
-            contact.opted_out_at = now
-            self._publish_after(uow, ContactChanged(contact.id))
-        if exc.retryable and job is not None and job.attempts < MAX_ATTEMPTS:
-            # Nothing left: the message row waits and the job runs again after a backoff.
-            message.status = "retrying"
-            message.error_message = f"will retry: {exc}"
-            job.state = "pending"
-            job.due_at = now + timedelta(
-                seconds=min(300.0, self.retry_base_seconds * 2 ** (job.attempts - 1))
-            )
-            job.reason = str(exc)
-        else:
-            message.status = "failed"
-            message.error_code = exc.code
-            message.error_message = errors.describe(exc.code, str(exc))
-            if job is not None:
-                final = isinstance(exc, OptedOutError | NotTextableError)
-                job.state = "skipped" if final else "failed"
-                job.reason = message.error_message
-                job.finished_at = now
-                if job.call_id is not None and job.kind == "textback":
-                    call = s.get(Call, job.call_id)
-                    if call is not None:
-                        call.textback_state = "skipped" if job.state == "skipped" else "failed"
-                        call.textback_reason = message.error_message
-                        self._publish_after(uow, CallChanged(call.id))
-        self._publish_after(uow, ConversationChanged(out.conversation_id, out.contact_id))
-        uow.commit()
-
-    async def _send_auto(self, contact_id: int, body: str) -> None:
-        outgoing = await self._db.run(
-            lambda uow: self._prepare_manual(uow, contact_id, body, author=None, kind="auto")
-        )
-        await self._deliver(outgoing)
-
-    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int:
-        """Send a reply typed by the desk; returns the new message's id.
-
-        Raises :class:`ReplyRefused` (nothing stored) when the body is empty, the contact
-        opted out, or no business number is set. A carrier failure is recorded on the
-        message (status ``failed`` with the reason in words), not raised.
-        """
-        if not body.strip():
-            raise ReplyRefused("Type a message first.")
-        outgoing = await self._db.run(
-            lambda uow: self._prepare_manual(uow, contact_id, body, author=author, kind="manual")
-        )
-        await self._deliver(outgoing)
-        return outgoing.message_id
-
-    def _prepare_manual(
-        self, uow: UnitOfWork, contact_id: int, body: str, *, author: str | None, kind: str
-    ) -> Outgoing:
-        s = uow.session
-        cfg = self._settings(s)
-        contact = s.get(Contact, contact_id)
-        if contact is None:
-            raise ReplyRefused("That contact no longer exists.")
-        if contact.opted_out:
-            raise ReplyRefused(
-                f"{contact.phone} opted out (texted STOP). They must text START before you "
-                "can message them again."
-            )
-        if not cfg["business.phone_number"]:
-            raise ReplyRefused("Set the business's Twilio number in Settings first.")
-        now = self._clock.now()
-        conversation = records.conversation_for(s, contact)
-        message = records.add_message(
-            s,
-            conversation,
-            Message(
-                direction="out",
-                body=body,
-                status="sending",
-                kind=kind,
-                author=author,
-                segments=templates.segments(body).segments,
-                created_at=now,
-            ),
-        )
-        if kind == "manual":
-            conversation.unread_count = 0
-        self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-        uow.commit()
-        return Outgoing(
-            message.id,
-            None,
-            contact.id,
-            conversation.id,
-            contact.phone,
-            cfg["business.phone_number"],
-            body,
-        )
-
-    # ---- crash recovery -------------------------------------------------------------
-    async def recover(self) -> None:
-        """Put jobs a dead process left in ``sending`` back in the queue, due now.
-
-        Their message row (if it was written) stays: :meth:`run_job` then looks for it in
-        the carrier's log before sending, so a text that did leave is recorded, not sent
-        twice. Call once at start-up, before the scheduler runs: one process sends for a
-        database.
-        """
-
-        def work(uow: UnitOfWork) -> int:
-            now = self._clock.now()
-            result = uow.session.execute(
-                update(Job)
-                .where(Job.state == "sending")
-                .values(state="pending", due_at=now, reason="interrupted; reconciling")
-            )
-            count = int(getattr(result, "rowcount", 0) or 0)
-            if count:
-                records.audit(uow.session, now, "jobs.recovered", count=count)
-            uow.commit()
-            return count
-
-        count = await self._db.run(work)
-        if count:
-            log.warning("recovered %d send(s) interrupted by a crash; reconciling", count)
-
-    async def _already_sent(self, out: Outgoing) -> RemoteMessage | None:
-        """The carrier's record of ``out`` if an earlier attempt reached it.
-
-        Raises :class:`CarrierError` when the log cannot be read (then we must not send
-        blind: the caller retries later).
-        """
-        assert out.reconcile_since is not None
-        recent = await self._carrier.list_messages(
-            to=out.to, from_=out.from_, date_sent_after=out.reconcile_since - timedelta(minutes=5)
-        )
-        return next((m for m in recent if m.body == out.body), None)
+            self.outbox.remember_early_status(sid, status, code)
 
     # ---- staff actions on calls ------------------------------------------------------
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool:
