@@ -213,3 +213,7 @@ class ConnectionBox(QGroupBox):
             failed=self._refused,
             always=lambda: self._busy(False),
         )
+
+    def shutdown(self) -> None:
+        """Cancel what is still loading or saving (the app is closing)."""
+        self._tasks.cancel_all()

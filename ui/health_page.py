@@ -149,9 +149,13 @@ class HealthPage(QWidget):
         self._timer.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop refreshing and cancel what is in flight (the app is closing)."""
         self._timer.stop()
         self._tasks.cancel_all()
-        super().closeEvent(event)
 
     # -- actions ------------------------------------------------------------------------------
 

@@ -809,3 +809,6 @@ class SettingsPage(QWidget):
 
     def shutdown(self) -> None:
         self.tasks.cancel_all()
+        hook = getattr(self._connection, "shutdown", None)
+        if callable(hook):
+            hook()

@@ -1,5 +1,7 @@
-"""Index jobs by call and by contact: the Missed calls list and a reply's cancelling of
-pending jobs look them up that way, and jobs grow with every call.
+"""Index jobs by call and by contact.
+
+The Missed calls list and a reply's cancelling of pending jobs look them up that way,
+and jobs grow with every call.
 
 Revision ID: 0003
 Revises: 0002
