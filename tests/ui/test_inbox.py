@@ -189,3 +189,21 @@ def test_model_data_out_of_range_is_none(qtbot: QtBot, ui_app: TestApp, bridge: 
     assert model.data(model.createIndex(-1, 0)) is None
     assert model.data(model.index(0), Qt.ItemDataRole.DecorationRole) is None
     assert model.data(model.index(0), 9999) is None
+
+
+def test_staff_calling_back_cancel_the_waiting_auto_text_from_the_thread(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, twilio_standin: TwilioStandIn
+) -> None:
+    run(qtbot, ui_app.set(textback__delay_seconds=60))
+    page = make_page(qtbot, ui_app, bridge)
+    run(qtbot, ui_app.missed_call(CALLER))
+    open_first(qtbot, page)
+    button = page.panel.cancel_textback_button
+    qtbot.waitUntil(lambda: not button.isHidden(), timeout=2000)
+
+    button.click()
+    qtbot.waitUntil(button.isHidden, timeout=3000)  # the thread reloads: nothing waits
+    (call,) = run(qtbot, ui_app.inbox.missed_calls())
+    assert call.textback_state == "cancelled"
+    assert call.textback_reason == "cancelled by desk"
+    assert twilio_standin.messages_sent == []

@@ -79,6 +79,7 @@ class ContactPanel(QFrame):
     assignRequested = Signal(object)  # str | None
     bookedRequested = Signal(object)  # cents: int | None
     callbackDoneRequested = Signal()
+    cancelTextbackRequested = Signal(int)  # call id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +121,14 @@ class ContactPanel(QFrame):
         self.callback_button.setAccessibleName("Callback done")
         self.booked_value = QLabel(self)
         self.booked_value.setAccessibleName("Booked value")
+        # Shown while a missed call's auto-text is still waiting to go (staff called back).
+        self.cancel_textback_button = QPushButton("Cancel auto-text", self)
+        self.cancel_textback_button.setAccessibleName("Cancel the pending auto-text")
+        self.cancel_textback_button.setToolTip(
+            "You are calling them back yourself: the automatic text will not be sent."
+        )
+        self.cancel_textback_button.hide()
+        self._pending_call: int | None = None
 
         quick = QHBoxLayout()
         quick.setSpacing(6)
@@ -152,6 +161,7 @@ class ContactPanel(QFrame):
         layout.addWidget(self.phone)
         layout.addWidget(self.status)
         layout.addLayout(actions)
+        layout.addWidget(self.cancel_textback_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.booked_value)
         layout.addSpacing(4)
         layout.addLayout(form, 1)
@@ -171,8 +181,18 @@ class ContactPanel(QFrame):
         self.notes.textChanged.connect(self._notes_edited)
         self.booked_button.clicked.connect(self._ask_booked)
         self.callback_button.clicked.connect(self.callbackDoneRequested)
+        self.cancel_textback_button.clicked.connect(self._cancel_textback)
         self.set_members([])
         self.setEnabled(False)
+
+    def set_pending_textback(self, call_id: int | None) -> None:
+        """Offer "Cancel auto-text" for ``call_id``'s waiting text (None: nothing waits)."""
+        self._pending_call = call_id
+        self.cancel_textback_button.setVisible(call_id is not None)
+
+    def _cancel_textback(self) -> None:
+        if self._pending_call is not None:
+            self.cancelTextbackRequested.emit(self._pending_call)
 
     def _heading(self, text: str) -> QLabel:
         label = QLabel(text, self)

@@ -361,6 +361,12 @@ class InboxPage(QWidget):
         def done(items: list[Any]) -> None:
             if contact_id == self.current_contact_id:
                 self.thread_view.show_items(contact_id, items)
+                waiting = [
+                    i.id
+                    for i in items
+                    if isinstance(i, CallItem) and i.textback_state in ("scheduled", "held")
+                ]
+                self.panel.set_pending_textback(waiting[-1] if waiting else None)
 
         self.tasks.spawn(self._inbox.thread(contact_id), what="load the thread", done=done)
 
@@ -477,6 +483,12 @@ class InboxPage(QWidget):
         p.callbackDoneRequested.connect(
             lambda: act(
                 "mark the callback done", lambda c: inbox.callback_done(c, actor=self.actor)
+            )
+        )
+        p.cancelTextbackRequested.connect(
+            lambda call_id: self.tasks.spawn(
+                self._messaging.cancel_textback(call_id, actor=self.actor),
+                what="cancel the auto-text",
             )
         )
 
