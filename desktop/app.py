@@ -544,9 +544,10 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
     import qasync
 
     from desktop import startup_probe
+    from services.credentials import CredentialStore
     from ui.widgets import icons
 
-    secrets = _secrets()  # read from the keyring once, not on every log record
+    secrets = logs.secrets_in(CredentialStore())
     logs.configure(config.log_dir, lambda: secrets, verbose=verbose)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -593,15 +594,3 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
         sys.excepthook = previous_hook
         instance.close()
         asyncio.set_event_loop(None)
-
-
-def _secrets() -> list[str]:
-    try:
-        from services.credentials import CredentialStore
-
-        creds = CredentialStore().load_twilio()
-    except Exception:
-        return []
-    if creds is None:
-        return []
-    return [s for s in (creds.auth_token, creds.api_key_secret) if s]

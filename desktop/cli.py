@@ -184,7 +184,8 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     from services.credentials import CredentialStore
 
     store = CredentialStore()
-    logs.configure(config.log_dir, lambda: _secrets(store), verbose=getattr(args, "verbose", False))
+    secrets = logs.secrets_in(store)
+    logs.configure(config.log_dir, lambda: secrets, verbose=getattr(args, "verbose", False))
 
     async def run() -> int:
         try:
@@ -218,16 +219,6 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-
-
-def _secrets(store: Any) -> list[str]:
-    try:
-        creds = store.load_twilio()
-    except Exception:
-        return []
-    if creds is None:
-        return []
-    return [s for s in (creds.auth_token, creds.api_key_secret) if s]
 
 
 # ---- windows -------------------------------------------------------------------------------

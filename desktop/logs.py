@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from services.credentials import CredentialStore
+
 
 class RedactSecrets(logging.Filter):
     """Replaces any known secret in a record's final message with ``***``.
@@ -28,6 +30,22 @@ class RedactSecrets(logging.Filter):
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return True
+
+
+def secrets_in(store: CredentialStore) -> list[str]:
+    """The stored secrets the log must never show, read once (a keyring read can be a
+    D-Bus round trip: not something to do per log record)."""
+    found: list[str] = []
+    try:
+        creds = store.load_twilio()
+        if creds is not None:
+            found += [s for s in (creds.auth_token, creds.api_key_secret) if s]
+        token = store.load_ngrok_token()
+        if token:
+            found.append(token)
+    except Exception:  # an unusable keyring holds nothing we could log anyway
+        pass
+    return found
 
 
 def configure(log_dir: Path, secrets: Callable[[], Iterable[str]], *, verbose: bool) -> None:
