@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from services.api import InboxApi, NotFound
 from services.snapshots import ContactDetail
+from ui import theme
 from ui.widgets.page_parts import page_heading, rows_table
 from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
@@ -67,9 +68,9 @@ class ContactsModel(PagedSnapshotModel[ContactDetail]):
             return contact.assigned_to or ""
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == self.TEXTS and contact.opted_out:
-                return QColor("#b00020")
+                return theme.danger(QGuiApplication.palette())
             if column == self.NAME and not contact.name:
-                return QColor("#808080")
+                return theme.muted_text(QGuiApplication.palette())
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.TEXTS and contact.opted_out:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QPalette
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from services.api import InboxApi, MessagingApi, NotFound
 from services.snapshots import CallItem
+from ui import theme
 from ui.widgets.page_parts import page_heading, rows_table
 from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
@@ -142,7 +143,7 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
                 "failed",
                 "undelivered",
             ):
-                return QColor("#b00020")
+                return theme.danger(QGuiApplication.palette())
             if call.textback_state in PENDING_STATES:
                 return QGuiApplication.palette().color(QPalette.ColorRole.Highlight)
             return None

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from services import phones
 from services.api import InboxApi
 from services.settings import Settings, SettingsError, validate
+from ui import theme
 from ui.settings.fields import (
     ErrorLabel,
     HoursEditor,
@@ -791,7 +792,7 @@ class SettingsPage(QWidget):
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020;" if error else "")
+        self.status.setStyleSheet(theme.error_style() if error else "")
 
     def _settings_changed_elsewhere(self, _keys: list[str]) -> None:
         if self._saving or not self._loaded:

@@ -47,6 +47,15 @@ def danger(palette: QPalette) -> QColor:
     return QColor("#f87171") if is_dark(palette) else QColor("#b91c1c")
 
 
+def error_style() -> str:
+    """A style sheet colouring a label's text as an error, for the current palette."""
+    return f"color: {danger(QApplication.palette()).name()};"
+
+
+def warning_style() -> str:
+    return f"color: {warning(QApplication.palette()).name()};"
+
+
 def warning(palette: QPalette) -> QColor:
     return QColor("#fbbf24") if is_dark(palette) else QColor("#92400e")
 

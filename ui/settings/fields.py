@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from services import phones
 from services.settings import WEEKDAYS, SettingsError
+from ui import theme
 
 DAY_NAMES = {
     "mon": "Monday",
@@ -38,7 +39,6 @@ DAY_NAMES = {
     "sat": "Saturday",
     "sun": "Sunday",
 }
-ERROR_STYLE = "color: #b00020;"
 
 
 def hint_label(text: str) -> QLabel:
@@ -55,7 +55,7 @@ class ErrorLabel(QLabel):
         super().__init__(parent)
         self.setObjectName("fieldError")
         self.setWordWrap(True)
-        self.setStyleSheet(ERROR_STYLE)
+        self.setStyleSheet(theme.error_style())
         self.hide()
 
     def show_error(self, message: str | None) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from services import templates
 from services.settings import SettingsError, validate
+from ui import theme
 from ui.settings.fields import ErrorLabel, hint_label
 
 SAMPLE_FIRST_NAME = "Maria"
@@ -159,7 +160,7 @@ class TemplateEditor(QWidget):
         self.warning_label = QLabel()
         self.warning_label.setObjectName("gsmWarning")
         self.warning_label.setWordWrap(True)
-        self.warning_label.setStyleSheet("color: #8a5a00;")
+        self.warning_label.setStyleSheet(theme.warning_style())
         self.fix_button = QPushButton("Fix")
         self.fix_button.setObjectName("fixGsm")
         self.fix_button.setToolTip("Replace curly quotes, dashes and similar with plain ones")
