@@ -12,7 +12,8 @@ inbound call and text to the engine, oldest first:
   canceled). :meth:`Engine.catch_up_call` records it once per CallSid and applies the
   catch-up template and age limit.
 - every inbound message goes to :meth:`Engine.catch_up_message` as the webhook form
-  Twilio would have posted (MessageSid, From, To, Body, NumMedia).
+  Twilio would have posted (MessageSid, From, To, Body, NumMedia and, for an MMS, the
+  MediaUrlN / MediaContentTypeN read from the message's Media list).
 
 A call still in progress (or with a leg in progress) is not decided yet: it is left for
 the next run, and the cursor stays at or before it. The cursor moves only after every
@@ -30,7 +31,7 @@ from typing import Protocol
 
 from services import settings_store, sync_state
 from services.clock import Clock, as_utc
-from services.ports import RemoteCall, RemoteMessage
+from services.ports import CarrierError, RemoteCall, RemoteMessage
 from services.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ class CallLog(Protocol):
         date_sent_after: datetime | None = None,
         limit: int = 200,
     ) -> list[RemoteMessage]: ...
+
+    async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:
+        """An MMS's media as (url, content type)."""
+        ...
 
 
 class CatchUpSink(Protocol):
@@ -254,4 +259,15 @@ class CatchUp:
             "NumMedia": str(message.num_media),
             "SmsStatus": "received",
         }
+        if message.num_media:
+            # The webhook would have carried MediaUrlN; the log has them one level down.
+            try:
+                media = await self._carrier.list_media(message.sid)
+            except CarrierError as exc:
+                log.warning("media of %s not read (%s); threading the text alone", message.sid, exc)
+                media = []
+            for i, (url, content_type) in enumerate(media):
+                form[f"MediaUrl{i}"] = url
+                form[f"MediaContentType{i}"] = content_type
+            form["NumMedia"] = str(len(media))
         return await self._engine.catch_up_message(form, received_at=item.at)

@@ -275,6 +275,10 @@ class DemoCarrier:
         ]
         return found[:limit]
 
+    async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:
+        """The demo's simulated texts carry no media."""
+        return []
+
     # -- simulations ---------------------------------------------------------------------
 
     async def simulate_missed_call(self, caller: str, *, name: str | None = None) -> str:

@@ -69,6 +69,7 @@ AUTH_CODES = frozenset({20003})
 #: Twilio's largest page size.
 _MAX_PAGE_SIZE = 1000
 _DEFAULT_TIMEOUT_SECONDS = 30.0
+_TWILIO_API = "https://api.twilio.com"  # media URLs as Twilio's webhooks give them
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,6 +454,21 @@ class TwilioGateway:
                 error_code=_as_int(m.error_code),
             )
             for m in records
+        ]
+
+    async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:
+        """An MMS's media as ``(url, content type)``, the URL as Twilio's webhook gives it
+        (``https://api.twilio.com/…/Media/ME…``, no ``.json``). Raises :class:`CarrierError`."""
+        media = self._api().messages(message_sid).media
+
+        async def first(page_size: int) -> Any:
+            return await media.page_async(page_size=page_size)
+
+        records = await self._collect("list media", first, limit)
+        return [
+            (_TWILIO_API + str(m.uri).removesuffix(".json"), str(m.content_type or ""))
+            for m in records
+            if m.uri
         ]
 
     async def list_calls(

@@ -135,3 +135,7 @@ class Carrier(Protocol):
     ) -> list[RemoteCall]:
         """The newest calls matching the filters, newest first, at most ``limit``."""
         ...
+
+    async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:
+        """An MMS's media as ``(url, content type)``, as the messaging webhook gives them."""
+        ...

@@ -346,9 +346,16 @@ class TwilioStandIn:
         date_sent: datetime | None = None,
         num_media: int = 0,
         error_code: int | None = None,
+        media: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Put a message in the log (an inbound reply by default); returns its JSON."""
+        """Put a message in the log (an inbound reply by default); returns its JSON.
+
+        ``media`` lists content types (e.g. ``["image/jpeg"]``): each becomes a Media
+        record under the message, and ``num_media`` follows it.
+        """
         moment = date_sent or datetime.now(UTC)
+        if media:
+            num_media = len(media)
         if status is None:
             status = "received" if direction == "inbound" else "delivered"
         message = self._message_json(
@@ -363,6 +370,22 @@ class TwilioStandIn:
             num_media=num_media,
             error_code=error_code,
         )
+        message["_media"] = [
+            {
+                "sid": new_sid("ME"),
+                "account_sid": self.account_sid,
+                "parent_sid": message["sid"],
+                "content_type": content_type,
+                "date_created": rfc2822(moment),
+                "date_updated": rfc2822(moment),
+                "uri": "",
+            }
+            for content_type in (media or [])
+        ]
+        for item in message["_media"]:
+            item["uri"] = (
+                f"{self._account_uri()}/Messages/{message['sid']}/Media/{item['sid']}.json"
+            )
         with self._changed:
             self._state.messages.append(message)
             self._changed.notify_all()
@@ -626,6 +649,16 @@ class TwilioStandIn:
                     return self._list("messages", self._filter_messages(query), query, request)
             if resource == "Messages" and len(rest) == 1 and method == "GET":
                 return self._fetch(self._state.messages, rest[0], request.path)
+            if (
+                resource == "Messages"
+                and len(rest) == 2
+                and rest[1] == "Media.json"
+                and method == "GET"
+            ):
+                parent = next((m for m in self._state.messages if m["sid"] == rest[0]), None)
+                if parent is None:
+                    return self._not_found(request.path)
+                return self._list("media_list", list(parent.get("_media", [])), query, request)
             if resource == "Calls.json" and not rest and method == "GET":
                 return self._list("calls", self._filter_calls(query), query, request)
             if resource == "Calls" and len(rest) == 1 and method == "GET":

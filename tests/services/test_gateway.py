@@ -293,6 +293,19 @@ def test_list_messages_filters_reach_twilio_names(twilio_standin: TwilioStandIn)
     }
 
 
+def test_list_media_gives_the_urls_the_webhook_would_have(
+    twilio_standin: TwilioStandIn,
+) -> None:
+    mms = twilio_standin.seed_message(
+        from_=CALLER, to=OFFICE, body="pipe", media=["image/jpeg", "image/png"]
+    )
+    media = run_with_gateway(twilio_standin, lambda gw: gw.list_media(mms["sid"]))
+    base = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_standin.account_sid}"
+    assert [content_type for _url, content_type in media] == ["image/jpeg", "image/png"]
+    assert all(url.startswith(f"{base}/Messages/{mms['sid']}/Media/ME") for url, _ in media)
+    assert not any(url.endswith(".json") for url, _ in media)
+
+
 def test_list_messages_follows_pages_up_to_limit(twilio_standin: TwilioStandIn) -> None:
     now = datetime.now(UTC)
     for i in range(7):

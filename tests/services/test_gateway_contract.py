@@ -215,6 +215,11 @@ def test_list_messages_without_filters(prism: Prism) -> None:
     through_prism(prism, lambda gw: gw.list_messages(limit=1))
 
 
+def test_list_media_of_a_message(prism: Prism) -> None:
+    media = through_prism(prism, lambda gw: gw.list_media("MM" + "0" * 32, limit=1))
+    assert len(media) == 1 and media[0][0].startswith("https://api.twilio.com/2010-04-01/")
+
+
 def test_list_calls_with_every_filter(prism: Prism) -> None:
     since = datetime.now(UTC) - timedelta(hours=2)
     calls = through_prism(

@@ -293,6 +293,13 @@ def test_what_happened_while_down_is_caught_up_once(
         body="Are you open Saturday?",
         date_sent=now - timedelta(minutes=10),
     )
+    photo = s.seed_message(
+        from_=TEXTER,
+        to=BUSINESS,
+        body="This is the leak",
+        date_sent=now - timedelta(minutes=8),
+        media=["image/jpeg"],
+    )
     s.seed_message(
         from_=BUSINESS,
         to=TEXTER,
@@ -334,10 +341,19 @@ def test_what_happened_while_down_is_caught_up_once(
                 for m in conv["messages"]
                 if m["direction"] == "in"
             ]
-            assert texts == ["Are you open Saturday?"]
+            assert texts == ["Are you open Saturday?", "This is the leak"]
+            # The MMS keeps its photo, read from the message's Media list.
+            (mms,) = [
+                m
+                for conv in export["conversations"]
+                for m in conv["messages"]
+                if m["sid"] == photo["sid"]
+            ]
+            media_uri = photo["_media"][0]["uri"].removesuffix(".json")
+            assert mms["media"] == ["https://api.twilio.com" + media_uri]
             result = app.runtime.catchup.last_result
             assert result is not None
-            assert (result.calls_missed, result.calls_answered, result.messages) == (3, 1, 1)
+            assert (result.calls_missed, result.calls_answered, result.messages) == (3, 1, 2)
             assert result.pending == 1
         cursor = _cursor(database_url)
         assert now - timedelta(minutes=3) < cursor < now - timedelta(minutes=2)  # held at E
