@@ -31,7 +31,7 @@ from typing import Protocol
 
 from services import settings_store, sync_state
 from services.clock import Clock, as_utc
-from services.ports import CarrierError, RemoteCall, RemoteMessage
+from services.ports import Carrier, CarrierError, RemoteCall, RemoteMessage
 from services.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -40,30 +40,6 @@ CURSOR_KEY = "catchup.cursor"
 
 FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
-
-
-class CallLog(Protocol):
-    async def list_calls(
-        self,
-        *,
-        to: str | None = None,
-        start_time_after: datetime | None = None,
-        parent_call_sid: str | None = None,
-        limit: int = 200,
-    ) -> list[RemoteCall]: ...
-
-    async def list_messages(
-        self,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        date_sent_after: datetime | None = None,
-        limit: int = 200,
-    ) -> list[RemoteMessage]: ...
-
-    async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:
-        """An MMS's media as (url, content type)."""
-        ...
 
 
 class CatchUpSink(Protocol):
@@ -108,7 +84,7 @@ class CatchUp:
     def __init__(
         self,
         db: Database,
-        carrier: CallLog,
+        carrier: Carrier,  # its call, message and media logs
         engine: CatchUpSink,
         clock: Clock,
         *,
