@@ -110,10 +110,14 @@ def endpoint_factory(
 
 
 async def build_live_runtime(config: AppConfig, store: CredentialStore) -> Runtime:
-    """The runtime on the office's Twilio account; raises :class:`LiveSetupError`."""
-    creds = load_credentials(store)
+    """The runtime on the office's Twilio account; raises :class:`LiveSetupError`.
+
+    Keyring reads (a D-Bus round trip, maybe an unlock prompt) and the settings read run
+    on worker threads: the GUI loop stays responsive meanwhile.
+    """
+    creds = await asyncio.to_thread(load_credentials, store)
     cfg = await asyncio.to_thread(_load_settings, config)
-    factory = endpoint_factory(config, cfg, store)
+    factory = await asyncio.to_thread(endpoint_factory, config, cfg, store)
     gateway = TwilioGateway(
         creds.account_sid,
         creds.auth_token or "",
