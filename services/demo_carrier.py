@@ -395,11 +395,6 @@ class DemoCarrier:
         )
         return message_sid
 
-    def last_texted(self) -> str | None:
-        """The number most recently texted (who a simulated reply should come from)."""
-        sent = self.sent
-        return sent[-1].to if sent else None
-
     # -- HTTP ----------------------------------------------------------------------------
 
     def sign(self, url: str, params: Mapping[str, str]) -> str:

@@ -16,7 +16,6 @@ from services.storage.models import AuditEntry, Contact, Conversation, Message, 
 MISSED_CALL = "missed call"
 PENDING_CALLBACK = "pending callback"
 BOOKED = "booked"
-STANDARD_TAGS = (MISSED_CALL, PENDING_CALLBACK, BOOKED)
 
 STATUS_RANK = {
     "pending": 0,

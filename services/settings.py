@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,10 +78,6 @@ def _template(value: Any) -> str:
     if len(value) > 1000:
         raise SettingsError("must be at most 1000 characters")
     return value
-
-
-def _optional_template(value: Any) -> str:
-    return "" if value in ("", None) else _template(value)
 
 
 def _e164(value: Any, *, allow_empty: bool = True) -> str:
@@ -374,7 +370,3 @@ def cross_check(settings: Settings) -> None:
     """Rules that span keys, checked on the combined result of a batch."""
     if settings["offline.mode"] == "twiml_url" and not settings["offline.twiml_url"]:
         raise SettingsError("offline.mode is twiml_url but offline.twiml_url is empty")
-
-
-def describe(keys: Iterable[str] | None = None) -> list[SettingSpec]:
-    return [SPECS[k] for k in (keys or SPECS)]

@@ -69,9 +69,6 @@ class CallItem:
     source: str
 
 
-ThreadItem = MessageItem | CallItem
-
-
 @dataclass(frozen=True, slots=True)
 class ContactDetail:
     id: int
