@@ -18,7 +18,7 @@ from sqlalchemy import insert, text
 
 from services.storage import migrate
 from services.storage.database import Database, default_sqlite_url
-from services.storage.models import Call, Contact, Conversation, Message, Tag, contact_tags
+from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
 
 FIRST = [
     "Maria",
@@ -193,12 +193,29 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
                 "outcome": "missed",
                 "mode": "ring",
                 "after_hours": rng.random() < 0.3,
-                "textback_state": "sent",
                 "source": "live",
             }
             for i in range(1, contacts + 1, 3)
         ]
         conn.execute(insert(Call), calls)
+        # Each call's text-back, sent (call ids follow insertion order on a fresh database).
+        conn.execute(
+            insert(Job),
+            [
+                {
+                    "kind": "textback",
+                    "state": "sent",
+                    "due_at": c["started_at"],
+                    "contact_id": c["contact_id"],
+                    "call_id": n,
+                    "template_key": "templates.missed_call",
+                    "attempts": 1,
+                    "created_at": c["started_at"],
+                    "finished_at": c["started_at"],
+                }
+                for n, c in enumerate(calls, start=1)
+            ],
+        )
     db.close()
     print(
         f"filled {contacts} contacts, {messages} messages, {len(calls)} calls "

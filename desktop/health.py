@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from desktop.runtime import Runtime
 from services import phones
-from services.api import ConnectionRefused
+from services.api import ConnectionRefused, ReplyRefused
 from services.clock import as_utc
 from services.health import HealthSnapshot, NumberWebhooks, WebhookRow
 from services.ports import CarrierError
 from services.receiver import WebhookRecord
+from services.send_state import SendState
 from services.storage.database import UnitOfWork
 from services.storage.models import WebhookEvent
 from services.wiring import WebhookUrls
@@ -133,10 +134,15 @@ class RuntimeHealth:
         name = settings["business.name"] or "Frontdesk"
         body = f"Test text from Frontdesk for {name}: texting from {phone} works."
         try:
-            sent = await rt.carrier.send_sms(
-                to=target, from_=phone, body=body, status_callback=None
-            )
-        except CarrierError as exc:
-            raise ConnectionRefused(f"Twilio did not send the test text: {exc}") from None
-        log.info("test text sent to %s (%s)", target, sent.sid)
-        return sent.sid
+            outcome = await rt.engine.outbox.send_test(target, body)
+        except ReplyRefused as exc:
+            raise ConnectionRefused(str(exc)) from None
+        if outcome.sid is None:
+            if outcome.state is SendState.UNCERTAIN:
+                raise ConnectionRefused(
+                    "Twilio did not answer in time. Frontdesk is checking Twilio's log and "
+                    "will not send the test text twice; look in the inbox in a minute."
+                )
+            raise ConnectionRefused(f"Twilio did not send the test text: {outcome.reason}")
+        log.info("test text sent to %s (%s)", target, outcome.sid)
+        return outcome.sid

@@ -63,7 +63,7 @@ async def _until(what: str, check: Callable[[], object], timeout: float) -> None
 
 async def _loop(config: AppConfig, say: Callable[[str], None], step_timeout: float) -> None:
     from desktop.demo import build_demo_runtime
-    from services import phones, templates
+    from services import outbox
 
     runtime, carrier = await build_demo_runtime(
         config,
@@ -85,18 +85,8 @@ async def _loop(config: AppConfig, say: Callable[[str], None], step_timeout: flo
         say(f"missed call recorded ({sid} from {call.display_phone})")
 
         cfg = await runtime.inbox.settings()
-        business_phone = cfg["business.phone_number"]
-        expected = templates.render(
-            cfg["templates.missed_call"],
-            templates.TemplateContext(
-                first_name=None,
-                business_name=cfg["business.name"] or None,
-                business_phone=phones.format_for_display(business_phone)
-                if business_phone
-                else None,
-                booking_link=cfg["business.booking_link"] or None,
-            ),
-        )
+        # The engine's own renderer (what a caller would get), not a copy of it.
+        expected = outbox.render_text(cfg, "templates.missed_call", None)
         try:
             sent = await carrier.wait_for_sent(1, timeout=step_timeout)
         except TimeoutError:

@@ -20,11 +20,11 @@ from sqlalchemy import ColumnElement, Integer, and_, case, distinct, exists, fun
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from services import settings_store
+from services import sends, settings_store
 from services.analytics_types import PERIODS, AnalyticsSummary, Period
 from services.clock import Clock, as_utc
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Message
+from services.storage.models import Call, Contact, Conversation, Job, Message
 
 __all__ = ["AUTOMATIC_KINDS", "Analytics", "AnalyticsSummary", "period_bounds", "summary"]
 
@@ -119,8 +119,12 @@ def compute(
     texted = and_(
         Call.outcome == "missed",
         call_in,
-        Call.textback_state == "sent",
         Call.contact_id.is_not(None),
+        exists().where(
+            Job.call_id == Call.id,
+            Job.kind == sends.JobKind.TEXTBACK,
+            Job.state == sends.SendState.SENT,
+        ),
     )
     replied_after_call = exists().where(
         Conversation.contact_id == Call.contact_id,

@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records, settings_store, twiml
+from services import phones, policy, records, sends, settings_store, twiml
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -38,6 +38,7 @@ from services.ports import (
 )
 from services.receiver import PATHS, BadWebhook
 from services.scheduler import Scheduler
+from services.sends import JobKind, SendState
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import Call, Job, Message
@@ -253,18 +254,18 @@ class Engine:
         so the text never lands while they are still on the line."""
         job = s.scalar(
             select(Job).where(
-                Job.call_id == call.id, Job.kind == "textback", Job.state == "pending"
+                Job.call_id == call.id,
+                Job.kind == JobKind.TEXTBACK,
+                Job.state == SendState.PENDING,
             )
         )
-        if job is None or call.textback_state != "scheduled":
+        if job is None:
             return
         due, held = policy.hold_for_quiet_hours(
             cfg, now + timedelta(seconds=cfg["textback.delay_seconds"])
         )
         if due > as_utc(job.due_at):
-            job.due_at = due
-            if held is not None:
-                call.textback_state = "held"
+            sends.reschedule(job, due, held=held is not None)
 
     async def catch_up_call(
         self,
@@ -320,7 +321,6 @@ class Engine:
             status="ringing",
             outcome="pending",
             after_hours=policy.after_hours(cfg, now),
-            textback_state="none",
             source="live",
         )
         uow.session.add(call)
@@ -358,42 +358,53 @@ class Engine:
             ),
         )
         call.after_hours = decision.after_hours
+        outgoing = None
         if not decision.send or contact is None or decision.due_at is None:
-            call.textback_state = "skipped"
-            call.textback_reason = decision.reason
-        else:
-            call.textback_state = "held" if decision.held_until else "scheduled"
-            call.textback_reason = None
-            due_now = decision.due_at <= now
-            job = Job(
-                kind="textback",
-                # Due now (no delay): claimed here and sent straight after this commit,
-                # sparing the scheduler a round trip; a crash in between is recovered
-                # like any claimed job.
-                state="sending" if due_now else "pending",
-                due_at=decision.due_at,
-                claimed_at=now if due_now else None,
+            job = sends.decided_not_to_send(
+                JobKind.TEXTBACK,
+                now=now,
+                contact_id=contact.id if contact is not None else None,
+                call_id=call.id,
+                reason=decision.reason or policy.DISABLED,
+            )
+            s.add(job)
+        elif decision.due_at <= now:
+            # Due now (no delay): claimed here and sent straight after this commit, sparing
+            # the scheduler a round trip; a crash in between is recovered like any claim.
+            job = sends.claimed_job(
+                JobKind.TEXTBACK,
+                now=now,
                 contact_id=contact.id,
                 call_id=call.id,
                 template_key=decision.template_key or "templates.missed_call",
-                attempts=1 if due_now else 0,
-                created_at=now,
             )
             s.add(job)
             s.flush()
-            outgoing = self.outbox.begin_send(uow, job, cfg, now) if due_now else None
-            if outgoing is not None:
-                uow.after_commit(functools.partial(self.outbox.send_later, outgoing))
-            else:
-                uow.after_commit(self._scheduler.wake)
+            outgoing = self.outbox.prepare(uow, job, cfg, now)
+        else:
+            job = sends.new_job(
+                JobKind.TEXTBACK,
+                now=now,
+                due_at=decision.due_at,
+                contact_id=contact.id,
+                call_id=call.id,
+                template_key=decision.template_key or "templates.missed_call",
+                held=decision.held_until is not None,
+            )
+            s.add(job)
+        s.flush()
+        if outgoing is not None:
+            uow.after_commit(functools.partial(self.outbox.send_later, outgoing))
+        else:
+            uow.after_commit(self._scheduler.wake)
         records.audit(
             s,
             now,
             "call.missed",
             subject=call.sid,
             dial=reason_status,
-            textback=call.textback_state,
-            reason=call.textback_reason,
+            textback=job.state,
+            reason=job.reason or decision.reason,
         )
         self._publish_after(uow, CallChanged(call.id))
 
@@ -401,10 +412,12 @@ class Engine:
         """When this caller was last texted back (or has a text-back on the way)."""
         value = s.scalar(
             select(Call.started_at)
+            .join(Job, Job.call_id == Call.id)
             .where(
                 Call.phone == call.phone,
                 Call.id != call.id,
-                Call.textback_state.in_(("scheduled", "held", "sent")),
+                Job.kind == JobKind.TEXTBACK,
+                Job.state.in_([state.value for state in sends.TEXTED_OR_ON_ITS_WAY]),
             )
             .order_by(Call.started_at.desc())
             .limit(1)
@@ -495,18 +508,15 @@ class Engine:
     def _cancel_jobs(self, uow: UnitOfWork, contact_id: int, reason: str, now: datetime) -> None:
         s = uow.session
         jobs = s.scalars(
-            select(Job).where(Job.contact_id == contact_id, Job.state == "pending")
+            select(Job).where(
+                Job.contact_id == contact_id,
+                Job.state.in_([state.value for state in sends.CANCELLABLE]),
+            )
         ).all()
         for job in jobs:
-            job.state = "cancelled"
-            job.reason = reason
-            job.finished_at = now
-            if job.kind == "textback" and job.call_id is not None:
-                call = s.get(Call, job.call_id)
-                if call is not None:
-                    call.textback_state = "cancelled"
-                    call.textback_reason = reason
-                    self._publish_after(uow, CallChanged(call.id))
+            sends.cancel(job, now, reason)
+            if job.call_id is not None:
+                self._publish_after(uow, CallChanged(job.call_id))
 
     async def message_status(self, form: Mapping[str, str]) -> None:
         """Delivery status for a text we sent; moves the status forward only."""
@@ -514,39 +524,39 @@ class Engine:
         code_text = form.get("ErrorCode", "")
         code = int(code_text) if code_text.isdigit() else None
 
-        def work(uow: UnitOfWork) -> bool:
+        def work(uow: UnitOfWork) -> None:
             s = uow.session
+            records.lock_sid(s, sid)  # the send's own record of this SID may be landing now
             message = s.scalar(select(Message).where(Message.sid == sid))
             if message is None:
-                return False
+                self.outbox.keep_early_status(uow, sid, status, code)
+                return
             self.outbox.apply_status(uow, message, status, code)
             uow.commit()
-            return True
 
-        if not await self._db.run(work):
-            self.outbox.remember_early_status(sid, status, code)
+        await self._run_keyed(work)
 
     # ---- staff actions on calls ------------------------------------------------------
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool:
-        """Cancel a missed call's pending auto-text (staff already called back)."""
+        """Cancel a missed call's waiting auto-text (staff already called back)."""
 
         def work(uow: UnitOfWork) -> bool:
             s = uow.session
             now = self._clock.now()
-            result = s.execute(
-                update(Job)
-                .where(Job.call_id == call_id, Job.kind == "textback", Job.state == "pending")
-                .values(state="cancelled", reason=f"cancelled by {actor}", finished_at=now)
-            )
-            changed = bool(getattr(result, "rowcount", 0))
-            if changed:
-                call = s.get(Call, call_id)
-                if call is not None:
-                    call.textback_state = "cancelled"
-                    call.textback_reason = f"cancelled by {actor}"
-                records.audit(s, now, "textback.cancelled", actor=actor, subject=str(call_id))
-                self._publish_after(uow, CallChanged(call_id))
-                uow.commit()
-            return changed
+            jobs = s.scalars(
+                select(Job).where(
+                    Job.call_id == call_id,
+                    Job.kind == JobKind.TEXTBACK,
+                    Job.state.in_([state.value for state in sends.CANCELLABLE]),
+                )
+            ).all()
+            for job in jobs:
+                sends.cancel(job, now, f"cancelled by {actor}")
+            if not jobs:
+                return False
+            records.audit(s, now, "textback.cancelled", actor=actor, subject=str(call_id))
+            self._publish_after(uow, CallChanged(call_id))
+            uow.commit()
+            return True
 
         return await self._db.run(work)

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import policy, sends
 from services.clock import as_utc
-from services.storage.models import Call, Contact, Conversation, Message
+from services.storage.models import Call, Contact, Conversation, Job, Message
 
 CSV_COLUMNS = (
     "record",
@@ -41,11 +42,26 @@ def _iso(value: datetime | None) -> str | None:
     return as_utc(value).isoformat() if value is not None else None
 
 
+def _textback(job: Job | None) -> dict[str, str | None]:
+    """DESIGN.md's ``{"state", "reason"}``: the state as the desk reads it."""
+    if job is None:
+        return {"state": sends.Shown.NONE.value, "reason": None}
+    shown = sends.shown(job.state, attempts=job.attempts)
+    reason = policy.describe_skip(job.reason) if job.reason else None
+    return {"state": shown.value, "reason": reason}
+
+
 def collect(session: Session) -> dict[str, Any]:
     contacts = session.scalars(select(Contact).order_by(Contact.id)).all()
     by_id = {c.id: c for c in contacts}
     calls = session.scalars(select(Call).order_by(Call.started_at, Call.id)).all()
     conversations = session.scalars(select(Conversation).order_by(Conversation.id)).all()
+    textbacks: dict[int, Job] = {}
+    for job in session.scalars(
+        select(Job).where(Job.kind == sends.JobKind.TEXTBACK).order_by(Job.id.desc())
+    ):
+        if job.call_id is not None:
+            textbacks[job.call_id] = job  # the first job of each call wins
     messages: dict[int, list[Message]] = {}
     for m in session.scalars(select(Message).order_by(Message.created_at, Message.id)):
         messages.setdefault(m.conversation_id, []).append(m)
@@ -70,8 +86,7 @@ def collect(session: Session) -> dict[str, Any]:
                 "started_at": _iso(call.started_at),
                 "outcome": call.outcome,
                 "after_hours": call.after_hours,
-                "textback": call.textback_state,
-                "textback_reason": call.textback_reason,
+                "textback": _textback(textbacks.get(call.id)),
             }
             for call in calls
         ],

@@ -15,9 +15,14 @@ Prism in the contract test, or any Twilio-compatible endpoint. It is applied in 
 client, so every domain the SDK knows about (api, lookups, ...) is covered.
 
 Errors: every method raises :class:`services.ports.CarrierError` or a subclass, never an
-SDK or aiohttp exception. Retryable failures (HTTP 429, 5xx, connection errors and
-timeouts) are retried with exponential backoff (``backoff_seconds``, doubled per
-attempt) up to ``max_attempts`` attempts in all, then raised with ``retryable=True``.
+SDK or aiohttp exception. Reads retry retryable failures (HTTP 429, 5xx, connection
+errors and timeouts) with exponential backoff (``backoff_seconds``, doubled per attempt)
+up to ``max_attempts`` attempts in all, then raise them with ``retryable=True``.
+A send (``Messages.create``) is never repeated once it may have reached Twilio: only a
+connection that could not be opened is retried here; a 429 or another refusal is raised
+(nothing was created); a timeout, a dropped connection, a 5xx or an unreadable answer
+after the request went out raise :class:`~services.ports.UncertainSendError`, and the
+caller looks the message up before deciding anything.
 
 The auth token / API secret is never logged and never part of ``repr()``.
 """
@@ -50,6 +55,7 @@ from services.ports import (
     RemoteCall,
     RemoteMessage,
     SentMessage,
+    UncertainSendError,
 )
 
 __all__ = ["AccountInfo", "TwilioGateway"]
@@ -212,6 +218,35 @@ def _map_exception(exc: BaseException) -> CarrierError | None:
     return None
 
 
+def _not_sent(exc: BaseException) -> bool:
+    """True when the request provably never left: the connection could not be opened."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return True
+    return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ServerDisconnectedError
+    )
+
+
+def _send_failure(exc: BaseException) -> CarrierError | None:
+    """Classify a failed create: a refusal (nothing created) or an unknown outcome."""
+    if _not_sent(exc):
+        return CarrierError(f"cannot reach Twilio: {type(exc).__name__}: {exc}", retryable=True)
+    err = _map_exception(exc)
+    if err is None:
+        return None
+    if isinstance(err, UncertainSendError):
+        return err
+    if err.status is not None and 400 <= err.status < 500:
+        return err  # Twilio answered and refused: nothing was created (429 included)
+    if err.status is not None:  # 5xx: Twilio may have created it before failing
+        return UncertainSendError(
+            f"Twilio answered HTTP {err.status} ({err}); the text may have been created",
+            code=err.code,
+            status=err.status,
+        )
+    return UncertainSendError(f"no answer from Twilio ({err}); the text may have been created")
+
+
 def _error_from_response(response: Response) -> CarrierError:
     status = int(response.status_code)
     code: int | None = None
@@ -354,6 +389,26 @@ class TwilioGateway:
                 await asyncio.sleep(delay)
                 attempt += 1
 
+    async def _create_once(self, create: Callable[[], Awaitable[_T]]) -> _T:
+        """Run a create at most once past the point where it may have reached Twilio.
+
+        Retried (with the backoff) only while the connection cannot even be opened.
+        """
+        attempt = 1
+        while True:
+            try:
+                return await create()
+            except Exception as exc:
+                err = _send_failure(exc)
+                if err is None:
+                    raise
+                if _not_sent(exc) and attempt < self.max_attempts:
+                    await asyncio.sleep(self.backoff_seconds * (2 ** (attempt - 1)))
+                    attempt += 1
+                    continue
+                _log.warning("send SMS: %s", err)
+                raise err from exc
+
     async def _collect(
         self, what: str, first_page: Callable[[int], Awaitable[Any]], limit: int
     ) -> list[Any]:
@@ -389,11 +444,13 @@ class TwilioGateway:
     ) -> SentMessage:
         """Send one SMS (``Messages.create``); ``StatusCallback`` is set when given.
 
-        Raises :class:`OptedOutError` (21610), :class:`NotTextableError` (21211, 21614,
-        21612, 21408), :class:`AuthenticationError` (401 / 20003), and otherwise
-        :class:`CarrierError`: ``retryable=True`` after 429 / 5xx / network failures
-        outlasted ``max_attempts``, ``retryable=False`` for other refusals, carrying
-        Twilio's message, ``code`` and HTTP ``status``.
+        Sent at most once past the point where it may have reached Twilio. Raises
+        :class:`UncertainSendError` when the outcome is unknown (timeout, dropped
+        connection, 5xx, an answer that is not a message); :class:`OptedOutError`
+        (21610), :class:`NotTextableError` (21211, 21614, 21612, 21408),
+        :class:`AuthenticationError` (401 / 20003), and otherwise :class:`CarrierError`
+        carrying Twilio's message, ``code`` and HTTP ``status``: ``retryable=True`` for
+        429 and for a connection that could not be opened (nothing was created).
         """
         messages = self._api().messages
         callback: object = status_callback if status_callback else _UNSET
@@ -403,7 +460,9 @@ class TwilioGateway:
                 to=to, from_=from_, body=body, status_callback=callback
             )
 
-        msg = await self._call("send SMS", create)
+        msg = await self._create_once(create)
+        if not getattr(msg, "sid", None):
+            raise UncertainSendError("Twilio's answer to the send had no message SID")
         return SentMessage(
             sid=str(msg.sid),
             status=str(msg.status or "queued"),

@@ -18,7 +18,7 @@ from sqlalchemy import Integer, column, func, literal_column, or_, select
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records, settings_store
+from services import phones, policy, records, sends, settings_store
 from services.api import NotFound
 from services.clock import Clock, as_utc
 from services.events import (
@@ -464,13 +464,25 @@ def _message_item(m: Message) -> MessageItem:
     )
 
 
+def _job_view(job: Job | None) -> sends.JobView:
+    if job is None:
+        return sends.JobView(sends.Shown.NONE, None, None)
+    shown = sends.shown(job.state, attempts=job.attempts)
+    waiting = shown in (sends.Shown.SCHEDULED, sends.Shown.HELD, sends.Shown.RETRYING)
+    reason = job.reason
+    if reason and shown is sends.Shown.SKIPPED:
+        reason = policy.describe_skip(reason)
+    return sends.JobView(shown, as_utc(job.due_at) if waiting else None, reason)
+
+
 def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
     jobs = s.scalars(select(Job).where(Job.call_id == call.id).order_by(Job.id)).all()
-    textback = next((j for j in jobs if j.kind == "textback"), None)
-    follow = next((j for j in jobs if j.kind == "follow_up"), None)
+    textback = _job_view(next((j for j in jobs if j.kind == sends.JobKind.TEXTBACK), None))
+    textback_job = next((j for j in jobs if j.kind == sends.JobKind.TEXTBACK), None)
+    follow = _job_view(next((j for j in jobs if j.kind == sends.JobKind.FOLLOW_UP), None))
     status = None
-    if textback is not None and textback.message_id is not None:
-        message = s.get(Message, textback.message_id)
+    if textback_job is not None and textback_job.message_id is not None:
+        message = s.get(Message, textback_job.message_id)
         status = message.status if message is not None else None
     replied = False
     if contact is not None:
@@ -487,9 +499,6 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
             )
             is not None
         )
-    reason = call.textback_reason
-    if reason and call.textback_state == "skipped":
-        reason = policy.describe_skip(reason)
     return CallItem(
         id=call.id,
         sid=call.sid,
@@ -502,17 +511,13 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
         outcome=call.outcome,
         after_hours=call.after_hours,
         ring_seconds=call.ring_seconds,
-        textback_state=call.textback_state,
-        textback_reason=reason,
-        textback_due_at=as_utc(textback.due_at)
-        if textback is not None and textback.state == "pending"
-        else None,
+        textback_state=textback.shown,
+        textback_reason=textback.reason,
+        textback_due_at=textback.due_at,
         textback_status=status,
         replied=replied,
-        followup_state=follow.state if follow is not None else None,
-        followup_due_at=as_utc(follow.due_at)
-        if follow is not None and follow.state == "pending"
-        else None,
+        followup_state=follow.shown if follow.shown is not sends.Shown.NONE else None,
+        followup_due_at=follow.due_at,
         source=call.source,
     )
 

@@ -1,11 +1,21 @@
-"""Everything that goes out: scheduled text-backs and follow-ups, the desk's replies,
-automatic answers, their delivery status, and reconciliation after a crash.
+"""Everything that goes out, exactly once: text-backs, follow-ups, the desk's replies,
+HELP/START answers and test texts, their delivery status, and reconciliation.
 
-A send is two units of work around one carrier call: the message row is written
-(status ``sending``) before the carrier is asked, and the answer (SID, or the failure in
-words) is recorded after. A row left without a SID by a crash or a network failure is
-looked up in the carrier's log before it is sent again, so a text is never sent twice.
-Coroutines run on the event loop; storage work on the database's worker thread.
+Every outbound text is a job row (:mod:`services.sends` owns its lifecycle). One run of
+a claimed job is:
+
+1. if a create may already have reached the carrier (``maybe_sent_since``), look the
+   message up in the carrier's log (To, From, its DateCreated window and the body; never
+   DateSent, which a queued message does not have yet) and adopt its SID if found;
+2. re-check it (opted out, text-back off, they replied, quiet hours) and write the
+   message row, with ``maybe_sent_since`` set, in one committed unit of work;
+3. one create request; its answer, a refusal (nothing created: retry after a backoff, or
+   fail), or an unknown outcome (the job becomes *uncertain*, looked up after
+   ``settle_seconds``, and resent only when the log provably does not have it).
+
+A crash anywhere leaves a ``claimed`` job; :meth:`Outbox.recover` turns it into
+``uncertain`` or ``pending`` and the same rules apply. Coroutines run on the event loop;
+storage work on the database's worker thread.
 """
 
 from __future__ import annotations
@@ -16,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services import errors, phones, policy, records, templates
+from services import errors, phones, policy, records, sends, templates
 from services.api import ReplyRefused
 from services.clock import Clock, as_utc
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
@@ -29,33 +39,78 @@ from services.ports import (
     NotTextableError,
     OptedOutError,
     RemoteMessage,
-    SentMessage,
+    UncertainSendError,
 )
 from services.receiver import PATHS
 from services.scheduler import Scheduler
+from services.sends import JobKind, SendState
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Job, Message
+from services.storage.models import Contact, Conversation, EarlyStatus, Job, Message
 from services.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
+#: Refusals that created nothing (429, no connection) are retried this many runs in all.
 MAX_ATTEMPTS = 5
+#: Twilio's longest message body.
+MAX_BODY = 1600
+#: A status callback for an unknown SID is kept this long (it may beat our record).
+EARLY_STATUS_TTL = timedelta(hours=1)
+EARLY_STATUS_CAP = 10_000
+#: Clock skew allowed between us and the carrier when matching DateCreated.
+LOOKUP_SKEW = timedelta(minutes=2)
+LOOKUP_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message row waiting to go out, and everything needed to send it."""
+    """A job about to be sent, and everything the create request needs."""
 
+    job_id: int
     message_id: int
-    job_id: int | None
     contact_id: int
     conversation_id: int
+    call_id: int | None
     to: str
     from_: str
     body: str
-    # Set when an earlier attempt may have reached the carrier: look before sending.
-    reconcile_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A claimed job whose earlier create may have reached the carrier."""
+
+    job_id: int
+    message_id: int
+    to: str
+    from_: str
+    body: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """Where a text stands after its first attempt (the test text reports this)."""
+
+    state: SendState
+    sid: str | None
+    reason: str | None
+
+
+def render_text(cfg: Settings, key: str, name: str | None) -> str:
+    """The template at settings ``key`` for a contact called ``name`` (may be None)."""
+    first = name.split()[0] if name and name.strip() else None
+    business_phone = cfg["business.phone_number"]
+    return templates.render(
+        cfg[key],
+        templates.TemplateContext(
+            first_name=first,
+            business_name=cfg["business.name"] or None,
+            business_phone=phones.format_for_display(business_phone) if business_phone else None,
+            booking_link=cfg["business.booking_link"] or None,
+        ),
+    )
 
 
 class Outbox:
@@ -72,6 +127,7 @@ class Outbox:
         public_url: Callable[[], str | None],
         settings: Callable[[Session], Settings],
         retry_base_seconds: float = 5.0,
+        settle_seconds: float = 30.0,
     ) -> None:
         self._db = db
         self._carrier = carrier
@@ -81,10 +137,9 @@ class Outbox:
         self._public_url = public_url
         self._settings = settings
         self.retry_base_seconds = retry_base_seconds
+        #: How long after an unknown outcome the carrier's log is trusted to have the text.
+        self.settle_seconds = settle_seconds
         self._background = TaskSet("outbox")
-        # Delivery callbacks can beat our own record of the send (we learn the SID from
-        # the API's answer); they wait here until the SID is stored.
-        self._early_status: dict[str, tuple[str, int | None]] = {}
 
     async def idle(self) -> None:
         await self._background.drain()
@@ -100,161 +155,186 @@ class Outbox:
         base = self._public_url()
         return base.rstrip("/") + PATHS["sms_status"] if base else None
 
+    def render(self, cfg: Settings, key: str, contact: Contact) -> str:
+        return render_text(cfg, key, contact.name)
+
+    # ---- running jobs ---------------------------------------------------------------
     def send_later(self, outgoing: Outgoing) -> None:
         """Send ``outgoing`` in a tracked task (after the unit of work that wrote it)."""
-        self._background.spawn(self._deliver(outgoing), name=f"send-{outgoing.message_id}")
-
-    def remember_early_status(self, sid: str, status: str, code: int | None) -> None:
-        """A delivery callback for a SID we have not recorded yet: applied once we do."""
-        self._early_status[sid] = (status, code)
-
-    def apply_status(
-        self, uow: UnitOfWork, message: Message, status: str, code: int | None
-    ) -> None:
-        s = uow.session
-        if not records.advance_status(message, status) and code is None:
-            return
-        conversation = s.get(Conversation, message.conversation_id)
-        assert conversation is not None
-        if code is not None:
-            message.error_code = code
-            message.error_message = errors.describe(code)
-            if code == 21610:
-                contact = s.get(Contact, conversation.contact_id)
-                if contact is not None and not contact.opted_out:
-                    contact.opted_out = True
-                    contact.opted_out_at = self._clock.now()
-                    self._publish_after(uow, ContactChanged(contact.id))
-        self._publish_after(uow, ConversationChanged(conversation.id, conversation.contact_id))
-
-    def render(self, cfg: Settings, key: str, contact: Contact) -> str:
-        first = contact.name.split()[0] if contact.name and contact.name.strip() else None
-        business_phone = cfg["business.phone_number"]
-        return templates.render(
-            cfg[key],
-            templates.TemplateContext(
-                first_name=first,
-                business_name=cfg["business.name"] or None,
-                business_phone=phones.format_for_display(business_phone)
-                if business_phone
-                else None,
-                booking_link=cfg["business.booking_link"] or None,
-            ),
-        )
+        self._background.spawn(self._deliver(outgoing), name=f"send-{outgoing.job_id}")
 
     async def run_job(self, job_id: int) -> None:
-        """Run one claimed job: re-check, render, send, record. Never raises."""
+        """Run one claimed job: look up, re-check, send, record. Never raises."""
         try:
-            outgoing = await self._db.run(lambda uow: self._prepare_job(uow, job_id))
-            if outgoing is not None:
-                await self._deliver(outgoing)
+            step = await self._db.run(lambda uow: self._start(uow, job_id))
+            if isinstance(step, Lookup):
+                step = await self._reconcile(step)
+            if step is not None:
+                await self._deliver(step)
         except Exception:
-            log.exception("scheduled job %s failed unexpectedly", job_id)
-            await self._db.run(lambda uow: self._fail_job(uow, job_id, "internal error"))
+            log.exception("job %s failed unexpectedly; it will be looked up, not resent", job_id)
+            await self._db.run(lambda uow: self._unexpected(uow, job_id))
+            self._scheduler.wake()
 
-    def _fail_job(self, uow: UnitOfWork, job_id: int, reason: str) -> None:
+    def _start(self, uow: UnitOfWork, job_id: int) -> Outgoing | Lookup | None:
         job = uow.session.get(Job, job_id)
-        if job is not None and job.state == "sending":
-            job.state = "failed"
-            job.reason = reason
-            job.finished_at = self._clock.now()
-            uow.commit()
-
-    def _prepare_job(self, uow: UnitOfWork, job_id: int) -> Outgoing | None:
-        job = uow.session.get(Job, job_id)
-        if job is None or job.state != "sending":
+        if job is None or job.state != SendState.CLAIMED:
             return None
-        outgoing = self.begin_send(uow, job, self._settings(uow.session), self._clock.now())
+        message = uow.session.get(Message, job.message_id) if job.message_id else None
+        if job.maybe_sent_since is not None and message is not None:
+            contact = uow.session.get(Contact, job.contact_id)
+            cfg = self._settings(uow.session)
+            return Lookup(
+                job.id,
+                message.id,
+                contact.phone if contact is not None else "",
+                cfg["business.phone_number"],
+                message.body,
+                as_utc(job.maybe_sent_since),
+            )
+        outgoing = self.prepare(uow, job, self._settings(uow.session), self._clock.now())
         uow.commit()
         return outgoing
 
-    def begin_send(
-        self, uow: UnitOfWork, job: Job, cfg: Settings, now: datetime
-    ) -> Outgoing | None:
+    async def _reconcile(self, lookup: Lookup) -> Outgoing | None:
+        """Adopt the text if the carrier has it; else (provably absent) prepare a resend."""
+        try:
+            found = await self._find_sent(lookup)
+        except CarrierError as exc:
+            log.warning(
+                "job %s: cannot read Twilio's log (%s); looking again later", lookup.job_id, exc
+            )
+            why = f"cannot check Twilio's log: {exc}"
+            await self._db.run(lambda uow: self._still_uncertain(uow, lookup.job_id, why))
+            self._scheduler.wake()
+            return None
+        if found is not None:
+            log.info("job %s had already left as %s; not sending again", lookup.job_id, found.sid)
+            await self._db.run(
+                lambda uow: self._record_sent(uow, lookup.job_id, found.sid, found.status, None)
+            )
+            self._scheduler.wake()
+            return None
+
+        def resend(uow: UnitOfWork) -> Outgoing | None:
+            job = uow.session.get(Job, lookup.job_id)
+            if job is None or job.state != SendState.CLAIMED:
+                return None
+            outgoing = self.prepare(uow, job, self._settings(uow.session), self._clock.now())
+            uow.commit()
+            return outgoing
+
+        return await self._db.run(resend)
+
+    async def _find_sent(self, lookup: Lookup) -> RemoteMessage | None:
+        """The carrier's record of this text, created since ``lookup.since``, if any.
+
+        Reads the Messages list by To and From only (newest first): a DateSent filter
+        would miss a text still queued at the carrier. Messages whose SID we already
+        hold (an identical earlier text) are not this one. Raises :class:`CarrierError`.
+        """
+        recent = await self._carrier.list_messages(
+            to=lookup.to, from_=lookup.from_, limit=LOOKUP_LIMIT
+        )
+        since = lookup.since - LOOKUP_SKEW
+        candidates = [
+            m
+            for m in recent
+            if m.body == lookup.body
+            and not m.direction.startswith("inbound")
+            and (m.date_created is None or m.date_created >= since)
+        ]
+        if not candidates:
+            return None
+        sids = [m.sid for m in candidates]
+
+        def known(uow: UnitOfWork) -> set[str]:
+            return set(uow.session.scalars(select(Message.sid).where(Message.sid.in_(sids))))
+
+        have = await self._db.run(known)
+        fresh = [m for m in candidates if m.sid not in have]
+        return fresh[-1] if fresh else None  # the oldest: the first attempt's
+
+    def prepare(self, uow: UnitOfWork, job: Job, cfg: Settings, now: datetime) -> Outgoing | None:
         """Re-check a claimed job and write the message row it will send (not committed).
 
         Returns None when the job ends here (skipped, cancelled, held for quiet hours).
         """
         s = uow.session
-        contact = s.get(Contact, job.contact_id)
-        call = s.get(Call, job.call_id) if job.call_id else None
-        assert contact is not None
+        kind = JobKind(job.kind)
+        contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
+        message = s.get(Message, job.message_id) if job.message_id is not None else None
 
-        def finish(state: str, reason: str) -> None:
-            job.state = state
-            job.reason = reason
-            job.finished_at = now
-            if call is not None and job.kind == "textback":
-                call.textback_state = "skipped" if state == "skipped" else state
-                call.textback_reason = reason
-                self._publish_after(uow, CallChanged(call.id))
+        def end(how: Callable[[], None]) -> None:
+            how()
+            self._publish_job(uow, job, contact)
 
-        earlier = s.get(Message, job.message_id) if job.message_id is not None else None
-        if earlier is not None and earlier.sid:
-            finish("done", "already sent")
+        if contact is None:
+            end(lambda: sends.failed(job, message, now=now, reason="the contact was deleted"))
             return None
         if contact.opted_out:
-            finish("skipped", policy.OPTED_OUT)
-            return None
-        if not cfg["textback.enabled"]:
-            finish("skipped", policy.DISABLED)
+            end(
+                lambda: sends.failed(
+                    job, message, now=now, reason=policy.OPTED_OUT, final_for_contact=True
+                )
+            )
             return None
         if not cfg["business.phone_number"]:
-            finish("failed", "business.phone_number is not set")
+            reason = "Set the business's Twilio number in Settings."
+            end(lambda: sends.failed(job, message, now=now, reason=reason))
             return None
-        if job.kind == "follow_up" and self._replied_since(s, contact.id, job.created_at):
-            finish("cancelled", "they replied")
-            return None
-        held_to, held = policy.hold_for_quiet_hours(cfg, now)
-        if held is not None:
-            job.state = "pending"
-            job.due_at = held_to
-            if call is not None and job.kind == "textback":
-                call.textback_state = "held"
-                self._publish_after(uow, CallChanged(call.id))
-            uow.after_commit(self._scheduler.wake)
-            return None
+        if kind.automatic:
+            if not cfg["textback.enabled"]:
+                end(lambda: sends.skip(job, now, policy.DISABLED))
+                return None
+            if kind is JobKind.FOLLOW_UP and self._replied_since(s, contact.id, job.created_at):
+                end(lambda: sends.cancel(job, now, "they replied"))
+                return None
+            held_to, held = policy.hold_for_quiet_hours(cfg, now)
+            if held is not None:
+                end(lambda: sends.hold(job, held_to))
+                uow.after_commit(self._scheduler.wake)
+                return None
         conversation = records.conversation_for(s, contact)
-        if earlier is not None:
-            # An earlier attempt (before a crash, or one that failed on the network) may
-            # have reached the carrier: same row, same text, and look before sending.
-            earlier.status = "sending"
-            self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-            return Outgoing(
-                earlier.id,
-                job.id,
-                contact.id,
-                conversation.id,
-                contact.phone,
-                cfg["business.phone_number"],
-                earlier.body,
-                reconcile_since=as_utc(earlier.created_at),
+        if message is None:
+            body = self.render(cfg, job.template_key, contact)
+            message = records.add_message(
+                s,
+                conversation,
+                Message(
+                    direction="out",
+                    body=body,
+                    status="sending",
+                    kind=kind.message_kind,
+                    segments=templates.segments(body).segments,
+                    call_id=job.call_id,
+                    created_at=now,
+                ),
             )
-        body = self.render(cfg, job.template_key, contact)
-        message = records.add_message(
-            s,
-            conversation,
-            Message(
-                direction="out",
-                body=body,
-                status="sending",
-                kind="textback" if job.kind == "textback" else "follow_up",
-                segments=templates.segments(body).segments,
-                call_id=job.call_id,
-                created_at=now,
-            ),
-        )
-        job.message_id = message.id
-        self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
+        sends.about_to_send(job, message, now)
+        self._publish_job(uow, job, contact)
         return Outgoing(
-            message.id,
             job.id,
+            message.id,
             contact.id,
             conversation.id,
+            job.call_id,
             contact.phone,
             cfg["business.phone_number"],
-            body,
+            message.body,
         )
+
+    def _publish_job(self, uow: UnitOfWork, job: Job, contact: Contact | None) -> None:
+        events: list[Event] = []
+        if job.call_id is not None:
+            events.append(CallChanged(job.call_id))
+        if contact is not None:
+            conversation_id = uow.session.scalar(
+                select(Conversation.id).where(Conversation.contact_id == contact.id)
+            )
+            if conversation_id is not None:
+                events.append(ConversationChanged(conversation_id, contact.id))
+        self._publish_after(uow, *events)
 
     @staticmethod
     def _replied_since(s: Session, contact_id: int, since: datetime) -> bool:
@@ -273,149 +353,213 @@ class Outbox:
         )
 
     async def _deliver(self, out: Outgoing) -> None:
+        """One create request, and its outcome recorded. Never raises."""
         try:
-            found = await self._already_sent(out) if out.reconcile_since else None
-            if found is not None:
-                sent = SentMessage(found.sid, found.status, found.to, found.from_, found.body)
-                log.info(
-                    "message %s had already left as %s; not sending again",
-                    out.message_id,
-                    found.sid,
-                )
-            else:
-                sent = await self._carrier.send_sms(
-                    to=out.to,
-                    from_=out.from_,
-                    body=out.body,
-                    status_callback=self._status_callback(),
-                )
+            sent = await self._carrier.send_sms(
+                to=out.to, from_=out.from_, body=out.body, status_callback=self._status_callback()
+            )
+        except UncertainSendError as exc:
+            log.warning("job %s: %s; will check Twilio's log before sending again", out.job_id, exc)
+            why = str(exc)
+            await self._db.run(lambda uow: self._still_uncertain(uow, out.job_id, why))
         except CarrierError as exc:
             failure = exc
-        except OSError as exc:  # network down: same as a retryable carrier error
-            failure = CarrierError(f"network error: {exc}", retryable=True)
+            await self._db.run(lambda uow: self._record_refusal(uow, out, failure))
+        except Exception as exc:  # an unexpected error: the text may have left; look first
+            log.exception("job %s: send failed unexpectedly", out.job_id)
+            reason = f"unexpected error while sending: {type(exc).__name__}"
+            await self._db.run(lambda uow: self._still_uncertain(uow, out.job_id, reason))
         else:
-            await self._db.run(lambda uow: self._record_sent(uow, out, sent))
-            self._scheduler.wake()
-            return
-        await self._db.run(
-            lambda uow: self._record_failure(
-                uow, out, failure, opt_out=isinstance(failure, OptedOutError)
-            )
-        )
-        self._scheduler.wake()
-
-    def _record_sent(self, uow: UnitOfWork, out: Outgoing, sent: SentMessage) -> None:
-        s = uow.session
-        now = self._clock.now()
-        message = s.get(Message, out.message_id)
-        assert message is not None
-        message.sid = sent.sid
-        message.status = "queued"
-        records.advance_status(message, sent.status)
-        message.sent_at = now
-        if sent.num_segments:
-            message.segments = sent.num_segments
-        early = self._early_status.pop(sent.sid, None)
-        if early is not None:
-            self.apply_status(uow, message, *early)
-        if out.job_id is not None:
-            job = s.get(Job, out.job_id)
-            assert job is not None
-            job.state = "done"
-            job.finished_at = now
-            self._after_job_sent(uow, job, now)
-        self._publish_after(uow, ConversationChanged(out.conversation_id, out.contact_id))
-        uow.commit()
-
-    def _after_job_sent(self, uow: UnitOfWork, job: Job, now: datetime) -> None:
-        s = uow.session
-        if job.kind != "textback":
-            return
-        if job.call_id is not None:
-            call = s.get(Call, job.call_id)
-            if call is not None:
-                call.textback_state = "sent"
-                call.textback_reason = None
-                self._publish_after(uow, CallChanged(call.id))
-        delay = self._settings(s)["followup.delay_seconds"]
-        if delay > 0:
-            s.add(
-                Job(
-                    kind="follow_up",
-                    state="pending",
-                    due_at=now + timedelta(seconds=delay),
-                    contact_id=job.contact_id,
-                    call_id=job.call_id,
-                    template_key="templates.follow_up",
-                    attempts=0,
-                    created_at=now,
+            await self._db.run(
+                lambda uow: self._record_sent(
+                    uow, out.job_id, sent.sid, sent.status, sent.num_segments
                 )
             )
+        self._scheduler.wake()
 
-    def _record_failure(
-        self, uow: UnitOfWork, out: Outgoing, exc: CarrierError, *, opt_out: bool = False
+    def _record_sent(
+        self, uow: UnitOfWork, job_id: int, sid: str, status: str, num_segments: int | None
     ) -> None:
         s = uow.session
         now = self._clock.now()
-        message = s.get(Message, out.message_id)
+        job = s.get(Job, job_id)
+        assert job is not None and job.message_id is not None
+        message = s.get(Message, job.message_id)
         assert message is not None
-        job = s.get(Job, out.job_id) if out.job_id is not None else None
+        sends.sent(job, message, sid=sid, status=status, now=now)
+        if num_segments:
+            message.segments = num_segments
+        records.lock_sid(s, sid)  # a delivery callback for it may be landing now
+        early = s.get(EarlyStatus, sid)
+        if early is not None:
+            self.apply_status(uow, message, early.status, early.error_code)
+            s.delete(early)
+        if JobKind(job.kind) is JobKind.TEXTBACK:
+            delay = self._settings(s)["followup.delay_seconds"]
+            if delay > 0:
+                s.add(
+                    sends.new_job(
+                        JobKind.FOLLOW_UP,
+                        now=now,
+                        due_at=now + timedelta(seconds=delay),
+                        contact_id=job.contact_id,
+                        call_id=job.call_id,
+                        template_key="templates.follow_up",
+                    )
+                )
+        contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
+        self._publish_job(uow, job, contact)
+        uow.commit()
+
+    def _still_uncertain(self, uow: UnitOfWork, job_id: int, reason: str) -> None:
+        s = uow.session
+        job = s.get(Job, job_id)
+        if job is None or job.state != SendState.CLAIMED or job.message_id is None:
+            return
+        message = s.get(Message, job.message_id)
+        assert message is not None
+        # Look again after the settle period, backing off while the log stays unreadable.
+        wait = min(600.0, self.settle_seconds * 2 ** max(0, job.attempts - 1))
+        sends.uncertain(
+            job, message, due_at=self._clock.now() + timedelta(seconds=wait), reason=reason
+        )
+        contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
+        self._publish_job(uow, job, contact)
+        uow.commit()
+
+    def _unexpected(self, uow: UnitOfWork, job_id: int) -> None:
+        job = uow.session.get(Job, job_id)
+        if job is None or job.state != SendState.CLAIMED:
+            return
+        if job.maybe_sent_since is not None and job.message_id is not None:
+            self._still_uncertain(uow, job_id, "internal error while sending")
+            return
+        sends.failed(job, None, now=self._clock.now(), reason="internal error")
+        uow.commit()
+
+    def _record_refusal(self, uow: UnitOfWork, out: Outgoing, exc: CarrierError) -> None:
+        s = uow.session
+        now = self._clock.now()
+        job = s.get(Job, out.job_id)
+        message = s.get(Message, out.message_id)
         contact = s.get(Contact, out.contact_id)
-        assert contact is not None
-        if opt_out and not contact.opted_out:
+        assert job is not None and message is not None and contact is not None
+        if isinstance(exc, OptedOutError) and not contact.opted_out:
             contact.opted_out = True
             contact.opted_out_at = now
             self._publish_after(uow, ContactChanged(contact.id))
-        if exc.retryable and job is not None and job.attempts < MAX_ATTEMPTS:
-            # Nothing left: the message row waits and the job runs again after a backoff.
-            message.status = "retrying"
-            message.error_message = f"will retry: {exc}"
-            job.state = "pending"
-            job.due_at = now + timedelta(
-                seconds=min(300.0, self.retry_base_seconds * 2 ** (job.attempts - 1))
+        if exc.retryable and job.attempts < MAX_ATTEMPTS:
+            backoff = min(300.0, self.retry_base_seconds * 2 ** (job.attempts - 1))
+            sends.refused_for_now(
+                job, message, due_at=now + timedelta(seconds=backoff), reason=str(exc)
             )
-            job.reason = str(exc)
         else:
-            message.status = "failed"
-            message.error_code = exc.code
-            message.error_message = errors.describe(exc.code, str(exc))
-            if job is not None:
-                final = isinstance(exc, OptedOutError | NotTextableError)
-                job.state = "skipped" if final else "failed"
-                job.reason = message.error_message
-                job.finished_at = now
-                if job.call_id is not None and job.kind == "textback":
-                    call = s.get(Call, job.call_id)
-                    if call is not None:
-                        call.textback_state = "skipped" if job.state == "skipped" else "failed"
-                        call.textback_reason = message.error_message
-                        self._publish_after(uow, CallChanged(call.id))
-        self._publish_after(uow, ConversationChanged(out.conversation_id, out.contact_id))
+            sends.failed(
+                job,
+                message,
+                now=now,
+                reason=errors.describe(exc.code, str(exc)),
+                code=exc.code,
+                final_for_contact=isinstance(exc, OptedOutError | NotTextableError),
+            )
+        self._publish_job(uow, job, contact)
         uow.commit()
 
-    async def send_auto(self, contact_id: int, body: str) -> None:
-        outgoing = await self._db.run(
-            lambda uow: self._prepare_manual(uow, contact_id, body, author=None, kind="auto")
-        )
-        await self._deliver(outgoing)
+    # ---- delivery status ----------------------------------------------------------------
+    def apply_status(
+        self, uow: UnitOfWork, message: Message, status: str, code: int | None
+    ) -> None:
+        s = uow.session
+        if not sends.advance_delivery(message, status) and code is None:
+            return
+        conversation = s.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        if code is not None:
+            message.error_code = code
+            message.error_message = errors.describe(code)
+            if code == 21610:
+                contact = s.get(Contact, conversation.contact_id)
+                if contact is not None and not contact.opted_out:
+                    contact.opted_out = True
+                    contact.opted_out_at = self._clock.now()
+                    self._publish_after(uow, ContactChanged(contact.id))
+        self._publish_after(uow, ConversationChanged(conversation.id, conversation.contact_id))
+        if message.call_id is not None:
+            self._publish_after(uow, CallChanged(message.call_id))
 
+    def keep_early_status(self, uow: UnitOfWork, sid: str, status: str, code: int | None) -> None:
+        """A callback for a SID not recorded yet: kept (bounded) until the SID is."""
+        s = uow.session
+        now = self._clock.now()
+        s.execute(delete(EarlyStatus).where(EarlyStatus.received_at < now - EARLY_STATUS_TTL))
+        row = s.get(EarlyStatus, sid)
+        if row is None:
+            count = s.scalar(select(func.count()).select_from(EarlyStatus)) or 0
+            if count >= EARLY_STATUS_CAP:
+                oldest = (
+                    select(EarlyStatus.sid)
+                    .order_by(EarlyStatus.received_at)
+                    .limit(count - EARLY_STATUS_CAP + 1)
+                )
+                s.execute(delete(EarlyStatus).where(EarlyStatus.sid.in_(oldest.scalar_subquery())))
+            s.add(EarlyStatus(sid=sid, status=status, error_code=code, received_at=now))
+        elif sends.DELIVERY_RANK.get(status, -1) >= sends.DELIVERY_RANK.get(row.status, -1):
+            row.status = status
+            row.error_code = code if code is not None else row.error_code
+        uow.commit()
+
+    # ---- texts the desk and the engine start ---------------------------------------------
     async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int:
-        """Send a reply typed by the desk; returns the new message's id.
+        """Queue a reply typed by the desk and start sending it; returns the message id.
 
-        Raises :class:`ReplyRefused` (nothing stored) when the body is empty, the contact
-        opted out, or no business number is set. A carrier failure is recorded on the
-        message (status ``failed`` with the reason in words), not raised.
+        Returns once the message row and its job are committed (the thread shows it as
+        "sending"); the send itself runs in the background and its outcome arrives as
+        events. Raises :class:`ReplyRefused` (nothing stored) when the body is empty or
+        too long, the contact opted out, or no business number is set.
         """
         if not body.strip():
             raise ReplyRefused("Type a message first.")
+        if len(body) > MAX_BODY:
+            raise ReplyRefused(
+                f"That text is {len(body):,} characters; Twilio takes at most {MAX_BODY:,}."
+            )
         outgoing = await self._db.run(
-            lambda uow: self._prepare_manual(uow, contact_id, body, author=author, kind="manual")
+            lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author)
         )
-        await self._deliver(outgoing)
+        self.send_later(outgoing)
         return outgoing.message_id
 
-    def _prepare_manual(
-        self, uow: UnitOfWork, contact_id: int, body: str, *, author: str | None, kind: str
+    async def send_auto(self, contact_id: int, body: str) -> None:
+        """An automatic answer (HELP, START): a job like any other, sent now."""
+        try:
+            outgoing = await self._db.run(
+                lambda uow: self._queue(uow, contact_id, body, kind=JobKind.AUTO, author=None)
+            )
+        except ReplyRefused as exc:
+            log.info("automatic answer to contact %s not sent: %s", contact_id, exc)
+            return
+        await self._deliver(outgoing)
+
+    async def send_test(self, to: str, body: str) -> SendOutcome:
+        """Settings' test text to ``to`` (E.164): a job, sent now; its first outcome."""
+
+        def queue(uow: UnitOfWork) -> Outgoing:
+            contact = records.contact_for(uow.session, to, self._clock.now())
+            return self._queue(uow, contact.id, body, kind=JobKind.TEST, author=None)
+
+        outgoing = await self._db.run(queue)
+        await self._deliver(outgoing)
+
+        def outcome(uow: UnitOfWork) -> SendOutcome:
+            job = uow.session.get(Job, outgoing.job_id)
+            message = uow.session.get(Message, outgoing.message_id)
+            assert job is not None and message is not None
+            return SendOutcome(SendState(job.state), message.sid, job.reason)
+
+        return await self._db.run(outcome)
+
+    def _queue(
+        self, uow: UnitOfWork, contact_id: int, body: str, *, kind: JobKind, author: str | None
     ) -> Outgoing:
         s = uow.session
         cfg = self._settings(s)
@@ -438,61 +582,44 @@ class Outbox:
                 direction="out",
                 body=body,
                 status="sending",
-                kind=kind,
+                kind=kind.message_kind,
                 author=author,
                 segments=templates.segments(body).segments,
                 created_at=now,
             ),
         )
-        if kind == "manual":
+        if kind is JobKind.REPLY:
             conversation.unread_count = 0
-        self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
+        job = sends.claimed_job(kind, now=now, contact_id=contact.id)
+        job.message_id = message.id
+        s.add(job)
+        s.flush()
+        outgoing = self.prepare(uow, job, cfg, now)
+        assert outgoing is not None  # the desk's texts are never held or skipped here
         uow.commit()
-        return Outgoing(
-            message.id,
-            None,
-            contact.id,
-            conversation.id,
-            contact.phone,
-            cfg["business.phone_number"],
-            body,
-        )
+        return outgoing
 
     # ---- crash recovery -------------------------------------------------------------
     async def recover(self) -> None:
-        """Put jobs a dead process left in ``sending`` back in the queue, due now.
+        """Jobs a dead process left ``claimed``: uncertain if a create may have left
+        (looked up in the carrier's log after the settle period), else due again now.
 
-        Their message row (if it was written) stays: :meth:`run_job` then looks for it in
-        the carrier's log before sending, so a text that did leave is recorded, not sent
-        twice. Call once at start-up, before the scheduler runs: one process sends for a
+        Call once, before the scheduler runs, from the one process that sends for the
         database.
         """
 
         def work(uow: UnitOfWork) -> int:
             now = self._clock.now()
-            result = uow.session.execute(
-                update(Job)
-                .where(Job.state == "sending")
-                .values(state="pending", due_at=now, reason="interrupted; reconciling")
-            )
-            count = int(getattr(result, "rowcount", 0) or 0)
-            if count:
-                records.audit(uow.session, now, "jobs.recovered", count=count)
+            jobs = uow.session.scalars(select(Job).where(Job.state == SendState.CLAIMED)).all()
+            settle = timedelta(seconds=self.settle_seconds)
+            for job in jobs:
+                since = job.maybe_sent_since
+                sends.interrupted(job, now, as_utc(since) + settle if since else now)
+            if jobs:
+                records.audit(uow.session, now, "jobs.recovered", count=len(jobs))
             uow.commit()
-            return count
+            return len(jobs)
 
         count = await self._db.run(work)
         if count:
             log.warning("recovered %d send(s) interrupted by a crash; reconciling", count)
-
-    async def _already_sent(self, out: Outgoing) -> RemoteMessage | None:
-        """The carrier's record of ``out`` if an earlier attempt reached it.
-
-        Raises :class:`CarrierError` when the log cannot be read (then we must not send
-        blind: the caller retries later).
-        """
-        assert out.reconcile_since is not None
-        recent = await self._carrier.list_messages(
-            to=out.to, from_=out.from_, date_sent_after=out.reconcile_since - timedelta(minutes=5)
-        )
-        return next((m for m in recent if m.body == out.body), None)

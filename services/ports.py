@@ -76,7 +76,8 @@ class CarrierError(Exception):
     """A send or lookup the carrier refused or could not answer.
 
     ``code`` is Twilio's error code when there is one, ``status`` the HTTP status;
-    ``retryable`` says whether trying again later can succeed (429, 5xx, network).
+    ``retryable`` says whether trying again later can succeed (429, 5xx, network); for a
+    send it also promises that nothing was created (see :class:`UncertainSendError`).
     """
 
     def __init__(
@@ -91,6 +92,15 @@ class CarrierError(Exception):
         self.code = code
         self.status = status
         self.retryable = retryable
+
+
+class UncertainSendError(CarrierError):
+    """A create whose outcome is unknown: it may have created the message (a timeout, a
+    dropped connection or a 5xx after the request was sent). Never repeat it blindly:
+    look the message up in the carrier's log first."""
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None):
+        super().__init__(message, code=code, status=status, retryable=False)
 
 
 class OptedOutError(CarrierError):
@@ -111,7 +121,12 @@ class Carrier(Protocol):
     async def send_sms(
         self, *, to: str, from_: str, body: str, status_callback: str | None
     ) -> SentMessage:
-        """Send one SMS. Raises :class:`CarrierError` (or a subclass) when refused."""
+        """Send one SMS, once: never retried when it may have created the message.
+
+        Raises :class:`UncertainSendError` when the outcome is unknown, else
+        :class:`CarrierError` (or a subclass) when refused; ``retryable`` refusals
+        created nothing.
+        """
         ...
 
     async def list_messages(

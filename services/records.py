@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.storage.models import AuditEntry, Contact, Conversation, Message, Tag
@@ -17,19 +17,16 @@ MISSED_CALL = "missed call"
 PENDING_CALLBACK = "pending callback"
 BOOKED = "booked"
 
-STATUS_RANK = {
-    "pending": 0,
-    "retrying": 0,
-    "sending": 1,
-    "accepted": 2,
-    "scheduled": 2,
-    "queued": 2,
-    "sent": 3,
-    "delivered": 5,
-    "undelivered": 5,
-    "failed": 5,
-    "read": 6,
-}
+
+def lock_sid(session: Session, sid: str) -> None:
+    """Serialise this transaction with any other touching Twilio's ``sid`` until commit.
+
+    Recording a send's SID and a delivery callback for it can run at once on PostgreSQL
+    (several workers, several PCs): each looks for the other's row, and without this both
+    could miss it. SQLite has one writer, which serialises them already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(sid))))
 
 
 def contact_for(session: Session, phone: str, now: datetime) -> Contact:
@@ -107,16 +104,6 @@ def _preview(message: Message) -> str:
         text = "📷 Photo" if len(message.media) == 1 else f"📷 {len(message.media)} attachments"
     prefix = "You: " if message.direction == "out" else ""
     return (prefix + text)[:200]
-
-
-def advance_status(message: Message, status: str) -> bool:
-    """Move an outbound message's status forward only (callbacks arrive out of order)."""
-    if STATUS_RANK.get(status, 0) < STATUS_RANK.get(message.status, 0):
-        return False
-    if status == message.status:
-        return False
-    message.status = status
-    return True
 
 
 def audit(

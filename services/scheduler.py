@@ -1,23 +1,25 @@
 """The durable scheduler: jobs are rows; this wakes at the earliest due time and runs them.
 
-Claiming a job moves it from ``pending`` to ``sending`` in its own committed
-transaction (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two processes sharing
-an office database never claim the same job). A job found in ``sending`` at start-up
-was claimed by a process that died; the engine reconciles it against the carrier's
-log before anything is sent again (see :meth:`services.engine.Engine.recover`).
+Claiming a due job (pending, held, or uncertain and due for its look-up) moves it to
+``claimed`` in its own committed transaction (with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so two processes sharing an office database never claim the same job). A job
+found ``claimed`` at start-up was claimed by a process that died; the outbox reconciles
+it against the carrier's log before anything is sent again
+(:meth:`services.outbox.Outbox.recover`). Waiting goes through the injected
+:class:`~services.clock.Clock`, so tests move time instead of sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from services.clock import Clock, as_utc
+from services import sends
+from services.clock import Clock, as_utc, wait_for_event
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import Job
 from services.tasks import TaskSet
@@ -90,11 +92,15 @@ class Scheduler:
                 self._runs.spawn(self._guarded(execute, job_id), name=f"job-{job_id}")
             if len(claimed) == self._batch:
                 continue  # more may be due right now
-            timeout = self._idle
+            now = self._clock.now()
+            deadline = now + timedelta(seconds=self._idle)
             if next_due is not None:
-                timeout = min(timeout, max(0.0, (next_due - self._clock.now()).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                deadline = min(deadline, next_due)
+            if deadline > now:
+                await wait_for_event(self._clock, self._wake, deadline)
+            elif not claimed:
+                # Due but not claimable: another process holds it (SKIP LOCKED). Don't spin.
+                await asyncio.sleep(0.05)
 
     async def _guarded(self, execute: Execute, job_id: int) -> None:
         assert self._slots is not None
@@ -104,9 +110,10 @@ class Scheduler:
     def _claim(self, uow: UnitOfWork) -> tuple[list[int], datetime | None]:
         session = uow.session
         now = self._clock.now()
+        waiting = Job.state.in_([s.value for s in sends.CLAIMABLE])
         query = (
             select(Job)
-            .where(Job.state == "pending", Job.due_at <= now)
+            .where(waiting, Job.due_at <= now)
             .order_by(Job.due_at, Job.id)
             .limit(self._batch)
         )
@@ -114,9 +121,7 @@ class Scheduler:
             query = query.with_for_update(skip_locked=True)
         jobs = session.scalars(query).all()
         for job in jobs:
-            job.state = "sending"
-            job.claimed_at = now
-            job.attempts += 1
-        next_due = session.scalar(select(func.min(Job.due_at)).where(Job.state == "pending"))
+            sends.claim(job, now)
+        next_due = session.scalar(select(func.min(Job.due_at)).where(waiting))
         uow.commit()
         return [job.id for job in jobs], as_utc(next_due) if next_due is not None else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.send_state import Shown
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationRow:
@@ -59,12 +61,12 @@ class CallItem:
     outcome: str  # pending | answered | missed
     after_hours: bool
     ring_seconds: int | None
-    textback_state: str  # none | scheduled | held | sent | skipped | cancelled | failed
+    textback_state: Shown  # derived from the text-back job (services.sends)
     textback_reason: str | None  # in words
     textback_due_at: datetime | None
     textback_status: str | None  # delivery status of the text-back message, once sent
     replied: bool
-    followup_state: str | None  # pending | done | cancelled | skipped | failed
+    followup_state: Shown | None  # None: no follow-up was ever planned
     followup_due_at: datetime | None
     source: str
 

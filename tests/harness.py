@@ -126,6 +126,32 @@ class TestApp:
     async def idle(self) -> None:
         await self.runtime.engine.idle()
 
+    async def until(self, what: str, check: Callable[[], Any], timeout: float = 10.0) -> None:
+        """Let the engine work until ``await check()`` is true (waits on work, not time:
+        the deadline only turns a hang into a failure)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await check():
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.01)
+            await self.idle()
+
+    async def outbound(self) -> list[Any]:
+        """Every outbound message row: (sid, body, status, kind, error), oldest first."""
+
+        def read(uow: UnitOfWork) -> list[Any]:
+            from sqlalchemy import select
+
+            from services.storage.models import Message
+
+            rows = uow.session.scalars(
+                select(Message).where(Message.direction == "out").order_by(Message.id)
+            )
+            return [(m.sid, m.body, m.status, m.kind, m.error_message) for m in rows]
+
+        return await self.runtime.db.run(read)
+
 
 def _preset(database_url: str, values: Mapping[str, Any]) -> None:
     """Write settings before start, as an office's saved settings would be."""
@@ -164,16 +190,22 @@ async def running_app(
     endpoint: Callable[[], PublicEndpoint] | None = None,
     tunnel_check_interval: float | None = None,
     configure: Callable[[Runtime], None] | None = None,
+    gateway_timeout: float = 30.0,
 ) -> AsyncIterator[TestApp]:
     """The runtime on the stand-in, started; stopped (cleanly, going offline) on exit.
 
     ``endpoint`` replaces the fixed public URL (e.g. a fake ngrok tunnel);
-    ``configure`` may adjust the runtime before it starts.
+    ``configure`` may adjust the runtime before it starts; ``gateway_timeout`` bounds
+    each request to the stand-in (seconds).
     """
     if not any(n.get("phone_number") == BUSINESS for n in standin.numbers):
         standin.add_number(BUSINESS)
     gateway = TwilioGateway(
-        standin.account_sid, standin.auth_token, base_url=standin.base_url, backoff_seconds=0.01
+        standin.account_sid,
+        standin.auth_token,
+        base_url=standin.base_url,
+        backoff_seconds=0.01,
+        timeout_seconds=gateway_timeout,
     )
     runtime = Runtime(
         app_config(database_url, data_dir),

@@ -4,7 +4,12 @@ It serves exactly what :class:`services.gateway.TwilioGateway` uses, under
 ``/2010-04-01/Accounts/{AccountSid}``:
 
 - ``POST Messages.json`` (send), ``GET Messages.json`` (To, From, DateSent, DateSent>,
-  DateSent< filters), ``GET Messages/{Sid}.json``
+  DateSent< filters), ``GET Messages/{Sid}.json``. As at Twilio, a created message is
+  ``queued`` with no ``date_sent`` until it leaves (:meth:`TwilioStandIn.release`, or a
+  status set with :meth:`TwilioStandIn.set_message_status`), so DateSent filters do not
+  see it; lists are newest first by creation.
+- Faults after the create (:meth:`TwilioStandIn.fail_after_create`): the message is
+  created and then the connection is dropped, a 500 is answered, or the answer hangs.
 - ``GET Calls.json`` (To, From, ParentCallSid, Status, StartTime, StartTime>,
   StartTime< filters), ``GET Calls/{Sid}.json``
 - ``GET/POST IncomingPhoneNumbers.json`` (list filtered by PhoneNumber / buy),
@@ -114,6 +119,8 @@ def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
+_NOT_YET_SENT = frozenset({"accepted", "scheduled", "queued", "sending"})
+
 _DEFAULT_CODES = {400: 21201, 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
 
 
@@ -149,6 +156,13 @@ class _Failure:
 
 
 @dataclass
+class _AfterCreate:
+    mode: str  # "drop" | "500" | "hang"
+    remaining: int
+    hang_seconds: float
+
+
+@dataclass
 class _State:
     messages: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -156,6 +170,7 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
+    after_create: list[_AfterCreate] = field(default_factory=list)
     opted_out: set[str] = field(default_factory=set)
 
 
@@ -366,7 +381,7 @@ class TwilioStandIn:
             direction=direction,
             status=status,
             created=moment,
-            sent=moment,
+            sent=None if status in _NOT_YET_SENT else moment,
             num_media=num_media,
             error_code=error_code,
         )
@@ -483,6 +498,25 @@ class TwilioStandIn:
                 )
             )
 
+    def fail_after_create(self, mode: str, *, times: int = 1, hang_seconds: float = 5.0) -> None:
+        """The next ``times`` sends create their message, then: ``"drop"`` closes the
+        connection without answering, ``"500"`` answers HTTP 500, ``"hang"`` answers only
+        after ``hang_seconds`` (longer than the client's timeout)."""
+        if mode not in ("drop", "500", "hang"):
+            raise ValueError(f"unknown mode {mode!r}")
+        with self._lock:
+            self._state.after_create.append(_AfterCreate(mode, times, hang_seconds))
+
+    def release(self, sid: str | None = None) -> None:
+        """Queued messages leave (status ``sent``, DateSent now): one, or all."""
+        now = datetime.now(UTC)
+        with self._lock:
+            for message in self._state.messages:
+                if message["date_sent"] is None and sid in (None, message["sid"]):
+                    message["status"] = "sent"
+                    message["date_sent"] = rfc2822(now)
+                    message["_sent"] = now
+
     def opt_out(self, phone_number: str) -> None:
         """Every later send to this number fails with 21610, like a recipient's STOP."""
         with self._lock:
@@ -495,9 +529,13 @@ class TwilioStandIn:
         with self._lock:
             for message in self._state.messages:
                 if message["sid"] == sid:
+                    now = datetime.now(UTC)
                     message["status"] = status
                     message["error_code"] = error_code
-                    message["date_updated"] = rfc2822(datetime.now(UTC))
+                    message["date_updated"] = rfc2822(now)
+                    if message["date_sent"] is None and status not in _NOT_YET_SENT:
+                        message["date_sent"] = rfc2822(now)
+                        message["_sent"] = now
                     return _public(message)
         raise KeyError(sid)
 
@@ -595,6 +633,11 @@ class TwilioStandIn:
         response = self._respond(
             request, dict(query_items), dict(form_items), received_monotonic, received_at
         )
+        fault = None
+        if request.method == "POST" and request.path.endswith("/Messages.json"):
+            fault = self._take_after_create() if response.status == 201 else None
+        if fault is not None and fault.mode == "500":
+            response = _json_error(500, 20500, "An internal server error has occurred")
         record = RecordedRequest(
             method=request.method,
             path=request.path,
@@ -612,6 +655,10 @@ class TwilioStandIn:
             self._changed.notify_all()
         if self.latency_seconds > 0:
             await asyncio.sleep(self.latency_seconds)
+        if fault is not None and fault.mode == "hang":
+            await asyncio.sleep(fault.hang_seconds)
+        if fault is not None and fault.mode == "drop" and request.transport is not None:
+            request.transport.abort()  # created, and the answer never comes back
         return response
 
     def _respond(
@@ -703,6 +750,16 @@ class TwilioStandIn:
                     return failure
         return None
 
+    def _take_after_create(self) -> _AfterCreate | None:
+        with self._lock:
+            if not self._state.after_create:
+                return None
+            fault = self._state.after_create[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._state.after_create.pop(0)
+            return fault
+
     def _not_found(self, path: str) -> web.Response:
         return _json_error(404, 20404, f"The requested resource {path} was not found")
 
@@ -766,7 +823,8 @@ class TwilioStandIn:
             "api_version": API_VERSION,
             "uri": uri,
             "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
-            "_at": sent or created,
+            "_at": created,
+            "_sent": sent,
         }
 
     def _number_json(
@@ -833,7 +891,7 @@ class TwilioStandIn:
             direction="outbound-api",
             status="queued",
             created=now,
-            sent=now,
+            sent=None,  # queued: it has not left yet, so no DateSent
         )
         self._state.messages.append(message)
         record = _public(message)
@@ -841,9 +899,7 @@ class TwilioStandIn:
         record["received_monotonic"] = received_monotonic
         record["received_at"] = received_at
         self._state.sent.append(record)
-        answer = _public(message)
-        answer["date_sent"] = None  # Twilio answers a create before the message leaves
-        return _json(201, answer)
+        return _json(201, _public(message))
 
     def _buy_number(self, form: dict[str, str]) -> web.Response:
         phone = form.get("PhoneNumber")
@@ -867,7 +923,9 @@ class TwilioStandIn:
             items = [m for m in items if m["to"] == _plus(query["To"])]
         if "From" in query:
             items = [m for m in items if m["from"] == _plus(query["From"])]
-        return _filter_time(items, "_at", query, "DateSent")
+        if any(k in query for k in ("DateSent", "DateSent>", "DateSent<")):
+            items = [m for m in items if m["_sent"] is not None]  # queued: no DateSent yet
+        return _filter_time(items, "_sent", query, "DateSent")
 
     def _filter_calls(self, query: dict[str, str]) -> list[dict[str, Any]]:
         items = _newest_first(self._state.calls, "_start")

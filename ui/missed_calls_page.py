@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import InboxApi, MessagingApi, NotFound
+from services.send_state import FAILED_DELIVERY, Shown
 from services.snapshots import CallItem
 from ui import theme
 from ui.widgets.page_parts import page_heading, rows_table
@@ -34,7 +35,8 @@ from ui.widgets.tasks import TaskRunner
 from ui.widgets.time_format import clock, day_and_clock, seconds_words
 
 PAGE_SIZE = 100
-PENDING_STATES = ("scheduled", "held")
+#: Auto-texts still waiting: staff can cancel them, and a countdown ticks.
+PENDING_STATES = (Shown.SCHEDULED, Shown.HELD)
 
 DELIVERY_WORDS = {
     "delivered": "Delivered",
@@ -62,27 +64,33 @@ def _when(moment: datetime, now: datetime) -> str:
 def automation_text(call: CallItem, now: datetime) -> str:
     """What the automation did or will do, as a receptionist would say it."""
     state = call.textback_state
-    if state == "scheduled":
+    if state is Shown.SCHEDULED:
         if call.textback_due_at is None:
             return "Text scheduled"
         left = (call.textback_due_at - now).total_seconds()
         return f"Sends in {seconds_words(left)}" if left >= 0.5 else "Sending now…"
-    if state == "held":
+    if state is Shown.HELD:
         if call.textback_due_at is None:
             return "Held for quiet hours"
         return f"Held for quiet hours — sends {_when(call.textback_due_at, now)}"
-    if state == "sent":
+    if state is Shown.SENDING:
+        return "Sending…"
+    if state is Shown.RETRYING:
+        if call.textback_due_at is None:
+            return "Sending… (retrying)"
+        return f"Twilio was busy — trying again {_when(call.textback_due_at, now)}"
+    if state is Shown.SENT:
         words = DELIVERY_WORDS.get(call.textback_status or "", "Sent")
         kind = "After-hours text" if call.after_hours else "Text"
         return f"{kind} {words.lower()}" if words != "Sending…" else f"{kind} sending…"
-    if state == "skipped":
+    if state is Shown.SKIPPED:
         return f"Not texted: {call.textback_reason or 'skipped'}"
-    if state == "cancelled":
+    if state is Shown.CANCELLED:
         reason = call.textback_reason or ""
         if reason.startswith("cancelled "):
             return f"Auto-text {reason}"
         return f"Auto-text cancelled{f' ({reason})' if reason else ''}"
-    if state == "failed":
+    if state is Shown.FAILED:
         return f"Text failed{f': {call.textback_reason}' if call.textback_reason else ''}"
     return "Deciding…" if call.outcome == "pending" else "No auto-text"
 
@@ -90,12 +98,12 @@ def automation_text(call: CallItem, now: datetime) -> str:
 def reply_text(call: CallItem, now: datetime) -> str:
     if call.replied:
         return "Replied"
-    if call.followup_state == "pending" and call.followup_due_at is not None:
+    if call.followup_state is Shown.SCHEDULED and call.followup_due_at is not None:
         left = (call.followup_due_at - now).total_seconds()
         return f"No reply yet · follow-up in {seconds_words(left)}"
-    if call.followup_state == "done":
+    if call.followup_state is Shown.SENT:
         return "No reply · follow-up sent"
-    if call.textback_state == "sent":
+    if call.textback_state is Shown.SENT:
         return "No reply yet"
     return ""
 
@@ -139,9 +147,9 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
                 return call.textback_reason
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == self.AUTOMATION:
-            if call.textback_state in ("skipped", "failed") or call.textback_status in (
-                "failed",
-                "undelivered",
+            if (
+                call.textback_state in (Shown.SKIPPED, Shown.FAILED)
+                or call.textback_status in FAILED_DELIVERY
             ):
                 return theme.danger(QGuiApplication.palette())
             if call.textback_state in PENDING_STATES:
@@ -215,7 +223,8 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
 
     def _update_ticker(self) -> None:
         live = any(
-            c.textback_state in PENDING_STATES or c.followup_state == "pending" for c in self._rows
+            c.textback_state in PENDING_STATES or c.followup_state is Shown.SCHEDULED
+            for c in self._rows
         )
         if live and not self._ticker.isActive():
             self._ticker.start()
@@ -224,7 +233,7 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
 
     def _tick(self) -> None:
         for row, call in enumerate(self._rows):
-            if call.textback_state in PENDING_STATES or call.followup_state == "pending":
+            if call.textback_state in PENDING_STATES or call.followup_state is Shown.SCHEDULED:
                 self.dataChanged.emit(
                     self.index(row, self.AUTOMATION),
                     self.index(row, self.REPLY),

@@ -97,9 +97,6 @@ class Call(Base):
     outcome: Mapped[str] = mapped_column(String(12), default="pending")
     mode: Mapped[str] = mapped_column(String(10), default="ring")  # ring | forward
     after_hours: Mapped[bool] = mapped_column(Boolean, default=False)
-    # none | scheduled | held | sent | skipped | cancelled | failed
-    textback_state: Mapped[str] = mapped_column(String(12), default="none")
-    textback_reason: Mapped[str | None] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(10), default="live")  # live | catchup | demo
 
 
@@ -139,17 +136,18 @@ class Message(Base):
 
 
 class Job(Base):
-    """A durable scheduled send: a row, so a restart (even after kill -9) still runs it."""
+    """One outbound text, from decision to done: a row, so a restart (even after kill -9)
+    runs it, and exactly once. Its lifecycle belongs to :mod:`services.sends`."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_state_due", "state", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12))  # textback | follow_up
-    # pending | sending | done | cancelled | skipped | failed
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    kind: Mapped[str] = mapped_column(String(12))  # services.sends.JobKind
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # sends.SendState
     due_at: Mapped[datetime]
-    contact_id: Mapped[int] = mapped_column(
+    # None only for a text-back policy refused to an anonymous or invalid caller.
+    contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
     call_id: Mapped[int | None] = mapped_column(
@@ -159,9 +157,24 @@ class Job(Base):
     template_key: Mapped[str] = mapped_column(String(60))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None]
+    # Set before each create request; while set, look in the carrier's log before resending.
+    maybe_sent_since: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+
+
+class EarlyStatus(Base):
+    """A delivery callback for a SID not recorded yet (it can beat the create's answer,
+    or arrive for a send still being reconciled); applied when the SID is recorded.
+    Pruned by age and count, so callbacks for SIDs never ours cost bounded storage."""
+
+    __tablename__ = "early_statuses"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None]
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Setting(Base):

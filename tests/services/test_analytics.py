@@ -14,7 +14,7 @@ from services import settings_store
 from services.analytics import Analytics, period_bounds, summary
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Message
+from services.storage.models import Call, Contact, Conversation, Job, Message
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
@@ -67,10 +67,22 @@ def seed(uow: UnitOfWork) -> None:
             ended_at=at + timedelta(seconds=ring) if ring else None,
             status="completed",
             outcome=outcome,
-            textback_state=state,
         )
         s.add(row)
         s.flush()
+        if state != "none":  # the call's text-back is its job
+            s.add(
+                Job(
+                    kind="textback",
+                    state=state,
+                    due_at=at,
+                    contact_id=row.contact_id,
+                    call_id=row.id,
+                    template_key="templates.missed_call",
+                    attempts=1,
+                    created_at=at,
+                )
+            )
         return row
 
     def message(

@@ -246,7 +246,7 @@ def test_follow_up_goes_once_to_callers_who_did_not_reply(env: Any) -> None:
         assert len(bodies) == 2
         assert bodies[1] == "Still need a hand? Just reply here."
         (call,) = await app.inbox.missed_calls()
-        assert call.followup_state == "done"
+        assert call.followup_state == "sent"
 
     env(
         scenario,
@@ -281,26 +281,6 @@ def test_not_textable_error_is_recorded_not_retried(env: Any) -> None:
         assert call.textback_state == "skipped"
         assert "cannot receive texts" in (call.textback_reason or "")
         assert app.standin.messages_sent == []
-
-    env(scenario)
-
-
-def test_carrier_outage_is_retried_later_and_sent_once(env: Any) -> None:
-    async def scenario(app: TestApp) -> None:
-        app.engine.retry_base_seconds = 0.2
-        # The gateway's own retries (4 attempts) all fail: the job goes back in the queue.
-        app.standin.fail_next("Messages.json", 503, 20500, "unavailable", times=4, method="POST")
-        await app.missed_call(CALLER)
-        await settle(app)
-        (call,) = await app.inbox.missed_calls()
-        thread = await app.inbox.thread(call.contact_id)
-        assert [getattr(i, "status", None) for i in thread][-1] == "retrying"
-        await app.standin.wait_for_messages(1, timeout=10)
-        await asyncio.sleep(0.5)
-        await settle(app)
-        assert len(app.standin.messages_sent) == 1
-        (call,) = await app.inbox.missed_calls()
-        assert call.textback_state == "sent"
 
     env(scenario)
 

@@ -24,6 +24,7 @@ from services.ports import (
     CarrierError,
     NotTextableError,
     OptedOutError,
+    UncertainSendError,
 )
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
@@ -117,36 +118,78 @@ def test_base_url_rewrites_host_and_keeps_path(twilio_standin: TwilioStandIn) ->
     assert all(r.auth_user == sid for r in twilio_standin.requests)
 
 
-def test_retries_429_then_succeeds(twilio_standin: TwilioStandIn) -> None:
-    twilio_standin.fail_next("/Messages.json", 429, times=2, method="POST")
-    sent = run_with_gateway(
+def test_reads_retry_429_with_exponential_backoff(twilio_standin: TwilioStandIn) -> None:
+    twilio_standin.fail_next("/Messages.json", 429, times=2, method="GET")
+    run_with_gateway(
         twilio_standin,
-        lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None),
+        lambda gw: gw.list_messages(to=CALLER),
         max_attempts=4,
         backoff_seconds=0.02,
     )
-    attempts = twilio_standin.requests_to("/Messages.json", "POST")
-    assert [r.status for r in attempts] == [429, 429, 201]
-    assert len(twilio_standin.messages_sent) == 1
-    assert twilio_standin.messages_sent[0]["sid"] == sent.sid
+    attempts = twilio_standin.requests_to("/Messages.json", "GET")
+    assert [r.status for r in attempts] == [429, 429, 200]
     # Exponential backoff: ~0.02 s, then ~0.04 s between attempts.
     gaps = [b.received_monotonic - a.received_monotonic for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.015 and gaps[1] >= 0.035
 
 
-def test_500_exhausts_retries_then_retryable_error(twilio_standin: TwilioStandIn) -> None:
-    twilio_standin.fail_next("/Messages.json", 500, times=10)
+def test_a_429_on_send_is_raised_at_once_as_a_retryable_refusal(
+    twilio_standin: TwilioStandIn,
+) -> None:
+    """Nothing was created, so the job may try again later, on its own clock."""
+    twilio_standin.fail_next("/Messages.json", 429, method="POST")
     with pytest.raises(CarrierError) as info:
+        run_with_gateway(
+            twilio_standin,
+            lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None),
+            max_attempts=4,
+            backoff_seconds=0.01,
+        )
+    assert info.value.retryable is True and info.value.status == 429
+    assert not isinstance(info.value, UncertainSendError)
+    assert len(twilio_standin.requests_to("/Messages.json", "POST")) == 1
+
+
+@pytest.mark.parametrize("fault", ["drop", "500", "hang"])
+def test_a_send_whose_answer_is_lost_is_never_repeated(
+    twilio_standin: TwilioStandIn, fault: str
+) -> None:
+    """Created at Twilio, answer lost: one request, one message, an uncertain outcome."""
+    twilio_standin.fail_after_create(fault, hang_seconds=2.0)
+    with pytest.raises(UncertainSendError):
+        run_with_gateway(
+            twilio_standin,
+            lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None),
+            max_attempts=4,
+            backoff_seconds=0.01,
+            timeout_seconds=0.5,
+        )
+    assert len(twilio_standin.requests_to("/Messages.json", "POST")) == 1
+    assert len(twilio_standin.messages_sent) == 1
+
+
+def test_a_5xx_on_send_is_uncertain_not_retried(twilio_standin: TwilioStandIn) -> None:
+    twilio_standin.fail_next("/Messages.json", 503, method="POST", times=3)
+    with pytest.raises(UncertainSendError) as info:
         run_with_gateway(
             twilio_standin,
             lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None),
             max_attempts=3,
         )
+    assert info.value.status == 503
+    assert len(twilio_standin.requests_to("/Messages.json", "POST")) == 1
+
+
+def test_500_on_reads_exhausts_retries_then_retryable_error(
+    twilio_standin: TwilioStandIn,
+) -> None:
+    twilio_standin.fail_next("/Messages.json", 500, times=10)
+    with pytest.raises(CarrierError) as info:
+        run_with_gateway(twilio_standin, lambda gw: gw.list_messages(), max_attempts=3)
     assert info.value.retryable is True
     assert info.value.status == 500
     assert type(info.value) is CarrierError
-    assert len(twilio_standin.requests_to("/Messages.json", "POST")) == 3
-    assert twilio_standin.messages_sent == []
+    assert len(twilio_standin.requests_to("/Messages.json", "GET")) == 3
 
 
 def test_connection_refused_is_retried_then_retryable() -> None:
@@ -167,6 +210,7 @@ def test_connection_refused_is_retried_then_retryable() -> None:
     with pytest.raises(CarrierError) as info:
         asyncio.run(main())
     assert info.value.retryable is True
+    assert not isinstance(info.value, UncertainSendError)  # provably never sent
 
 
 def test_21610_is_opted_out_and_not_retried(twilio_standin: TwilioStandIn) -> None:

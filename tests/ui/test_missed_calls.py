@@ -12,6 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from services.events import CallChanged, Event
+from services.send_state import Shown
 from services.snapshots import CallItem
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
@@ -95,7 +96,7 @@ def _call(**changes: Any) -> CallItem:
         "outcome": "missed",
         "after_hours": False,
         "ring_seconds": 20,
-        "textback_state": "scheduled",
+        "textback_state": Shown.SCHEDULED,
         "textback_reason": None,
         "textback_due_at": datetime(2025, 1, 1, 12, 0, 28, tzinfo=UTC),
         "textback_status": None,
@@ -111,10 +112,10 @@ def _call(**changes: Any) -> CallItem:
 def test_automation_words() -> None:
     now = datetime(2025, 1, 1, 12, tzinfo=UTC)
     assert automation_text(_call(), now) == "Sends in 28 s"
-    assert automation_text(_call(textback_state="held"), now).startswith("Held for quiet hours")
-    sent = _call(textback_state="sent", textback_status="delivered", textback_due_at=None)
+    assert automation_text(_call(textback_state=Shown.HELD), now).startswith("Held for quiet hours")
+    sent = _call(textback_state=Shown.SENT, textback_status="delivered", textback_due_at=None)
     assert automation_text(sent, now) == "Text delivered"
-    skipped = _call(textback_state="skipped", textback_reason="they opted out")
+    skipped = _call(textback_state=Shown.SKIPPED, textback_reason="they opted out")
     assert automation_text(skipped, now) == "Not texted: they opted out"
 
 

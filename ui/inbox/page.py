@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import InboxApi, MessagingApi, NotFound, ReplyRefused
+from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
 from ui import theme
 from ui.event_bridge import EventBridge
@@ -364,7 +365,7 @@ class InboxPage(QWidget):
                 waiting = [
                     i.id
                     for i in items
-                    if isinstance(i, CallItem) and i.textback_state in ("scheduled", "held")
+                    if isinstance(i, CallItem) and i.textback_state in (Shown.SCHEDULED, Shown.HELD)
                 ]
                 self.panel.set_pending_textback(waiting[-1] if waiting else None)
 

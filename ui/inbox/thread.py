@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.send_state import FAILED_DELIVERY, Shown
 from services.snapshots import CallItem, MessageItem
 from ui import theme
 from ui.widgets import icons
@@ -44,6 +45,7 @@ Item = MessageItem | CallItem
 
 STATUS_WORDS = {
     "sending": "Sending…",
+    "retrying": "Sending… (Twilio was busy; trying again)",
     "accepted": "Queued",
     "queued": "Queued",
     "scheduled": "Queued",
@@ -54,7 +56,7 @@ STATUS_WORDS = {
     "undelivered": "Not delivered",
     "canceled": "Cancelled",
 }
-FAILED = ("failed", "undelivered")
+FAILED = FAILED_DELIVERY
 
 THUMB_W, THUMB_H = 180, 135
 BUBBLE_PAD_X, BUBBLE_PAD_Y = 12, 8
@@ -99,53 +101,59 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
         head = f"Incoming call {when}"
     lines = [head]
     state = call.textback_state
-    if state == "scheduled":
+    if state is Shown.SCHEDULED:
         if call.textback_due_at is not None and call.textback_due_at > now:
             left = (call.textback_due_at - now).total_seconds()
             lines.append(f"Auto-text scheduled, sends in {seconds_words(left)}")
         else:
             lines.append("Auto-text sending…")
-    elif state == "held":
+    elif state is Shown.HELD:
         if call.textback_due_at is not None:
             lines.append(f"Auto-text held for quiet hours, sends at {clock(call.textback_due_at)}")
         else:
             lines.append("Auto-text held for quiet hours")
-    elif state == "sent":
+    elif state is Shown.SENDING:
+        lines.append("Auto-text sending…")
+    elif state is Shown.RETRYING:
+        lines.append("Auto-text waiting: Twilio was busy, trying again shortly")
+    elif state is Shown.SENT:
         lines.append("Auto-text sent")
-    elif state == "skipped":
+    elif state is Shown.SKIPPED:
         lines.append(
             f"No auto-text: {call.textback_reason}" if call.textback_reason else "No auto-text"
         )
-    elif state == "cancelled":
+    elif state is Shown.CANCELLED:
         lines.append(
             f"Auto-text cancelled: {call.textback_reason}"
             if call.textback_reason
             else "Auto-text cancelled"
         )
-    elif state == "failed":
+    elif state is Shown.FAILED:
         lines.append(
             f"Auto-text failed: {call.textback_reason}"
             if call.textback_reason
             else "Auto-text failed"
         )
     follow = call.followup_state
-    if follow == "pending" and call.followup_due_at is not None:
+    if follow is Shown.SCHEDULED and call.followup_due_at is not None:
         left = (call.followup_due_at - now).total_seconds()
         if left > 0:
             lines.append(f"Follow-up scheduled, sends in {seconds_words(left)}")
-    elif follow == "cancelled":
+    elif follow is Shown.HELD:
+        lines.append("Follow-up held for quiet hours")
+    elif follow is Shown.CANCELLED:
         lines.append("Follow-up cancelled: they replied" if call.replied else "Follow-up cancelled")
-    elif follow == "done":
+    elif follow is Shown.SENT:
         lines.append("Follow-up sent")
-    elif follow == "failed":
+    elif follow is Shown.FAILED:
         lines.append("Follow-up failed")
     return lines
 
 
 def has_countdown(call: CallItem, now: datetime) -> bool:
     due = [
-        call.textback_due_at if call.textback_state == "scheduled" else None,
-        call.followup_due_at if call.followup_state == "pending" else None,
+        call.textback_due_at if call.textback_state is Shown.SCHEDULED else None,
+        call.followup_due_at if call.followup_state is Shown.SCHEDULED else None,
     ]
     return any(d is not None and (d - now).total_seconds() > -2 for d in due)
 
