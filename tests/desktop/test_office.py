@@ -57,8 +57,7 @@ def pc(name: str, tmp_path: Path, standin: TwilioStandIn, database_url: str) -> 
 def wired_to(standin: TwilioStandIn) -> list[str]:
     """The VoiceUrl of every update of the number, in order ("" when cleared)."""
     return [
-        r.form.get("VoiceUrl", "")
-        for r in standin.requests_to("/IncomingPhoneNumbers/", "POST")
+        r.form.get("VoiceUrl", "") for r in standin.requests_to("/IncomingPhoneNumbers/", "POST")
     ]
 
 
