@@ -202,6 +202,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows
                 loop.add_signal_handler(sig, stop.set)
+
         def announce() -> None:
             if runtime.holding:
                 print(
