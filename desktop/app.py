@@ -489,6 +489,7 @@ class Shell:
             self.tray = Tray(icons.app_icon(), self.raise_window, self.request_quit)
             window.countsChanged.connect(self.tray.set_counts)
         window.close_to_tray = tray_ok
+        self._add_office_status(window, runtime, bridge)
 
         def show_note(title: str, text: str) -> None:
             if self.tray is not None:
@@ -514,6 +515,45 @@ class Shell:
             window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
         if self.on_window is not None:
             self.on_window(window)
+
+    def _add_office_status(self, window: Any, runtime: Runtime, bridge: Any) -> None:
+        """The status bar's corner: who holds the number (take it over), who is at this PC."""
+        from services.events import Event, OfficeChanged
+        from ui.widgets.office_status import OfficeStatus
+        from ui.widgets.tasks import TaskRunner
+
+        status = OfficeStatus(window)
+        tasks = TaskRunner(status)
+        office = runtime.office
+        status.show_holder(office.holder, office.holding, office.shared)
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, OfficeChanged):
+                status.show_holder(event.holder, event.holding, office.shared)
+
+        unsubscribe = runtime.bus.subscribe(on_event)
+        status.destroyed.connect(lambda *_: unsubscribe())
+
+        def load_people() -> None:
+            def show(settings: Any) -> None:
+                status.show_people(list(settings["team.members"]), settings["team.me"])
+
+            tasks.spawn(runtime.inbox.settings(), what="load the team", done=show)
+
+        bridge.settingsChanged.connect(
+            lambda keys: load_people() if {"team.me", "team.members"} & set(keys) else None
+        )
+        status.personChosen.connect(
+            lambda name: tasks.spawn(
+                runtime.inbox.update_settings({"team.me": name}, actor=name or "desk"),
+                what="switch the person at this PC",
+            )
+        )
+        status.takeOverRequested.connect(
+            lambda: tasks.spawn(runtime.request_takeover(), what="take over the number")
+        )
+        load_people()
+        window.statusBar().addPermanentWidget(status)
 
     def _add_demo_bar(self, window: Any, carrier: Any) -> None:
         try:

@@ -125,11 +125,13 @@ def _settings(config: AppConfig, args: argparse.Namespace) -> int:
     from services import settings as settings_mod
     from services import settings_store
     from services.clock import SystemClock
+    from services.this_pc import ThisPc
 
     db = _open_db(config)
     try:
+        this_pc = ThisPc(config.data_dir)  # team.me lives on the PC, not in the database
         if args.settings_command == "show":
-            current = db.run_sync(lambda uow: settings_store.load(uow.session))
+            current = this_pc.overlay(db.run_sync(lambda uow: settings_store.load(uow.session)))
             if args.json:
                 print(json.dumps(current.as_dict(), indent=2, ensure_ascii=False))
             else:
@@ -140,13 +142,16 @@ def _settings(config: AppConfig, args: argparse.Namespace) -> int:
 
         def work(uow: Any) -> dict[str, Any]:
             done = settings_store.apply_changes(
-                uow.session, {args.key: value}, actor="cli", now=SystemClock().now()
+                uow.session, shared, actor="cli", now=SystemClock().now()
             )
             uow.commit()
             return done
 
         try:
-            done = db.run_sync(work)
+            mine, shared = this_pc.split({args.key: value})
+            done = db.run_sync(work) if shared else {}
+            this_pc.apply(mine)
+            done.update(mine)
         except settings_mod.SettingsError as exc:
             raise UsageError(str(exc)) from None
         print(f"{args.key} = {json.dumps(done[args.key], ensure_ascii=False)}")
@@ -197,15 +202,40 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows
                 loop.add_signal_handler(sig, stop.set)
+
+        def announce() -> None:
+            if runtime.holding:
+                print(
+                    f"frontdesk serve: listening on {runtime.receiver.local_url()} "
+                    f"(public URL {runtime.public_url})",
+                    flush=True,
+                )
+                if runtime.wiring_error:
+                    print(f"frontdesk serve: warning: {runtime.wiring_error}", flush=True)
+            else:
+                print(
+                    "frontdesk serve: desk client; the number is held by "
+                    f"{runtime.office.holder or 'nobody yet'}",
+                    flush=True,
+                )
+
+        holding = [False]
+
+        def on_event(event: object) -> None:
+            from services.events import OfficeChanged
+
+            if isinstance(event, OfficeChanged) and event.holding != holding[0]:
+                holding[0] = event.holding
+                if started[0]:
+                    announce()
+
+        started = [False]
+        runtime.bus.subscribe(on_event)
         try:
             await runtime.start()
-            print(
-                f"frontdesk serve: listening on {runtime.receiver.local_url()} "
-                f"(public URL {runtime.public_url})",
-                flush=True,
-            )
-            if runtime.wiring_error:
-                print(f"frontdesk serve: warning: {runtime.wiring_error}", flush=True)
+            started[0] = True
+            holding[0] = runtime.holding
+            announce()
             await stop.wait()
         finally:
             await runtime.stop()

@@ -12,17 +12,21 @@ import asyncio
 import collections
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from desktop.config import AppConfig
-from services import wiring
+from services import sync_state, wiring
 from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
 from services.engine import Engine
-from services.events import EventBus, WebhookSeen
+from services.events import EventBus, OfficeChanged, WebhookSeen
+from services.holder import AdvisoryLock, HolderLock, SoloLock
 from services.inbox import Inbox
+from services.office import Office
+from services.office_bus import OfficeChannel
 from services.ports import Carrier
 from services.receiver import WebhookReceiver, WebhookRecord
 from services.scheduler import Scheduler
@@ -30,8 +34,11 @@ from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import WebhookEvent
 from services.tasks import TaskSet
+from services.this_pc import ThisPc
 from services.tunnel import PublicEndpoint, TunnelSupervisor
 from services.wiring import NumberAdmin, WiringError
+
+HOLDER_URL_KEY = "office.holder_url"
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +62,26 @@ class WebhookLog:
         return next((r for r in reversed(self.recent) if r.status < 400), None)
 
 
+class OfficeScheduler(Scheduler):
+    """The scheduler, plus: a wake on a desk client (which runs no scheduler) tells the
+    number holder through the office channel, so a job added here runs there at once."""
+
+    remote_wake: Callable[[], None] | None = None
+
+    def wake(self) -> None:
+        super().wake()
+        if self.remote_wake is not None:
+            self.remote_wake()
+
+
 class Runtime:
-    """Database, event bus, engine, scheduler, inbox and receiver for one data dir."""
+    """Database, event bus, engine, scheduler, inbox and receiver for one data dir.
+
+    On a shared PostgreSQL database only the number holder (see :mod:`services.office`)
+    runs the receiver, tunnel, wiring, scheduler, recovery and catch-up; every process
+    has the database, the event bus (joined to the other PCs' by
+    :class:`~services.office_bus.OfficeChannel`), the inbox and the engine for replies.
+    """
 
     def __init__(
         self,
@@ -73,8 +98,12 @@ class Runtime:
         self.carrier = carrier
         self.bus = EventBus()
         self.db = Database(config.database_url)
-        self.scheduler = Scheduler(self.db, self.clock)
+        self.this_pc = ThisPc(config.data_dir)
+        self.pc_name = self.this_pc.pc_name
+        self.origin = uuid.uuid4().hex
+        self.scheduler = OfficeScheduler(self.db, self.clock)
         self.public_url: str | None = None
+        self.holder_url: str | None = None  # the holder's public URL (desk clients)
         self._endpoint_factory = endpoint
         self.tunnel: TunnelSupervisor | None = None
         self.engine = Engine(
@@ -83,9 +112,10 @@ class Runtime:
             self.bus,
             self.clock,
             self.scheduler,
-            public_url=lambda: self.public_url,
+            # A desk client's replies ask for delivery status at the holder's receiver.
+            public_url=lambda: self.public_url or self.holder_url,
         )
-        self.inbox = Inbox(self.db, self.bus, self.clock)
+        self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
         self.webhooks = WebhookLog()
         self.receiver = WebhookReceiver(
             self.engine,
@@ -104,6 +134,25 @@ class Runtime:
         self.go_offline_timeout = 15.0
         self._wired = False  # the number was pointed here in this run
         self._disconnected = False  # the owner pressed Disconnect: leave the number alone
+        shared = self.db.dialect == "postgresql"
+        self.channel: OfficeChannel | None = None
+        lock: HolderLock = SoloLock(self.pc_name)
+        if shared:
+            self.channel = OfficeChannel(
+                config.database_url, self.bus, self.origin, on_control=self._on_control
+            )
+            lock = AdvisoryLock(config.database_url, self.pc_name)
+        self.office = Office(
+            lock,
+            self,
+            self.bus,
+            pc_name=self.pc_name,
+            send_control=self.channel.send_control if self.channel else None,
+        )
+        self._jobs_wake_pending = False
+        if self.channel is not None:
+            self.scheduler.remote_wake = self._wake_holder
+        self.bus.subscribe(self._on_office_event)
 
     @property
     def number_admin(self) -> NumberAdmin | None:
@@ -118,10 +167,25 @@ class Runtime:
     def disconnected(self) -> bool:
         return self._disconnected
 
+    @property
+    def holding(self) -> bool:
+        """True while this process holds the business number (always, on SQLite)."""
+        return self.office.holding
+
     async def start(self) -> None:
-        """Migrate, start the carrier and the engine, listen, then wire the number."""
+        """Migrate, start the carrier, join the office; the holder then starts the engine,
+        listens and wires the number (a desk client leaves all that to the holder)."""
         await self.db.run(lambda _uow: migrate.upgrade(self.db.engine))
         await self.carrier.start()
+        if self.channel is not None:
+            await self.channel.start()
+        await self.office.start()
+        if not self.holding:
+            await self._read_holder_url()
+
+    # ---- the number holder's duties (services.office.HolderDuties) ----------------------
+    async def take(self) -> None:
+        """Become the holder: reconcile in-flight sends, run jobs, listen, wire, catch up."""
         await self.engine.start()
         port = await self.receiver.start(self.config.host, self.config.port)
         if self._endpoint_factory is not None:
@@ -138,6 +202,54 @@ class Runtime:
             # by the supervisor and retried in the background.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._first_url.wait(), self.tunnel_wait_seconds)
+
+    async def give_up(self, *, go_offline: bool) -> None:
+        """Stop the holder's duties; the number goes to the offline fallback only when
+        ``go_offline`` (the last PC to leave): a hand-over leaves it to the next holder."""
+        if go_offline:
+            await self.go_offline()
+        self._wired = False
+        if self.tunnel is not None:
+            await self.tunnel.stop()
+            self.tunnel = None
+        await self.receiver.stop()
+        await self.engine.stop()
+        self.public_url = None
+
+    async def request_takeover(self) -> None:
+        """A desk client asks the holder for the number (see :class:`Office`)."""
+        await self.office.request_takeover()
+
+    def _on_control(self, kind: str, message: dict[str, object]) -> None:
+        if kind == "jobs":
+            if self.holding:
+                Scheduler.wake(self.scheduler)
+            return
+        self.office.on_control(kind, message)
+
+    def _wake_holder(self) -> None:
+        if self.holding or self.channel is None or self._jobs_wake_pending:
+            return
+        self._jobs_wake_pending = True
+
+        def send() -> None:
+            self._jobs_wake_pending = False
+            if self.channel is not None:
+                self.channel.send_control("jobs")
+
+        # A burst of wakes (one per job of a batch) becomes one notification.
+        asyncio.get_running_loop().call_soon(send)
+
+    def _on_office_event(self, event: object) -> None:
+        if isinstance(event, OfficeChanged) and not event.holding:
+            self._background.spawn(self._read_holder_url(), name="holder-url")
+
+    async def _read_holder_url(self) -> None:
+        def read(uow: UnitOfWork) -> str | None:
+            value = sync_state.get(uow.session, HOLDER_URL_KEY)
+            return value if isinstance(value, str) else None
+
+        self.holder_url = await self.db.run(read)
 
     async def _url_changed(self, url: str | None) -> None:
         self.public_url = url
@@ -176,9 +288,17 @@ class Runtime:
             await wiring.wire(self._number_admin, self.db, phone, self.public_url)
             self.wiring_error = None
             self._wired = True
+            await self._remember_holder_url(self.public_url)
         except Exception as exc:  # WiringError or a carrier error: still serving; say why
             self.wiring_error = str(exc)
             log.error("could not wire %s: %s", phone, exc)
+
+    async def _remember_holder_url(self, url: str) -> None:
+        def put(uow: UnitOfWork) -> None:
+            sync_state.put(uow.session, HOLDER_URL_KEY, url)
+            uow.commit()
+
+        await self.db.run(put)
 
     async def go_offline(self) -> None:
         """Point the number at the offline voice URL (only if this run wired it)."""
@@ -220,11 +340,14 @@ class Runtime:
             await self.catch_up()
 
     async def stop(self) -> None:
-        await self.go_offline()
+        """Leave the office: a holder hands over, or sets the fallback if it is the last."""
+        await self.office.stop()
         if self.tunnel is not None:
             await self.tunnel.stop()
         await self.receiver.stop()
         await self.engine.stop()
+        if self.channel is not None:
+            await self.channel.stop()
         await self._background.close()
         await self.carrier.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)

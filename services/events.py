@@ -50,7 +50,29 @@ class WebhookSeen:
     reason: str | None
 
 
-Event = ConversationChanged | ContactChanged | CallChanged | SettingsChanged | WebhookSeen
+@dataclass(frozen=True, slots=True)
+class EverythingChanged:
+    """Changes may have been missed (the office database connection was lost and is back):
+    every view reloads what it shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeChanged:
+    """Who holds the number, or this process's role (holder / desk client), changed."""
+
+    holder: str | None
+    holding: bool
+
+
+Event = (
+    ConversationChanged
+    | ContactChanged
+    | CallChanged
+    | SettingsChanged
+    | WebhookSeen
+    | EverythingChanged
+    | OfficeChanged
+)
 Subscriber = Callable[[Event], None]
 
 

@@ -8,6 +8,7 @@ announced on the :class:`~services.events.EventBus` after they commit.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,7 @@ from services.settings import Settings
 from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
+from services.this_pc import ThisPc
 
 T = TypeVar("T")
 
@@ -41,10 +43,14 @@ FILTERS = ("all", "unread", "pending_callback", "assigned_to_me", "opted_out")
 class Inbox:
     """Queries and staff actions over the shared database."""
 
-    def __init__(self, db: Database, bus: EventBus, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, bus: EventBus, clock: Clock, *, this_pc: ThisPc | None = None
+    ) -> None:
         self._db = db
         self._bus = bus
         self._clock = clock
+        # Per-PC settings (team.me) live on this PC, never in the shared table.
+        self._this_pc = this_pc
 
     # ---- helpers ---------------------------------------------------------------------
     async def _read(self, fn: Callable[[Session], T]) -> T:
@@ -62,18 +68,31 @@ class Inbox:
 
     # ---- settings --------------------------------------------------------------------
     async def settings(self) -> Settings:
-        return await self._read(settings_store.load)
+        shared = await self._read(settings_store.load)
+        return self._this_pc.overlay(shared) if self._this_pc is not None else shared
 
     async def update_settings(self, changes: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
-        """Validate and store ``changes`` all together; raises SettingsError, storing nothing."""
+        """Validate and store ``changes`` all together; raises SettingsError, storing nothing.
+
+        Per-PC keys (``team.me``) go to this PC's file, only once the shared ones committed.
+        """
+        mine: dict[str, Any] = {}
+        shared = dict(changes)
+        if self._this_pc is not None:
+            mine, shared = self._this_pc.split(changes)
 
         def work(uow: UnitOfWork) -> tuple[dict[str, Any], list[Event]]:
             done = settings_store.apply_changes(
-                uow.session, changes, actor=actor, now=self._clock.now()
+                uow.session, shared, actor=actor, now=self._clock.now()
             )
             return done, [SettingsChanged(tuple(sorted(done)))]
 
-        return await self._write(work)
+        done = await self._write(work) if shared or not mine else {}
+        if mine and self._this_pc is not None:
+            this_pc = self._this_pc
+            await asyncio.to_thread(this_pc.apply, mine)
+            self._bus.publish(SettingsChanged(tuple(sorted(mine))))
+        return {**done, **mine}
 
     # ---- conversations ---------------------------------------------------------------
     async def conversations(

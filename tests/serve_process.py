@@ -7,17 +7,18 @@ Twilio signs them for the public URL, while the server listens on loopback.
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from services.receiver import PATHS
 from tests.signing import SIGNATURE_HEADER, form_body, sign
@@ -73,11 +74,15 @@ class ServeProcess:
     def __init__(self, env: Mapping[str, str], token: str) -> None:
         self.env = dict(env)
         self.token = token
+        self.public_url = self.env.get("FRONTDESK_PUBLIC_URL", PUBLIC_URL)
         self.port = free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
-    def start(self, timeout: float = 30.0) -> ServeProcess:
+    def start(
+        self, timeout: float = 30.0, ready: tuple[str, ...] = ("frontdesk serve: listening on",)
+    ) -> ServeProcess:
+        """Start and wait for a line starting with one of ``ready`` (default: listening)."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "desktop.cli", "serve", "--port", str(self.port)],
             cwd=ROOT,
@@ -87,28 +92,49 @@ class ServeProcess:
             text=True,
         )
         assert self.proc.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.proc.stdout, selectors.EVENT_READ)
+        self._seen = 0
+        self._lines = threading.Condition()
+        # A reader thread drains the pipe (so it never fills) and keeps every line.
+        self._reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self._reader.start()
+        try:
+            self.wait_for_line(ready, timeout)
+        except AssertionError:
+            self.kill()
+            raise AssertionError("serve did not start:\n" + "".join(self.output)) from None
+        return self
+
+    def _read(self, stream: IO[str]) -> None:
+        with stream:
+            for line in stream:
+                with self._lines:
+                    self.output.append(line)
+                    self._lines.notify_all()
+        with self._lines:
+            self._eof = True
+            self._lines.notify_all()
+
+    _eof = False
+
+    def wait_for_line(self, prefix: str | tuple[str, ...], timeout: float) -> str:
+        """The next output line (after those already waited for) starting with ``prefix``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=0.5):
-                if self.proc.poll() is not None:
+        with self._lines:
+            while True:
+                while self._seen < len(self.output):
+                    line = self.output[self._seen]
+                    self._seen += 1
+                    if line.startswith(prefix):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or self._eof:
                     break
-                continue
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            if line.startswith("frontdesk serve: listening on"):
-                selector.close()
-                return self
-        selector.close()
-        self.kill()
-        raise AssertionError("serve did not start:\n" + "".join(self.output))
+                self._lines.wait(left)
+        raise AssertionError(f"no {prefix!r} within {timeout} s:\n" + "".join(self.output))
 
     def post(self, name: str, params: Mapping[str, str]) -> tuple[int, str]:
         path = PATHS[name]
-        signature = sign(self.token, PUBLIC_URL + path, params)
+        signature = sign(self.token, self.public_url + path, params)
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             data=form_body(params),
@@ -129,15 +155,16 @@ class ServeProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         try:
-            rest, _ = self.proc.communicate(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            rest, _ = self.proc.communicate()
-        self.output.append(rest or "")
+            self.proc.wait()
+        self._reader.join(5)
         return self.proc.returncode
 
     def kill(self) -> None:
         """kill -9: no shutdown code runs at all."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate(timeout=10)
+            self.proc.wait(timeout=10)
+            self._reader.join(5)

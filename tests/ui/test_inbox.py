@@ -101,9 +101,16 @@ def test_contact_edits_persist(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> No
         )
 
     qtbot.waitUntil(saved, timeout=3000)
-    # The list row follows without a reload.
-    qtbot.waitUntil(lambda: page.model.rows()[0].title == "Maria Lopez", timeout=2000)
-    assert page.model.rows()[0].assigned_to == "Luis"
+    # The list row follows without a reload. Each edit's row refresh lands after its
+    # commit: wait for the row to show all of them (the title alone can come from an
+    # earlier refresh that read the row before the assignment committed).
+    qtbot.waitUntil(
+        lambda: (
+            (page.model.rows()[0].title, page.model.rows()[0].assigned_to)
+            == ("Maria Lopez", "Luis")
+        ),
+        timeout=2000,
+    )
 
     panel.tags.removeRequested.emit("vip")
     # The panel follows the stored contact (tags saved above) without a reload.
@@ -207,3 +214,48 @@ def test_staff_calling_back_cancel_the_waiting_auto_text_from_the_thread(
     assert call.textback_state == "cancelled"
     assert call.textback_reason == "cancelled by desk"
     assert twilio_standin.messages_sent == []
+
+
+def test_a_change_committed_while_the_list_loads_is_not_lost(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any
+) -> None:
+    """The page's snapshot is read, then a change commits and its row refresh lands
+    before the page does: the row must show the change, not the older snapshot."""
+    import asyncio
+
+    from ui.inbox.conversation_model import ConversationListModel
+
+    run(qtbot, ui_app.missed_call(CALLER))
+    cid = run(qtbot, ui_app.inbox.conversations())[0].contact_id
+    release = asyncio.Event()
+    read = asyncio.Event()
+    refreshed: list[Any] = []
+
+    class SlowPage:
+        """The real inbox, except that a page is handed over only once released."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(ui_app.inbox, name)
+
+        async def conversations(self, **kwargs: Any) -> Any:
+            rows = await ui_app.inbox.conversations(**kwargs)
+            read.set()
+            await release.wait()
+            return rows
+
+        async def conversation(self, contact_id: int) -> Any:
+            row = await ui_app.inbox.conversation(contact_id)
+            refreshed.append(row)
+            return row
+
+    model = ConversationListModel(SlowPage())  # type: ignore[arg-type]
+    bridge.contactChanged.connect(model.refresh_contact)
+    model.reload()
+    qtbot.waitUntil(read.is_set, timeout=5000)
+    run(qtbot, ui_app.inbox.assign(cid, "Luis", actor="Dana"))
+    # The row refresh the assignment caused has read the new row and landed.
+    qtbot.waitUntil(lambda: any(r.assigned_to == "Luis" for r in refreshed), timeout=3000)
+    qtbot.waitUntil(lambda: not model._refreshing, timeout=3000)
+    release.set()
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
+    assert model.rows()[0].assigned_to == "Luis"

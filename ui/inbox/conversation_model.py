@@ -90,6 +90,7 @@ class ConversationListModel(QAbstractListModel):
         self._loading = False
         self._generation = 0
         self._refreshing: dict[int, bool] = {}  # contact_id -> asked again while in flight
+        self._newer: dict[int, ConversationRow] = {}  # re-read while a page was loading
 
     # ---- Qt model -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -173,6 +174,7 @@ class ConversationListModel(QAbstractListModel):
 
     def reload(self) -> None:
         self._generation += 1
+        self._newer = {}
         self.beginResetModel()
         self._rows = []
         self._by_contact = {}
@@ -194,6 +196,15 @@ class ConversationListModel(QAbstractListModel):
             if generation != self._generation:
                 return
             self._has_more = len(rows) >= PAGE
+            # A row re-read after a change committed while this page was loading is
+            # newer than the page's snapshot: it wins (else the row would stay stale
+            # until the contact's next change).
+            newer, self._newer = self._newer, {}
+            rows = [
+                r
+                for r in (newer.get(r.contact_id, r) for r in rows)
+                if r.contact_id not in newer or matches(r, self._filter, self._search, self._me)
+            ]
             fresh = [r for r in rows if r.contact_id not in self._by_contact]
             # Newest activity first, calls included (the query orders by message time,
             # so a call-only thread would otherwise sink to the bottom of its page).
@@ -257,6 +268,8 @@ class ConversationListModel(QAbstractListModel):
         """Put a fresh snapshot in place: update, move up on new activity, or insert."""
         at = self._by_contact.get(row.contact_id)
         if at is None:
+            if self._loading:
+                self._newer[row.contact_id] = row  # the loading page may hold an older copy
             if row.last_at is None or not matches(row, self._filter, self._search, self._me):
                 return
             target = self._position_for(row)
