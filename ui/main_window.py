@@ -65,6 +65,10 @@ ICONS = {
 }
 
 
+def _plural(count: int, noun: str, tail: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'} {tail}"
+
+
 class SidebarDelegate(QStyledItemDelegate):
     """The style's item, plus a count badge on the right."""
 
@@ -293,10 +297,10 @@ class MainWindow(QMainWindow):
 
     def set_counts(self, counts: Counts) -> None:
         self.counts = counts
-        badges = {"inbox": counts.unread, "missed_calls": counts.pending_callback}
+        badges = {"inbox": counts.unread, "missed_calls": counts.missed_waiting}
         tips = {
-            "inbox": f"{counts.unread} conversation(s) with unread messages",
-            "missed_calls": f"{counts.pending_callback} callback(s) pending",
+            "inbox": _plural(counts.unread, "conversation", "unread"),
+            "missed_calls": _plural(counts.missed_waiting, "missed call", "not looked at yet"),
         }
         for row in range(self.sidebar.count()):
             item = self.sidebar.item(row)

@@ -101,6 +101,9 @@ class Call(Base):
     textback_state: Mapped[str] = mapped_column(String(12), default="none")
     textback_reason: Mapped[str | None] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(10), default="live")  # live | catchup | demo
+    # When the desk first gave this missed call its attention (opened the thread, marked
+    # the callback done); None while it still waits: the "Missed calls" badge counts those.
+    attended_at: Mapped[datetime | None]
 
 
 class Conversation(Base):
