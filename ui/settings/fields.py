@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services import phones
+from services import phones, templates
 from services.settings import WEEKDAYS, SettingsError
 from ui import theme
 
@@ -324,6 +324,19 @@ class SnippetsEditor(QWidget):
         right.addWidget(self.body)
         self.error_label = ErrorLabel()
         right.addWidget(self.error_label)
+        self.warning_label = QLabel()
+        self.warning_label.setObjectName("snippetWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(theme.warning_style())
+        self.warning_label.hide()
+        right.addWidget(self.warning_label)
+        right.addWidget(
+            hint_label(
+                "Tokens are filled in when you insert the snippet: "
+                + ", ".join(templates.TOKENS)
+                + "."
+            )
+        )
         right.addStretch(1)
         layout.addLayout(right, 1)
         self._loading = False
@@ -370,11 +383,25 @@ class SnippetsEditor(QWidget):
             self._loading = False
         for w in (self.title, self.body, self.remove_button):
             w.setEnabled(has)
+        self._check_tokens()
+
+    def _check_tokens(self) -> None:
+        """Warn (while typing) about a ``[Token]`` that would reach the customer as written."""
+        body = self.body.toPlainText()
+        message = ""
+        if body.strip():
+            try:
+                templates.validate(body)
+            except templates.TemplateError as exc:
+                message = str(exc).replace("This template has", "This snippet has", 1)
+        self.warning_label.setText(message)
+        self.warning_label.setVisible(bool(message))
 
     def _edited(self, *_: Any) -> None:
         row = self.list.currentRow()
         if self._loading or not 0 <= row < len(self._items):
             return
+        self._check_tokens()
         self._items[row] = {"title": self.title.text(), "body": self.body.toPlainText()}
         item = self.list.item(row)
         if item is not None:
