@@ -790,6 +790,18 @@ class SettingsPage(QWidget):
         self.saved.emit(sorted(stored))
         return True
 
+    # ---- closing with edits (the main window asks) ------------------------------------
+    def unsaved_changes(self) -> bool:
+        return bool(self._loaded) and bool(self.changes())
+
+    def save_changes(self, then: Callable[[bool], None]) -> None:
+        """Save, then call ``then(stored)``; a refused value shows its error as Save does."""
+        self.tasks.spawn(self.save(), what="save settings", done=then)
+
+    def discard_changes(self) -> None:
+        if self._settings is not None:
+            self._fill(self._settings)
+
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(theme.error_style() if error else "")
