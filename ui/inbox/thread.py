@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from services.snapshots import CallItem, MessageItem
 from ui import theme
 from ui.widgets import icons
-from ui.widgets.time_format import clock, day_and_clock, seconds_words
+from ui.widgets.time_format import clock, day_and_clock, format_duration
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
@@ -99,7 +99,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     if call.outcome == "missed":
         head = f"Missed call {when}"
         if call.ring_seconds:
-            head += f", rang {seconds_words(call.ring_seconds)}"
+            head += f", rang {format_duration(call.ring_seconds)}"
         if call.after_hours:
             head += " (after hours)"
     elif call.outcome == "answered":
@@ -111,7 +111,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     if state == "scheduled":
         if call.textback_due_at is not None and call.textback_due_at > now:
             left = (call.textback_due_at - now).total_seconds()
-            lines.append(f"Auto-text scheduled, sends in {seconds_words(left)}")
+            lines.append(f"Auto-text scheduled, sends in {format_duration(left)}")
         else:
             lines.append("Auto-text sending…")
     elif state == "held":
@@ -141,7 +141,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     if follow == "pending" and call.followup_due_at is not None:
         left = (call.followup_due_at - now).total_seconds()
         if left > 0:
-            lines.append(f"Follow-up scheduled, sends in {seconds_words(left)}")
+            lines.append(f"Follow-up scheduled, sends in {format_duration(left)}")
     elif follow == "cancelled":
         lines.append("Follow-up cancelled: they replied" if call.replied else "Follow-up cancelled")
     elif follow == "done":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTime, Signal
+from PySide6.QtCore import Qt, QTime, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from services import phones, templates
 from services.settings import WEEKDAYS, SettingsError
 from ui import theme
+from ui.widgets.time_format import format_duration
 
 DAY_NAMES = {
     "mon": "Monday",
@@ -61,6 +62,72 @@ class ErrorLabel(QLabel):
     def show_error(self, message: str | None) -> None:
         self.setText(message or "")
         self.setVisible(bool(message))
+
+
+UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
+class NumberField(QWidget):
+    """A whole number in ``low..high`` ``unit``: what is typed stays as typed, and a value
+    out of range is refused in place with the range (a spin box would silently clamp
+    7200 to its maximum). The range is always shown; a duration is read back in the
+    app's one duration format ("= 2 h").
+
+    :meth:`value` is the int typed, or the raw text when it is not a whole number
+    (the settings validator then refuses it); :meth:`problem` says what is wrong.
+    """
+
+    changed = Signal()
+
+    def __init__(self, low: int, high: int, unit: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.low, self.high, self.unit = low, high, unit
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.line = QLineEdit()
+        self.line.setMaxLength(12)
+        self.line.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.line.setFixedWidth(self.line.fontMetrics().horizontalAdvance("0000000") + 16)
+        self.line.setAccessibleDescription(self.range_text())
+        self.unit_label = QLabel(unit)
+        self.readout = QLabel()
+        self.readout.setStyleSheet("color: palette(placeholder-text);")
+        row.addWidget(self.line)
+        row.addWidget(self.unit_label)
+        row.addWidget(self.readout)
+        row.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.line.textChanged.connect(self._edited)
+
+    def range_text(self) -> str:
+        return f"{self.low:,} to {self.high:,} {self.unit}"
+
+    def set_value(self, value: int) -> None:
+        self.line.setText(str(value))
+
+    def value(self) -> int | str:
+        text = self.line.text().strip()
+        digits = text.removeprefix("-")
+        if digits and digits.isascii() and digits.isdigit():
+            return int(text)
+        return text
+
+    def problem(self) -> str | None:
+        value = self.value()
+        if isinstance(value, int) and self.low <= value <= self.high:
+            return None
+        shown = f"{value:,}" if isinstance(value, int) else f"“{value}”" if value else "nothing"
+        return f"Enter a whole number from {self.range_text()} (you typed {shown})."
+
+    def _edited(self) -> None:
+        value = self.value()
+        seconds = UNIT_SECONDS.get(self.unit)
+        ok = self.problem() is None
+        if ok and seconds and isinstance(value, int) and value * seconds >= 60:
+            self.readout.setText(f"= {format_duration(value * seconds)}  ({self.range_text()})")
+        else:
+            self.readout.setText(f"({self.range_text()})")
+        self.changed.emit()
 
 
 def _time(text: str) -> QTime:
