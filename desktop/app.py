@@ -38,6 +38,11 @@ log = logging.getLogger("frontdesk.app")
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
+DEMO_NOT_LIVE = (
+    "Demo workspace: nothing reaches real phones. To use your Twilio number, open "
+    "Settings → Twilio & connection."
+)
+
 
 # ---- memory -------------------------------------------------------------------------------
 def freeze_startup_heap() -> None:
@@ -511,9 +516,10 @@ class Shell:
         # inbox's first page matters more than remembering what was already unread.
         self._prime = asyncio.ensure_future(prime())
         if self.demo_note:
-            window.statusBar().showMessage(
-                "Demo workspace (nothing reaches real phones). To go live: " + self.demo_note
-            )
+            # Plain words in the bar (it is cut off on a narrow window); the technical
+            # reason, with the environment variables, is in the tooltip and the log.
+            window.statusBar().showMessage(DEMO_NOT_LIVE)
+            window.statusBar().setToolTip(self.demo_note)
         elif self.demo or carrier is not None:
             window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
         if self.on_window is not None:

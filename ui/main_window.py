@@ -68,6 +68,12 @@ ICONS = {
 }
 
 
+def default_size(available: QSize) -> QSize:
+    """1280x800, or less to fit the screen's free area (a 1366x768 screen at 200% has
+    683x384 device-independent pixels left: the window must never start off-screen)."""
+    return QSize(min(1280, available.width() - 40), min(800, available.height() - 40))
+
+
 def _plural(count: int, noun: str, tail: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'} {tail}"
 
@@ -344,7 +350,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.resize(default_size(self.screen().availableGeometry().size()))
         key = self._store.value("window/page")
         keys = list(self.pages)
         row = keys.index(key) if isinstance(key, str) and key in keys else 0

@@ -165,3 +165,58 @@ def test_a_new_missed_call_bumps_the_inbox_and_missed_calls_badges(
     qtbot.waitUntil(
         lambda: (window.badge("inbox"), window.badge("missed_calls")) == (1, 0), timeout=3000
     )
+
+
+def test_the_default_window_fits_a_small_screen_and_the_thread_keeps_its_width(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any
+) -> None:
+    from PySide6.QtCore import QSize
+
+    from ui.main_window import default_size
+
+    # 1366x768 at 200%: 683x384 device-independent pixels (less the taskbar).
+    assert default_size(QSize(683, 354)) == QSize(643, 314)
+    assert default_size(QSize(1920, 1040)) == QSize(1280, 800)
+
+    page = InboxPage(ui_app.inbox, ui_app.engine, bridge)
+    page.tasks.quiet = True
+    qtbot.addWidget(page)
+    page.resize(824, 660)  # the inbox of a 1024x700 window beside the sidebar
+    page.show()
+    page.right.setCurrentIndex(1)
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: page.thread_view.width() >= InboxPage.THREAD_MIN, timeout=2000)
+
+
+def test_switching_to_dark_while_running_restyles_the_filter_chips(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication, QToolButton
+
+    from ui import theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before_palette, before_sheet = app.palette(), app.styleSheet()
+    theme.apply(app)
+    try:
+        button = QToolButton()
+        button.setObjectName("filterButton")
+        button.setText("Unread chats")
+        button.setCheckable(True)
+        button.setChecked(True)
+        qtbot.addWidget(button)
+        button.show()
+        dark = QPalette(before_palette)
+        dark.setColor(QPalette.ColorRole.Highlight, QColor("#c00000"))
+        dark.setColor(QPalette.ColorRole.Window, QColor("#1f2226"))
+        app.setPalette(dark)
+
+        def chip_colour() -> QColor:
+            image = button.grab().toImage()
+            return image.pixelColor(image.width() // 2, 3)
+
+        # The checked chip's background follows the new palette's highlight.
+        qtbot.waitUntil(lambda: chip_colour().red() > 150 > chip_colour().green(), timeout=2000)
+    finally:
+        app.setPalette(before_palette)
+        app.setStyleSheet(before_sheet)

@@ -123,6 +123,7 @@ class InboxPage(QWidget):
         self.current_contact_id: int | None = None
         self._contact_generation = 0
         self.first_page_shown = False
+        self._sized = False
 
         # ---- left: filters, search, list
         self.filter_group = QButtonGroup(self)
@@ -218,7 +219,7 @@ class InboxPage(QWidget):
         middle_layout.addWidget(self.composer)
 
         self.panel = ContactPanel(self)
-        self.panel.setMinimumWidth(230)
+        self.panel.setMinimumWidth(210)
         self._wire_panel()
 
         conversation = QSplitter(Qt.Orientation.Horizontal, self)
@@ -228,6 +229,7 @@ class InboxPage(QWidget):
         conversation.setStretchFactor(1, 0)
         conversation.setSizes([600, 260])
         conversation.setChildrenCollapsible(False)
+        self.conversation_splitter = conversation
 
         self.placeholder = QLabel("Pick a conversation on the left to read and reply.", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -244,7 +246,8 @@ class InboxPage(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([340, 900])
         self.splitter.setChildrenCollapsible(False)
-        left.setMinimumWidth(260)
+        left.setMinimumWidth(220)
+        self._left = left
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -253,6 +256,22 @@ class InboxPage(QWidget):
         bridge.contactChanged.connect(self._on_contact_changed)
         bridge.callChanged.connect(self._on_call_changed)
         bridge.settingsChanged.connect(self._on_settings_changed)
+
+    THREAD_MIN = 360  # below this, bubbles get too narrow to read
+
+    def resizeEvent(self, event: Any) -> None:
+        """Give the thread its room first: on a narrow window (1024 px) the list and the
+        contact panel shrink towards their minimums before the thread goes under
+        :data:`THREAD_MIN`."""
+        super().resizeEvent(event)
+        total = self.width()
+        left_w = max(self._left.minimumWidth(), min(340, int(total * 0.28)))
+        panel_w = max(self.panel.minimumWidth(), min(280, int(total * 0.24)))
+        thread_w = total - left_w - panel_w - 2 * self.splitter.handleWidth()
+        if thread_w < self.THREAD_MIN or not self._sized:
+            self._sized = True
+            self.splitter.setSizes([left_w, total - left_w])
+            self.conversation_splitter.setSizes([max(1, total - left_w - panel_w), panel_w])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
