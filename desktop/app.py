@@ -31,11 +31,17 @@ from PySide6.QtWidgets import (
 from desktop import logs
 from desktop.config import AppConfig
 from desktop.runtime import Runtime
+from services import records
 from services.snapshots import Counts
 
 log = logging.getLogger("frontdesk.app")
 
 EXIT_OK, EXIT_FAILED = 0, 1
+
+DEMO_NOT_LIVE = (
+    "Demo workspace: nothing reaches real phones. To use your Twilio number, open "
+    "Settings → Twilio & connection."
+)
 
 
 # ---- memory -------------------------------------------------------------------------------
@@ -276,7 +282,8 @@ class Notifier(QObject):
             row = await self._inbox.conversation(contact_id)
             before = self._unread.get(contact_id, 0)
             self._unread[contact_id] = row.unread
-            if row.unread > before:
+            if row.unread > before and row.preview != records.MISSED_CALL_PREVIEW:
+                # (a missed call makes its thread unread too; _call announces that one)
                 self._ring(f"New text from {row.title}", row.preview)
 
         self._spawn(check())
@@ -437,12 +444,15 @@ class Shell:
     def build_window(self, runtime: Runtime, carrier: Any) -> None:
         """The window and its pages over a started ``runtime`` (screenshots call this)."""
         from desktop.cli import version
+        from ui.inbox.drafts import DraftStore
         from ui.inbox.page import InboxPage
         from ui.main_window import MainWindow
         from ui.widgets import icons
 
         bridge = self.bridge
-        inbox_page = InboxPage(runtime.inbox, runtime.engine, bridge)
+        # This PC's own file (window state, drafts): not the shared database.
+        store = QSettings(str(self.config.data_dir / "window.ini"), QSettings.Format.IniFormat)
+        inbox_page = InboxPage(runtime.inbox, runtime.engine, bridge, drafts=DraftStore(store))
 
         # pages: every screen, each built with the services it needs.
         from desktop.connection import DesktopConnection
@@ -478,7 +488,6 @@ class Shell:
             ("connection", "Connection", HealthPage(RuntimeHealth(runtime))),
             ("settings", "Settings", SettingsPage(inbox, bridge, connection=connection)),
         ]
-        store = QSettings(str(self.config.data_dir / "window.ini"), QSettings.Format.IniFormat)
         window = MainWindow(pages, inbox, bridge, store, version=version())
         self.window = window
         window.quitRequested.connect(self.request_quit)
@@ -508,9 +517,10 @@ class Shell:
         # inbox's first page matters more than remembering what was already unread.
         self._prime = asyncio.ensure_future(prime())
         if self.demo_note:
-            window.statusBar().showMessage(
-                "Demo workspace (nothing reaches real phones). To go live: " + self.demo_note
-            )
+            # Plain words in the bar (it is cut off on a narrow window); the technical
+            # reason, with the environment variables, is in the tooltip and the log.
+            window.statusBar().showMessage(DEMO_NOT_LIVE)
+            window.statusBar().setToolTip(self.demo_note)
         elif self.demo or carrier is not None:
             window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
         if self.on_window is not None:

@@ -85,7 +85,7 @@ def load_credentials(store: CredentialStore) -> TwilioCredentials:
     if creds is None or not creds.auth_token:
         raise LiveSetupError(
             "no Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or enter "
-            "them once in the app (Settings → Twilio account); the auth token is needed to "
+            "them once in the app (Settings → Twilio & connection); the auth token is needed to "
             "check webhook signatures even when an API key sends"
         )
     return creds
@@ -101,8 +101,8 @@ def endpoint_factory(
     if not ngrok_token:
         raise LiveSetupError(
             "Twilio cannot reach this PC yet: set FRONTDESK_PUBLIC_URL to a public https URL "
-            "that forwards here, or save an ngrok authtoken (Settings → Connection, or the "
-            "NGROK_AUTHTOKEN environment variable) so Frontdesk opens a tunnel"
+            "that forwards here, or save an ngrok authtoken (Settings → Twilio & connection, "
+            "or the NGROK_AUTHTOKEN environment variable) so Frontdesk opens a tunnel"
         )
     path = cfg["tunnel.ngrok_path"] or None
     ngrok_config = config.data_dir / "ngrok.yml"

@@ -114,6 +114,7 @@ class Runtime:
             self.scheduler,
             # A desk client's replies ask for delivery status at the holder's receiver.
             public_url=lambda: self.public_url or self.holder_url,
+            sends_here=lambda: self.holding,
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
         self.webhooks = WebhookLog()

@@ -107,7 +107,8 @@ class HealthApi(Protocol):
     async def health(self) -> HealthSnapshot: ...
 
     async def send_test_text(self, to: str) -> str:
-        """Text ``to`` from the business number; returns the message SID.
+        """Text ``to`` from the business number; returns the message SID ("" when the PC
+        holding the number sends it: this one is a desk client).
 
         Raises :class:`ConnectionRefused` for a bad number or when Twilio refuses.
         """

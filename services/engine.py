@@ -73,6 +73,7 @@ class Engine:
         *,
         public_url: Callable[[], str | None],
         retry_base_seconds: float = 5.0,
+        sends_here: Callable[[], bool] = lambda: True,
     ) -> None:
         self._db = db
         self._carrier = carrier
@@ -91,6 +92,7 @@ class Engine:
             public_url=public_url,
             settings=self._settings,
             retry_base_seconds=retry_base_seconds,
+            sends_here=sends_here,
         )
 
     # ---- life cycle -------------------------------------------------------------

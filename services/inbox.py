@@ -23,6 +23,7 @@ from services import phones, policy, records, sends, settings_store
 from services.api import NotFound
 from services.clock import Clock, as_utc
 from services.events import (
+    CallChanged,
     ContactChanged,
     ConversationChanged,
     Event,
@@ -178,13 +179,22 @@ class Inbox:
                 .join(Tag, Tag.id == contact_tags.c.tag_id)
                 .where(Tag.name == records.PENDING_CALLBACK)
             )
+            waiting = s.scalar(
+                select(func.count())
+                .select_from(Call)
+                .where(
+                    Call.outcome == "missed",
+                    Call.attended_at.is_(None),
+                    Call.contact_id.is_not(None),
+                )
+            )
             since = self._clock.now() - timedelta(hours=24)
             missed = s.scalar(
                 select(func.count())
                 .select_from(Call)
                 .where(Call.outcome == "missed", Call.started_at >= since)
             )
-            return Counts(int(unread or 0), int(pending or 0), int(missed or 0))
+            return Counts(int(unread or 0), int(pending or 0), int(missed or 0), int(waiting or 0))
 
         return await self._read(query)
 
@@ -226,10 +236,14 @@ class Inbox:
             conv = uow.session.scalar(
                 select(Conversation).where(Conversation.contact_id == contact_id)
             )
+            attended = _attend_calls(uow.session, contact_id, self._clock.now())
             if conv is None or conv.unread_count == 0:
-                return None, []
+                return None, [CallChanged(call_id) for call_id in attended]
             conv.unread_count = 0
-            return None, [ConversationChanged(conv.id, contact_id)]
+            return None, [
+                ConversationChanged(conv.id, contact_id),
+                *(CallChanged(call_id) for call_id in attended),
+            ]
 
         await self._write(work)
 
@@ -251,8 +265,12 @@ class Inbox:
             stmt = select(Contact)
             if search.strip():
                 like = f"%{_escape_like(search.strip())}%"
-                digits = "".join(ch for ch in search if ch.isdigit())
-                clauses = [Contact.name.ilike(like, escape="\\")]
+                digits = "".join(ch for ch in search if ch.isascii() and ch.isdigit())
+                clauses = [
+                    Contact.name.ilike(like, escape="\\"),
+                    Contact.notes.ilike(like, escape="\\"),
+                    Contact.tags.any(Tag.name.ilike(like, escape="\\")),
+                ]
                 if digits:
                     clauses.append(Contact.phone.like(f"%{digits}%"))
                 stmt = stmt.where(or_(*clauses))
@@ -313,14 +331,21 @@ class Inbox:
         return await self._edit_contact(contact_id, "contact.notes", actor, change)
 
     async def add_tag(self, contact_id: int, tag: str, *, actor: str) -> ContactDetail:
-        name = " ".join(tag.split()).lower()[:60]
+        name = " ".join(tag.split())[:60]
         if not name:
             raise ValueError("A tag needs a name.")
+        # The automation's own tags are always written as the automation writes them.
+        name = next((t for t in records.SYSTEM_TAGS if t == name.lower()), name)
         return await self._edit_contact(
             contact_id, "contact.tagged", actor, lambda s, c: records.add_tag(s, c, name), tag=name
         )
 
     async def remove_tag(self, contact_id: int, tag: str, *, actor: str) -> ContactDetail:
+        """Remove a tag staff added. The automation's tags ("missed call", "booked",
+        "pending callback") leave through their own actions ("Callback done", "Booked"),
+        so they are refused here with :class:`ValueError`."""
+        if tag in records.SYSTEM_TAGS:
+            raise ValueError(f"The “{tag}” tag is set by Frontdesk and cannot be removed by hand.")
         return await self._edit_contact(
             contact_id, "contact.untagged", actor, lambda _s, c: records.remove_tag(c, tag), tag=tag
         )
@@ -353,8 +378,9 @@ class Inbox:
         )
 
     async def callback_done(self, contact_id: int, *, actor: str) -> ContactDetail:
-        def change(_s: Session, c: Contact) -> bool:
-            return records.remove_tag(c, records.PENDING_CALLBACK)
+        def change(s: Session, c: Contact) -> bool:
+            attended = _attend_calls(s, c.id, self._clock.now())
+            return records.remove_tag(c, records.PENDING_CALLBACK) or bool(attended)
 
         return await self._edit_contact(contact_id, "contact.callback_done", actor, change)
 
@@ -418,6 +444,18 @@ def _apply_filter(stmt: Any, name: str, me: str | None) -> Any:
     if name == "opted_out":
         return stmt.where(Contact.opted_out.is_(True))
     return stmt
+
+
+def _attend_calls(s: Session, contact_id: int, now: datetime) -> list[int]:
+    """Mark the contact's missed calls still waiting for the desk as attended; their ids."""
+    calls = s.scalars(
+        select(Call).where(
+            Call.contact_id == contact_id, Call.outcome == "missed", Call.attended_at.is_(None)
+        )
+    ).all()
+    for call in calls:
+        call.attended_at = now
+    return [call.id for call in calls]
 
 
 def _escape_like(text: str) -> str:

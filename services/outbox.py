@@ -128,6 +128,7 @@ class Outbox:
         settings: Callable[[Session], Settings],
         retry_base_seconds: float = 5.0,
         settle_seconds: float = 30.0,
+        sends_here: Callable[[], bool] = lambda: True,
     ) -> None:
         self._db = db
         self._carrier = carrier
@@ -139,6 +140,8 @@ class Outbox:
         self.retry_base_seconds = retry_base_seconds
         #: How long after an unknown outcome the carrier's log is trusted to have the text.
         self.settle_seconds = settle_seconds
+        # Only the number holder sends; a desk client's texts are jobs the holder runs.
+        self._sends_here = sends_here
         self._background = TaskSet("outbox")
 
     async def idle(self) -> None:
@@ -523,32 +526,41 @@ class Outbox:
             raise ReplyRefused(
                 f"That text is {len(body):,} characters; Twilio takes at most {MAX_BODY:,}."
             )
-        outgoing = await self._db.run(
+        queued = await self._db.run(
             lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author)
         )
-        self.send_later(outgoing)
-        return outgoing.message_id
+        if isinstance(queued, Outgoing):
+            self.send_later(queued)
+            return queued.message_id
+        return queued
 
     async def send_auto(self, contact_id: int, body: str) -> None:
         """An automatic answer (HELP, START): a job like any other, sent now."""
         try:
-            outgoing = await self._db.run(
+            queued = await self._db.run(
                 lambda uow: self._queue(uow, contact_id, body, kind=JobKind.AUTO, author=None)
             )
         except ReplyRefused as exc:
             log.info("automatic answer to contact %s not sent: %s", contact_id, exc)
             return
-        await self._deliver(outgoing)
+        if isinstance(queued, Outgoing):
+            await self._deliver(queued)
 
     async def send_test(self, to: str, body: str) -> SendOutcome:
-        """Settings' test text to ``to`` (E.164): a job, sent now; its first outcome."""
+        """Settings' test text to ``to`` (E.164): a job, sent now; its first outcome.
 
-        def queue(uow: UnitOfWork) -> Outgoing:
+        On a desk client the number holder sends it: the outcome is then ``PENDING``.
+        """
+
+        def queue(uow: UnitOfWork) -> Outgoing | int:
             contact = records.contact_for(uow.session, to, self._clock.now())
             return self._queue(uow, contact.id, body, kind=JobKind.TEST, author=None)
 
-        outgoing = await self._db.run(queue)
-        await self._deliver(outgoing)
+        queued = await self._db.run(queue)
+        if not isinstance(queued, Outgoing):
+            return SendOutcome(SendState.PENDING, None, "handed to the PC holding the number")
+        await self._deliver(queued)
+        outgoing = queued
 
         def outcome(uow: UnitOfWork) -> SendOutcome:
             job = uow.session.get(Job, outgoing.job_id)
@@ -560,7 +572,9 @@ class Outbox:
 
     def _queue(
         self, uow: UnitOfWork, contact_id: int, body: str, *, kind: JobKind, author: str | None
-    ) -> Outgoing:
+    ) -> Outgoing | int:
+        """Write the message row and its job; the Outgoing to send now when this process
+        holds the number, else the message id (the job waits, due now, for the holder)."""
         s = uow.session
         cfg = self._settings(s)
         contact = s.get(Contact, contact_id)
@@ -590,6 +604,14 @@ class Outbox:
         )
         if kind is JobKind.REPLY:
             conversation.unread_count = 0
+        if not self._sends_here():
+            job = sends.new_job(kind, now=now, due_at=now, contact_id=contact.id)
+            job.message_id = message.id
+            s.add(job)
+            self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
+            uow.after_commit(self._scheduler.wake)  # on a desk client: tells the holder
+            uow.commit()
+            return message.id
         job = sends.claimed_job(kind, now=now, contact_id=contact.id)
         job.message_id = message.id
         s.add(job)

@@ -47,8 +47,17 @@ def conversation_for(session: Session, contact: Contact) -> Conversation:
     return conversation
 
 
+SYSTEM_TAGS = (MISSED_CALL, PENDING_CALLBACK, BOOKED)
+
+
 def tag(session: Session, name: str) -> Tag:
+    """The tag called ``name``, matched without regard to case: a tag keeps the case it
+    was first written in ("VIP"), and "vip" later means the same tag."""
     found = session.scalar(select(Tag).where(Tag.name == name))
+    if found is None:
+        found = session.scalar(
+            select(Tag).where(func.lower(Tag.name) == name.lower()).order_by(Tag.id).limit(1)
+        )
     if found is None:
         found = Tag(name=name)
         session.add(found)
@@ -57,7 +66,7 @@ def tag(session: Session, name: str) -> Tag:
 
 
 def add_tag(session: Session, contact: Contact, name: str) -> bool:
-    if any(t.name == name for t in contact.tags):
+    if any(t.name.lower() == name.lower() for t in contact.tags):
         return False
     contact.tags.append(tag(session, name))
     return True
@@ -85,11 +94,16 @@ def add_message(session: Session, conversation: Conversation, message: Message) 
     return message
 
 
+MISSED_CALL_PREVIEW = "Missed call"
+
+
 def note_call(conversation: Conversation, at: datetime) -> None:
-    """A missed call is activity too: it brings the thread to the top of the inbox."""
+    """A missed call is activity that wants the desk: it brings the thread to the top of
+    the inbox and makes it unread (bold, counted in the Inbox badge) until it is opened."""
+    conversation.unread_count = (conversation.unread_count or 0) + 1
     if conversation.last_message_at is None or at >= _aware(conversation.last_message_at, at):
         conversation.last_message_at = at
-        conversation.last_preview = "Missed call"
+        conversation.last_preview = MISSED_CALL_PREVIEW
 
 
 def _aware(value: datetime, like: datetime) -> datetime:

@@ -91,3 +91,4 @@ class Counts:
     unread: int  # conversations with unread messages
     pending_callback: int
     missed_today: int
+    missed_waiting: int = 0  # missed calls nobody has attended to yet (thread not opened)

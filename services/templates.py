@@ -43,6 +43,10 @@ BUSINESS_PHONE: Final = "[Business Phone]"
 BOOKING_LINK: Final = "[Booking Link]"
 TOKENS: Final[tuple[str, ...]] = (FIRST_NAME, BUSINESS_NAME, BUSINESS_PHONE, BOOKING_LINK)
 
+# Twilio refuses a message body longer than this (Messages.create ``Body``: "up to 1,600
+# characters"); the composer stops at it instead of letting the carrier refuse the send.
+MAX_BODY_CHARACTERS: Final = 1600
+
 # What a missing value becomes ([Booking Link] is removed instead, see render()).
 FALLBACKS: Final[Mapping[str, str]] = MappingProxyType(
     {FIRST_NAME: "there", BUSINESS_NAME: "us", BUSINESS_PHONE: "this number"}

@@ -50,12 +50,12 @@ logger = logging.getLogger(__name__)
 TunnelState = Literal["connecting", "up", "down", "stopped"]
 
 INSTALL_HINT = (
-    "Install ngrok from ngrok.com and set its path in Settings → Connection, or set "
+    "Install ngrok from ngrok.com and set its path in Settings → Twilio & connection, or set "
     "FRONTDESK_PUBLIC_URL to a public https URL that reaches this PC."
 )
 AUTHTOKEN_HINT = (
-    "Copy the authtoken from dashboard.ngrok.com (Your Authtoken) into Settings → Connection, "
-    "or set NGROK_AUTHTOKEN."
+    "Copy the authtoken from dashboard.ngrok.com (Your Authtoken) into "
+    "Settings → Twilio & connection, or set NGROK_AUTHTOKEN."
 )
 _AUTH_ERROR_CODES = {"ERR_NGROK_105", "ERR_NGROK_106", "ERR_NGROK_107", "ERR_NGROK_4018"}
 

@@ -24,7 +24,7 @@ from services.analytics_types import PERIOD_LABELS, PERIODS, AnalyticsSummary, P
 from services.api import AnalyticsApi
 from ui.widgets.page_parts import page_heading
 from ui.widgets.tasks import TaskRunner
-from ui.widgets.time_format import money, seconds_words
+from ui.widgets.time_format import format_duration, money
 
 
 def _hour_label(hour: int) -> str:
@@ -263,7 +263,7 @@ class AnalyticsPage(QWidget):
         )
         median = s.median_seconds_to_text
         self.cards["speed"].set(
-            "–" if median is None else seconds_words(median),
+            "–" if median is None else format_duration(median),
             "Median, from the missed call to the text",
         )
         self.cards["bookings"].set(str(s.bookings), "Contacts marked booked")

@@ -1,4 +1,4 @@
-"""Contacts: everyone who called or texted, searchable by name or number.
+"""Contacts: everyone who called or texted, searchable by name, number, tag or notes.
 
 Shows tags and whether the contact opted out of texts. Double-click (or Enter) opens the
 contact's thread: :attr:`ContactsPage.openContact` carries the contact id for the main
@@ -64,7 +64,7 @@ class ContactsModel(PagedSnapshotModel[ContactDetail]):
                     tags += f" ({money(contact.booked_value_cents)})"
                 return tags
             if column == self.TEXTS:
-                return "Opted out" if contact.opted_out else ""
+                return "Opted out (texted STOP)" if contact.opted_out else "Yes"
             return contact.assigned_to or ""
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == self.TEXTS and contact.opted_out:
@@ -75,13 +75,15 @@ class ContactsModel(PagedSnapshotModel[ContactDetail]):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.TEXTS and contact.opted_out:
                 return "Replied STOP: Frontdesk will not text this number until they text START."
+            if column == self.TEXTS:
+                return "Frontdesk texts this number (missed-call texts and your replies)."
             if column == self.PHONE:
                 return contact.phone
             return None
         return None
 
     async def search(self, text: str) -> None:
-        """Show the contacts matching ``text`` (name, or digits of the number)."""
+        """Show the contacts matching ``text`` (name, digits of the number, a tag, notes)."""
         self._generation += 1
         generation = self._generation
         rows = await self._inbox.contacts(search=text, offset=0, limit=PAGE_SIZE)
@@ -137,7 +139,7 @@ class ContactsPage(QWidget):
         top.addStretch(1)
         self.search_box = QLineEdit()
         self.search_box.setObjectName("contactSearch")
-        self.search_box.setPlaceholderText("Search by name or number")
+        self.search_box.setPlaceholderText("Search names, numbers, tags and notes")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMinimumWidth(300)
         top.addWidget(self.search_box)

@@ -7,6 +7,9 @@ Optional hooks a page may offer (looked up by name, none required):
 - ``focus_search()``: called on Ctrl+F while the page is shown;
 - ``start()``: called once, after the window is built (load data there);
 - ``shutdown()``: called when the window closes for good;
+- ``unsaved_changes() -> bool``, ``save_changes(then)`` and ``discard_changes()``: closing
+  the window with unsaved changes asks whether to save them (``then(ok)`` is called once
+  the save is done);
 - a Qt signal ``openConversation(int contact_id)`` (or ``openContact(int)``): the window
   switches to the Inbox and opens that contact's thread.
 
@@ -63,6 +66,16 @@ ICONS = {
     "settings": "settings",
     "connection": "bolt",
 }
+
+
+def default_size(available: QSize) -> QSize:
+    """1280x800, or less to fit the screen's free area (a 1366x768 screen at 200% has
+    683x384 device-independent pixels left: the window must never start off-screen)."""
+    return QSize(min(1280, available.width() - 40), min(800, available.height() - 40))
+
+
+def _plural(count: int, noun: str, tail: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'} {tail}"
 
 
 class SidebarDelegate(QStyledItemDelegate):
@@ -137,6 +150,7 @@ class MainWindow(QMainWindow):
         self.counts: Counts | None = None
         self._counts_busy = False
         self._counts_again = False
+        self.close_box: QMessageBox | None = None
 
         self.sidebar = QListWidget(self)
         self.sidebar.setObjectName("sidebar")
@@ -293,10 +307,10 @@ class MainWindow(QMainWindow):
 
     def set_counts(self, counts: Counts) -> None:
         self.counts = counts
-        badges = {"inbox": counts.unread, "missed_calls": counts.pending_callback}
+        badges = {"inbox": counts.unread, "missed_calls": counts.missed_waiting}
         tips = {
-            "inbox": f"{counts.unread} conversation(s) with unread messages",
-            "missed_calls": f"{counts.pending_callback} callback(s) pending",
+            "inbox": _plural(counts.unread, "conversation", "unread"),
+            "missed_calls": _plural(counts.missed_waiting, "missed call", "not looked at yet"),
         }
         for row in range(self.sidebar.count()):
             item = self.sidebar.item(row)
@@ -336,7 +350,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.resize(default_size(self.screen().availableGeometry().size()))
         key = self._store.value("window/page")
         keys = list(self.pages)
         row = keys.index(key) if isinstance(key, str) and key in keys else 0
@@ -359,13 +373,76 @@ class MainWindow(QMainWindow):
                 hook()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Ask about unsaved changes first; then hide to the tray, or, with no tray, say
+        that text-backs stop before quitting. The questions are non-modal (the loop
+        keeps running); the close happens once they are answered."""
         self.save_state()
+        event.ignore()  # hidden or quit through the shell, never destroyed here
+        unsaved = self._unsaved_page()
+        if unsaved is not None:
+            self._ask_unsaved(*unsaved)
+            return
+        self._close_now()
+
+    def _unsaved_page(self) -> tuple[str, QWidget] | None:
+        for key, widget in self.pages.items():
+            hook = getattr(widget, "unsaved_changes", None)
+            if callable(hook) and hook():
+                return key, widget
+        return None
+
+    def _ask_unsaved(self, key: str, page: QWidget) -> None:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Frontdesk")
+        box.setText(f"Save your changes in {self._titles[key]}?")
+        box.setInformativeText("If you close without saving, the changes are lost.")
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Don't save", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(save)
+
+        def answered() -> None:
+            clicked = box.clickedButton()
+            if clicked is save:
+                # Closes only if the save went through; a refused value stays on screen.
+                page.save_changes(lambda ok: self._close_now() if ok else self.show_page(key))  # type: ignore[attr-defined]
+            elif clicked is discard:
+                page.discard_changes()  # type: ignore[attr-defined]
+                self._close_now()
+
+        box.finished.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.close_box = box  # tests answer it
+
+    def _close_now(self) -> None:
         if self.close_to_tray:
-            event.ignore()
             self.hide()
             return
-        event.accept()
-        self.quitRequested.emit()
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Frontdesk")
+        box.setText("Quit Frontdesk?")
+        box.setInformativeText(
+            "This computer has no system tray to keep Frontdesk running in, so closing the "
+            "window quits it. While it is not running, missed calls get no text-back and "
+            "new texts wait until you start it again."
+        )
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+
+        def answered() -> None:
+            if box.clickedButton() is quit_button:
+                self.quitRequested.emit()
+            else:
+                self.showMinimized()
+
+        box.finished.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.close_box = box
 
     def bring_to_front(self) -> None:
         if self.isMinimized():

@@ -32,7 +32,7 @@ from ui import theme
 from ui.widgets.page_parts import page_heading, rows_table
 from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
-from ui.widgets.time_format import clock, day_and_clock, seconds_words
+from ui.widgets.time_format import clock, day_and_clock, format_duration
 
 PAGE_SIZE = 100
 #: Auto-texts still waiting: staff can cancel them, and a countdown ticks.
@@ -68,7 +68,7 @@ def automation_text(call: CallItem, now: datetime) -> str:
         if call.textback_due_at is None:
             return "Text scheduled"
         left = (call.textback_due_at - now).total_seconds()
-        return f"Sends in {seconds_words(left)}" if left >= 0.5 else "Sending now…"
+        return f"Sends in {format_duration(left)}" if left >= 0.5 else "Sending now…"
     if state is Shown.HELD:
         if call.textback_due_at is None:
             return "Held for quiet hours"
@@ -100,7 +100,7 @@ def reply_text(call: CallItem, now: datetime) -> str:
         return "Replied"
     if call.followup_state is Shown.SCHEDULED and call.followup_due_at is not None:
         left = (call.followup_due_at - now).total_seconds()
-        return f"No reply yet · follow-up in {seconds_words(left)}"
+        return f"No reply yet · follow-up in {format_duration(left)}"
     if call.followup_state is Shown.SENT:
         return "No reply · follow-up sent"
     if call.textback_state is Shown.SENT:

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -47,6 +46,7 @@ from ui.settings.fields import (
     ErrorLabel,
     HoursEditor,
     ListEditor,
+    NumberField,
     QuietHoursEditor,
     SnippetsEditor,
     check_phone,
@@ -55,9 +55,18 @@ from ui.settings.fields import (
 )
 from ui.settings.template_editor import TemplateEditor
 from ui.widgets.page_parts import page_heading
-from ui.widgets.tasks import TaskRunner
+from ui.widgets.tasks import TaskRunner, sentence
 
 log = logging.getLogger(__name__)
+
+
+def _sentence(text: str) -> str:
+    """A validator's message ("must be ...") as a sentence under the field."""
+    text = text.strip()
+    if text.startswith("must "):
+        text = "This " + text
+    return sentence(text)
+
 
 TEMPLATE_FIELDS = (
     ("templates.missed_call", "Missed call", "Sent a few seconds after a call nobody answered."),
@@ -88,14 +97,7 @@ class _Field:
     section: int
     focus: QWidget
     message: str | None = None
-
-
-def _spin(low: int, high: int, suffix: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setSuffix(suffix)
-    box.setMinimumWidth(130)
-    return box
+    problem: Callable[[], str | None] | None = None  # the editor's own check, first
 
 
 class SettingsPage(QWidget):
@@ -199,10 +201,19 @@ class SettingsPage(QWidget):
         set_: Callable[[Any], None],
         focus: QWidget,
         error: ErrorLabel | None = None,
+        problem: Callable[[], str | None] | None = None,
     ) -> ErrorLabel:
         label = error or ErrorLabel()
-        self._fields[key] = _Field(key, get, set_, label, self.stack.count() - 1, focus)
+        self._fields[key] = _Field(
+            key, get, set_, label, self.stack.count() - 1, focus, problem=problem
+        )
         return label
+
+    def _number(self, key: str, low: int, high: int, unit: str) -> NumberField:
+        field = NumberField(low, high, unit)
+        self._register(key, field.value, field.set_value, field.line, problem=field.problem)
+        field.changed.connect(lambda: self._edited(key))
+        return field
 
     def _row(
         self, form: QFormLayout, label: str, widget: QWidget, key: str, hint: str = ""
@@ -268,10 +279,8 @@ class SettingsPage(QWidget):
         self.textback_enabled.toggled.connect(lambda _: self._edited("textback.enabled"))
         self._row(form, "", self.textback_enabled, "textback.enabled")
 
-        self.delay = _spin(0, 3600, " seconds")
+        self.delay = self._number("textback.delay_seconds", 0, 3600, "seconds")
         self.delay.setObjectName("delaySeconds")
-        self._register("textback.delay_seconds", self.delay.value, self.delay.setValue, self.delay)
-        self.delay.valueChanged.connect(lambda _: self._edited("textback.delay_seconds"))
         self._row(
             form,
             "Send the text after",
@@ -281,54 +290,60 @@ class SettingsPage(QWidget):
             "call back first and cancel the text.",
         )
 
-        self.repeat = _spin(0, 43200, " minutes")
-        self._register(
-            "textback.repeat_window_minutes", self.repeat.value, self.repeat.setValue, self.repeat
-        )
-        self.repeat.valueChanged.connect(lambda _: self._edited("textback.repeat_window_minutes"))
+        self.repeat = self._number("textback.repeat_window_minutes", 0, 43200, "minutes")
         self._row(
             form,
             "Don't text the same caller again within",
             self.repeat,
             "textback.repeat_window_minutes",
-            "720 minutes = 12 hours.",
         )
 
+        # Follow-up: on/off and a delay in minutes (the key stores seconds; a stored
+        # value that is not whole minutes is kept as it is until the owner edits it).
         follow = QWidget()
-        row = QHBoxLayout(follow)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.followup_on = QCheckBox("Send one follow-up after")
-        self.followup_hours = _spin(1, 720, " hours")
+        column = QVBoxLayout(follow)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.followup_on = QCheckBox("Send one follow-up if they have not replied after")
+        self.followup_minutes = NumberField(1, 43200, "minutes")
+        self.followup_minutes.setObjectName("followupMinutes")
+        column.addWidget(self.followup_on)
+        column.addWidget(self.followup_minutes)
         self._followup_seconds = 86400
         self._followup_touched = False
-        row.addWidget(self.followup_on)
-        row.addWidget(self.followup_hours)
-        row.addWidget(QLabel("if they have not replied"))
-        row.addStretch(1)
 
-        def get_followup() -> int:
+        def get_followup() -> int | str:
             if not self.followup_on.isChecked():
                 return 0
             if not self._followup_touched and self._followup_seconds > 0:
                 return self._followup_seconds
-            return int(self.followup_hours.value()) * 3600
+            minutes = self.followup_minutes.value()
+            return minutes * 60 if isinstance(minutes, int) else minutes
 
         def set_followup(seconds: int) -> None:
             self._followup_seconds = seconds
             self._followup_touched = False
             self.followup_on.setChecked(seconds > 0)
-            self.followup_hours.setValue(max(1, round(seconds / 3600)) if seconds else 24)
-            self.followup_hours.setEnabled(seconds > 0)
+            self.followup_minutes.set_value(max(1, round(seconds / 60)) if seconds else 1440)
+            self.followup_minutes.setEnabled(seconds > 0)
+
+        def followup_problem() -> str | None:
+            return self.followup_minutes.problem() if self.followup_on.isChecked() else None
 
         def follow_edited() -> None:
             if not self._filling:
                 self._followup_touched = True
-            self.followup_hours.setEnabled(self.followup_on.isChecked())
+            self.followup_minutes.setEnabled(self.followup_on.isChecked())
             self._edited("followup.delay_seconds")
 
         self.followup_on.toggled.connect(lambda _: follow_edited())
-        self.followup_hours.valueChanged.connect(lambda _: follow_edited())
-        self._register("followup.delay_seconds", get_followup, set_followup, self.followup_hours)
+        self.followup_minutes.changed.connect(follow_edited)
+        self._register(
+            "followup.delay_seconds",
+            get_followup,
+            set_followup,
+            self.followup_minutes.line,
+            problem=followup_problem,
+        )
         self._row(form, "Follow-up", follow, "followup.delay_seconds")
 
         self.quiet = QuietHoursEditor()
@@ -452,14 +467,7 @@ class SettingsPage(QWidget):
             "Up to 10 office or mobile phones rung at once. None: your carrier forwards "
             "unanswered calls to the Twilio number instead.",
         )
-        self.ring_seconds = _spin(5, 60, " seconds")
-        self._register(
-            "forwarding.ring_seconds",
-            self.ring_seconds.value,
-            self.ring_seconds.setValue,
-            self.ring_seconds,
-        )
-        self.ring_seconds.valueChanged.connect(lambda _: self._edited("forwarding.ring_seconds"))
+        self.ring_seconds = self._number("forwarding.ring_seconds", 5, 60, "seconds")
         self._row(form, "Ring for", self.ring_seconds, "forwarding.ring_seconds")
 
         self.greeting = QPlainTextEdit()
@@ -543,14 +551,7 @@ class SettingsPage(QWidget):
             self._register(key, field.text, field.setText, field)
             field.textChanged.connect(lambda _, k=key: self._edited(k))
             self._row(form, label, field, key, hint)
-        self.catchup_hours = _spin(0, 168, " hours")
-        self._register(
-            "catchup.max_age_hours",
-            self.catchup_hours.value,
-            self.catchup_hours.setValue,
-            self.catchup_hours,
-        )
-        self.catchup_hours.valueChanged.connect(lambda _: self._edited("catchup.max_age_hours"))
+        self.catchup_hours = self._number("catchup.max_age_hours", 0, 168, "hours")
         self._row(
             form,
             "Catch-up limit",
@@ -686,10 +687,15 @@ class SettingsPage(QWidget):
 
     def _check(self, key: str) -> Any:
         field = self._fields[key]
+        problem = field.problem() if field.problem is not None else None
+        if problem:
+            field.message = problem
+            field.error.show_error(problem)
+            return None
         try:
             value = validate(key, field.get())
         except SettingsError as exc:
-            field.message = str(exc).removeprefix(f"{key}: ")
+            field.message = _sentence(str(exc).removeprefix(f"{key}: "))
             field.error.show_error(field.message)
             return None
         field.message = None
@@ -763,12 +769,7 @@ class SettingsPage(QWidget):
             field = self._fields[first]
             self.nav.setCurrentRow(field.section)
             field.focus.setFocus()
-            count = len(errors)
-            self._set_status(
-                f"Not saved: fix the {'marked field' if count == 1 else f'{count} marked fields'}"
-                " first.",
-                error=True,
-            )
+            self._set_status(self._errors_summary(errors), error=True)
             return False
         changes = self.changes()
         if not changes:
@@ -789,6 +790,32 @@ class SettingsPage(QWidget):
         self._set_status("Saved.")
         self.saved.emit(sorted(stored))
         return True
+
+    def _errors_summary(self, errors: dict[str, str]) -> str:
+        """ "Not saved: fix the 2 marked fields first (Timing: 1, Business: 1)." naming the
+        sections that hold them, in the order of the section list."""
+        count = len(errors)
+        per_section: dict[int, int] = {}
+        for key in errors:
+            section = self._fields[key].section
+            per_section[section] = per_section.get(section, 0) + 1
+        where = ", ".join(
+            f"{self.nav.item(section).text()}: {n}" for section, n in sorted(per_section.items())
+        )
+        what = "the marked field" if count == 1 else f"the {count} marked fields"
+        return f"Not saved: fix {what} first ({where})."
+
+    # ---- closing with edits (the main window asks) ------------------------------------
+    def unsaved_changes(self) -> bool:
+        return bool(self._loaded) and bool(self.changes())
+
+    def save_changes(self, then: Callable[[bool], None]) -> None:
+        """Save, then call ``then(stored)``; a refused value shows its error as Save does."""
+        self.tasks.spawn(self.save(), what="save settings", done=then)
+
+    def discard_changes(self) -> None:
+        if self._settings is not None:
+            self._fill(self._settings)
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zlib
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -112,6 +113,27 @@ QToolButton#filterButton:checked {
 """
 
 
+class _Restyler(QObject):
+    """Re-installs the stylesheet when the palette changes (light → dark while running):
+    Qt resolves ``palette(...)`` in a stylesheet when it is set, so without this the
+    filter chips kept the old scheme's colours and became unreadable."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ApplicationPaletteChange
+            and watched is QApplication.instance()
+        ):
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                app.setStyleSheet(STYLE)
+        return False
+
+
 def apply(app: QApplication) -> None:
-    """Install the small palette-based stylesheet (no colours of its own)."""
+    """Install the small palette-based stylesheet (no colours of its own), and again
+    whenever the application palette changes."""
     app.setStyleSheet(STYLE)
+    if app.findChild(_Restyler, "frontdeskRestyler") is None:
+        restyler = _Restyler(app)
+        restyler.setObjectName("frontdeskRestyler")
+        app.installEventFilter(restyler)

@@ -98,6 +98,9 @@ class Call(Base):
     mode: Mapped[str] = mapped_column(String(10), default="ring")  # ring | forward
     after_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(10), default="live")  # live | catchup | demo
+    # When the desk first gave this missed call its attention (opened the thread, marked
+    # the callback done); None while it still waits: the "Missed calls" badge counts those.
+    attended_at: Mapped[datetime | None]
 
 
 class Conversation(Base):

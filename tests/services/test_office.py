@@ -99,6 +99,33 @@ def test_two_pcs_one_holder_and_each_sees_the_others_changes(
             await asyncio.sleep(0.3)
             assert seen_on_b.count(ContactChanged(contact_id)) == 2  # call + assign
 
+            # A reply typed on the desk client is a job the holder sends, once, at once
+            # (woken by NOTIFY, not a poll): B never talks to Twilio.
+            await _until(lambda: len(twilio_standin.messages_sent) == 1, 5.0)  # text-back
+            posts_before = len(twilio_standin.requests_to("/Messages.json", "POST"))
+            await b.runtime.carrier.close()  # B could not send even if it tried
+            reply_id = await b.engine.send_reply(contact_id, "On our way", author="Luis")
+            took = await _until(lambda: len(twilio_standin.messages_sent) == 2, 2.0)
+            assert took < 1.0  # well under the scheduler's 5 s idle poll
+            assert twilio_standin.messages_sent[1]["body"] == "On our way"
+            assert twilio_standin.messages_sent[1]["status_callback"].startswith(
+                "https://frontdesk-test.example.com"
+            )
+            await a.idle()
+
+            async def reply_sent() -> bool:
+                thread = await b.inbox.thread(contact_id)
+                mine = [i for i in thread if getattr(i, "id", None) == reply_id]
+                return bool(mine) and mine[0].status == "queued"
+
+            for _ in range(200):
+                if await reply_sent():
+                    break
+                await asyncio.sleep(0.01)
+            assert await reply_sent()
+            assert len(twilio_standin.requests_to("/Messages.json", "POST")) == posts_before + 1
+            await b.runtime.carrier.start()
+
             # team.me is per PC: B's person does not rename A's.
             await a.set(team__me="Dana")
             await b.set(team__me="Luis")

@@ -51,7 +51,8 @@ def test_search_tags_opt_out_and_open(
             assert first is not None and first.id == maria  # named contacts first
             assert model.index(0, ContactsModel.NAME).data() == "Maria Lopez"
             assert "missed call" in model.index(0, ContactsModel.TAGS).data()
-            assert model.index(1, ContactsModel.TEXTS).data() == "Opted out"
+            assert model.index(1, ContactsModel.TEXTS).data() == "Opted out (texted STOP)"
+            assert model.index(0, ContactsModel.TEXTS).data() == "Yes"  # never blank
 
             qtbot.keyClicks(page.search_box, "maria")
             await until(lambda: model.rowCount() == 1)
@@ -65,8 +66,16 @@ def test_search_tags_opt_out_and_open(
             page.search_box.clear()
             await until(lambda: model.rowCount() == 2)
             # A tag added elsewhere shows up live.
-            await app.inbox.add_tag(maria, "vip", actor="test")
-            await until(lambda: "vip" in model.index(0, ContactsModel.TAGS).data())
+            await app.inbox.add_tag(maria, "VIP", actor="test")
+            await until(lambda: "VIP" in model.index(0, ContactsModel.TAGS).data())
+            # Search finds tags and notes.
+            page.search_box.setText("vip")
+            await until(lambda: model.rowCount() == 1 and model.contact_at(0).id == maria)  # type: ignore[union-attr]
+            await app.inbox.set_notes(other, "Gate code 4411", actor="test")
+            page.search_box.setText("4411")
+            await until(lambda: model.rowCount() == 1 and model.contact_at(0).id == other)  # type: ignore[union-attr]
+            page.search_box.clear()
+            await until(lambda: model.rowCount() == 2)
 
             opened: list[int] = []
             page.openContact.connect(opened.append)

@@ -95,7 +95,7 @@ def test_contact_edits_persist(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> No
             and c.assigned_to == "Luis"
             and {
                 "pending callback",
-                "vip",
+                "VIP",
             }
             <= set(c.tags)
         )
@@ -112,12 +112,12 @@ def test_contact_edits_persist(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> No
         timeout=2000,
     )
 
-    panel.tags.removeRequested.emit("vip")
+    panel.tags.removeRequested.emit("VIP")
     # The panel follows the stored contact (tags saved above) without a reload.
     qtbot.waitUntil(panel.callback_button.isEnabled, timeout=2000)
     panel.callback_button.click()
     qtbot.waitUntil(
-        lambda: not {"vip", "pending callback"} & set(run(qtbot, ui_app.inbox.contact(cid)).tags),
+        lambda: not {"VIP", "pending callback"} & set(run(qtbot, ui_app.inbox.contact(cid)).tags),
         timeout=3000,
     )
 
@@ -162,6 +162,8 @@ def test_filters_and_search(qtbot: QtBot, ui_app: TestApp, bridge: Any) -> None:
     run(qtbot, ui_app.missed_call(CALLER))
     run(qtbot, ui_app.reply(other, "Do you fix water heaters?"))
     qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=2000)
+    caller = next(r.contact_id for r in page.model.rows() if r.phone == CALLER)
+    run(qtbot, ui_app.inbox.mark_read(caller))  # the missed call was looked at
 
     page.set_filter("unread")
     qtbot.waitUntil(

@@ -79,8 +79,59 @@ def test_closing_without_a_tray_quits(
 ) -> None:
     window = build(qtbot, ui_app, bridge, data_dir)
     window.close_to_tray = False
+    quits: list[bool] = []
+    window.quitRequested.connect(lambda: quits.append(True))
+    window.close()
+    # No tray: closing quits, so it says first that text-backs stop.
+    box = window.close_box
+    assert box is not None and box.isVisible()
+    assert "no text-back" in box.informativeText()
+    keep = next(b for b in box.buttons() if b.text() == "Keep running")
+    keep.click()
+    assert quits == []
+    window.close()
+    box = window.close_box
+    assert box is not None
     with qtbot.waitSignal(window.quitRequested, timeout=1000):
-        window.close()
+        next(b for b in box.buttons() if b.text() == "Quit").click()
+
+
+def test_closing_with_unsaved_settings_asks(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, data_dir: Path
+) -> None:
+    from ui.settings_page import SettingsPage
+
+    settings = SettingsPage(ui_app.inbox, bridge)
+    settings.tasks.quiet = True
+    store = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(
+        [("inbox", "Inbox", QLabel("inbox")), ("settings", "Settings", settings)],
+        ui_app.inbox,
+        bridge,
+        store,
+    )
+    window.tasks.quiet = True
+    qtbot.addWidget(window)
+    window.close_to_tray = True
+    window.show()
+    window.show_page("settings")
+    qtbot.waitUntil(lambda: bool(settings._loaded), timeout=3000)
+    settings.business_name.setText("Renamed Plumbing")
+
+    window.close()
+    box = window.close_box
+    assert box is not None and "Save your changes in Settings?" in box.text()
+    next(b for b in box.buttons() if b.text() == "Cancel").click()
+    assert window.isVisible()
+    assert settings.business_name.text() == "Renamed Plumbing"
+
+    window.close()
+    box = window.close_box
+    assert box is not None
+    next(b for b in box.buttons() if b.text() == "Save").click()
+    qtbot.waitUntil(window.isHidden, timeout=3000)
+    stored = run(qtbot, ui_app.inbox.settings())
+    assert stored["business.name"] == "Renamed Plumbing"
 
 
 def test_closing_with_a_tray_hides(
@@ -90,3 +141,82 @@ def test_closing_with_a_tray_hides(
     window.close_to_tray = True
     window.close()
     assert window.isHidden()
+
+
+def test_a_new_missed_call_bumps_the_inbox_and_missed_calls_badges(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, data_dir: Path
+) -> None:
+    window = build(qtbot, ui_app, bridge, data_dir)
+    qtbot.waitUntil(lambda: window.counts is not None, timeout=2000)
+    run(qtbot, ui_app.missed_call(CALLER))
+    qtbot.waitUntil(
+        lambda: (window.badge("inbox"), window.badge("missed_calls")) == (1, 1), timeout=3000
+    )
+    # A text that is not a missed call bumps the Inbox only.
+    run(qtbot, ui_app.reply("+14155550144", "Hello?"))
+    qtbot.waitUntil(
+        lambda: (window.badge("inbox"), window.badge("missed_calls")) == (2, 1), timeout=3000
+    )
+    # Opening the missed caller's thread attends to the call.
+    inbox_page = window.pages["inbox"]
+    qtbot.waitUntil(lambda: inbox_page.model.rowCount() == 2, timeout=3000)
+    caller = next(r.contact_id for r in inbox_page.model.rows() if r.phone == CALLER)
+    window.open_conversation(caller)
+    qtbot.waitUntil(
+        lambda: (window.badge("inbox"), window.badge("missed_calls")) == (1, 0), timeout=3000
+    )
+
+
+def test_the_default_window_fits_a_small_screen_and_the_thread_keeps_its_width(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any
+) -> None:
+    from PySide6.QtCore import QSize
+
+    from ui.main_window import default_size
+
+    # 1366x768 at 200%: 683x384 device-independent pixels (less the taskbar).
+    assert default_size(QSize(683, 354)) == QSize(643, 314)
+    assert default_size(QSize(1920, 1040)) == QSize(1280, 800)
+
+    page = InboxPage(ui_app.inbox, ui_app.engine, bridge)
+    page.tasks.quiet = True
+    qtbot.addWidget(page)
+    page.resize(824, 660)  # the inbox of a 1024x700 window beside the sidebar
+    page.show()
+    page.right.setCurrentIndex(1)
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: page.thread_view.width() >= InboxPage.THREAD_MIN, timeout=2000)
+
+
+def test_switching_to_dark_while_running_restyles_the_filter_chips(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication, QToolButton
+
+    from ui import theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before_palette, before_sheet = app.palette(), app.styleSheet()
+    theme.apply(app)
+    try:
+        button = QToolButton()
+        button.setObjectName("filterButton")
+        button.setText("Unread chats")
+        button.setCheckable(True)
+        button.setChecked(True)
+        qtbot.addWidget(button)
+        button.show()
+        dark = QPalette(before_palette)
+        dark.setColor(QPalette.ColorRole.Highlight, QColor("#c00000"))
+        dark.setColor(QPalette.ColorRole.Window, QColor("#1f2226"))
+        app.setPalette(dark)
+
+        def chip_colour() -> QColor:
+            image = button.grab().toImage()
+            return image.pixelColor(image.width() // 2, 3)
+
+        # The checked chip's background follows the new palette's highlight.
+        qtbot.waitUntil(lambda: chip_colour().red() > 150 > chip_colour().green(), timeout=2000)
+    finally:
+        app.setPalette(before_palette)
+        app.setStyleSheet(before_sheet)

@@ -70,9 +70,11 @@ def test_refused_input_in_place_and_nothing_saved(
             assert not editor.error_label.isHidden()
 
             # Also a good change pending: still nothing is stored.
-            page.delay.setValue(45)
+            page.delay.set_value(45)
             assert not await page.save()
             assert "fix the 2 marked fields" in page.status.text()
+            # ... and says which sections hold them.
+            assert "(Auto-reply texts: 1, Business: 1)" in page.status.text()
             assert (await app.inbox.settings()).as_dict() == before
 
     run(scenario())
@@ -85,7 +87,7 @@ def test_good_change_saved_in_one_call(
         async with sqlite_app(tmp_path, twilio_standin) as app:
             page = await _loaded_page(qtbot, app.inbox)
             assert not page.save_button.isEnabled()
-            page.delay.setValue(45)
+            page.delay.set_value(45)
             page.timezone.setCurrentText("Europe/London")
             page.ring_phones.line.setText("(415) 555-0199")
             assert page.ring_phones.add_current()
@@ -185,7 +187,7 @@ def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
             assert "offline.twiml_url is empty" in page.status.text()
             assert (await app.inbox.settings())["offline.forward_to"] == ""
             page.offline_twiml.setText("https://handler.twilio.com/twiml/EH123")
-            page.catchup_hours.setValue(6)
+            page.catchup_hours.set_value(6)
             assert await page.save()
             stored = await app.inbox.settings()
             assert stored["offline.mode"] == "twiml_url"
@@ -194,3 +196,56 @@ def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
             assert stored["catchup.max_age_hours"] == 6
 
     run(scenario())
+
+
+def test_number_fields_refuse_out_of_range_values_in_place_with_the_range(
+    twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with sqlite_app(tmp_path, twilio_standin) as app:
+            page = await _loaded_page(qtbot, app.inbox)
+            before = (await app.inbox.settings()).as_dict()
+            page.nav.setCurrentRow(1)  # Timing
+            for typed in ("7200", "-5", "99999", "１２"):
+                page.delay.line.clear()
+                if typed.isascii():
+                    qtbot.keyClicks(page.delay.line, typed)
+                else:  # (QTest types ASCII only)
+                    page.delay.line.setText(typed)
+                assert page.delay.line.text() == typed  # what was typed stays
+                error = page._fields["textback.delay_seconds"].error
+                assert not error.isHidden()
+                assert "from 0 to 3,600 seconds" in error.text()
+            assert not await page.save()
+            assert "(Timing: 1)" in page.status.text()
+            assert (await app.inbox.settings()).as_dict() == before
+
+            page.delay.set_value(600)
+            assert page.delay.readout.text().startswith("= 10 min")
+            # The follow-up reads back in the same words as the Missed calls page.
+            page.followup_on.setChecked(True)
+            page.followup_minutes.set_value(2)
+            assert page.followup_minutes.readout.text().startswith("= 2 min")
+            assert await page.save()
+            stored = await app.inbox.settings()
+            assert stored["textback.delay_seconds"] == 600
+            assert stored["followup.delay_seconds"] == 120
+
+    run(scenario())
+
+
+def test_one_duration_format_everywhere() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ui.missed_calls_page import automation_text
+    from ui.widgets.time_format import format_duration
+
+    assert format_duration(120) == "2 min"
+    assert format_duration(7200) == "2 h"
+    assert format_duration(86400 + 3600) == "1 day 1 h"
+    now = datetime.now(UTC)
+    from services.send_state import Shown
+    from tests.ui.test_missed_calls import _call
+
+    call = _call(textback_state=Shown.SCHEDULED, textback_due_at=now + timedelta(seconds=120))
+    assert automation_text(call, now) == f"Sends in {format_duration(120)}"

@@ -1,5 +1,6 @@
 """The reply box: Enter sends, Shift+Enter starts a new line; live characters and SMS
-segments with a warning that names the characters forcing Unicode; saved snippets."""
+segments with a warning that names the characters forcing Unicode; saved snippets, their
+tokens filled in for the open conversation; Send off past Twilio's 1,600 characters."""
 
 from __future__ import annotations
 
@@ -111,6 +112,11 @@ class Composer(QWidget):
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Send error")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.too_long = QLabel(self)
+        self.too_long.setWordWrap(True)
+        self.too_long.setAccessibleName("Reply too long")
+        self.too_long.hide()
+        self.context = templates.TemplateContext(None, None, None, None)
         self.blocked = QLabel(self)
         self.blocked.setWordWrap(True)
         self.blocked.setAccessibleName("Why replies are off")
@@ -128,6 +134,7 @@ class Composer(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.blocked)
         layout.addWidget(self.edit)
+        layout.addWidget(self.too_long)
         layout.addWidget(self.warning)
         layout.addWidget(self.error)
         layout.addLayout(row)
@@ -145,6 +152,7 @@ class Composer(QWidget):
         pal = self.palette()
         self.warning.setStyleSheet(f"color: {theme.warning(pal).name()};")
         self.error.setStyleSheet(f"color: {theme.danger(pal).name()};")
+        self.too_long.setStyleSheet(f"color: {theme.danger(pal).name()};")
         self.blocked.setStyleSheet(f"color: {theme.danger(pal).name()}; font-weight: 600;")
 
     # ---- state --------------------------------------------------------------------------
@@ -171,8 +179,14 @@ class Composer(QWidget):
             empty.setEnabled(False)
             self._menu.addAction(empty)
 
+    def set_context(self, context: templates.TemplateContext) -> None:
+        """The values snippets' tokens are filled with (this contact, this business)."""
+        self.context = context
+
     def _insert(self, body: str) -> None:
-        self.edit.insertPlainText(body)
+        """Insert a snippet with its tokens filled in as a template's would be, so what
+        is in the box is what the customer gets."""
+        self.edit.insertPlainText(templates.render(body, self.context))
         self.edit.setFocus()
 
     def set_blocked(self, reason: str) -> None:
@@ -191,12 +205,18 @@ class Composer(QWidget):
         self.send_button.setText("Sending…" if busy else "Send")
         self._sync_enabled()
 
+    @property
+    def too_long_by(self) -> int:
+        """How many characters past Twilio's limit the reply is (0 when it fits)."""
+        return max(0, len(self.text) - templates.MAX_BODY_CHARACTERS)
+
     def _sync_enabled(self) -> None:
         on = not self._blocked_reason
         self.edit.setEnabled(on)
         self.edit.setReadOnly(self._busy)
         self.snippets_button.setEnabled(on)
-        self.send_button.setEnabled(on and not self._busy and bool(self.text.strip()))
+        fits = not self.too_long_by
+        self.send_button.setEnabled(on and not self._busy and bool(self.text.strip()) and fits)
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
@@ -211,12 +231,21 @@ class Composer(QWidget):
         self.counter.setText(counter if self.text else "")
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
+        over = self.too_long_by
+        self.too_long.setText(
+            f"Too long to send: a text can have at most "
+            f"{templates.MAX_BODY_CHARACTERS:,} characters. Remove {over:,} "
+            f"character{'s' if over != 1 else ''}, or send it as two texts."
+            if over
+            else ""
+        )
+        self.too_long.setVisible(bool(over))
         if not self.error.isHidden() and self.text:
             self.show_error("")
         self._sync_enabled()
 
     def submit(self) -> None:
-        if self._busy or self._blocked_reason:
+        if self._busy or self._blocked_reason or self.too_long_by:
             return
         body = self.text
         if not body.strip():

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services import phones, templates
 from services.api import InboxApi, MessagingApi, NotFound, ReplyRefused
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
@@ -36,12 +37,14 @@ from ui.inbox.composer import Composer
 from ui.inbox.contact_panel import ContactPanel
 from ui.inbox.conversation_delegate import ConversationDelegate
 from ui.inbox.conversation_model import FILTERS, ConversationListModel, RowRole
+from ui.inbox.drafts import DraftStore
 from ui.inbox.thread import ThreadView
 from ui.widgets import icons
 from ui.widgets.tag_chips import FlowLayout
 from ui.widgets.tasks import TaskRunner
 
 SEARCH_DEBOUNCE_MS = 150
+DRAFT_SAVE_MS = 400
 
 
 class ConversationList(QTableView):
@@ -102,10 +105,16 @@ class InboxPage(QWidget):
         bridge: EventBridge,
         *,
         runner: TaskRunner | None = None,
+        drafts: DraftStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("inboxPage")
+        self.drafts = drafts or DraftStore(parent=self)
+        if self.drafts.parent() is None:
+            self.drafts.setParent(self)
+        self._draft_phone: str | None = None  # whose draft the composer holds
+        self._business: tuple[str, str, str] = ("", "", "")  # name, phone, booking link
         self._inbox = inbox
         self._messaging = messaging
         self._bridge = bridge
@@ -115,6 +124,7 @@ class InboxPage(QWidget):
         self.current_contact_id: int | None = None
         self._contact_generation = 0
         self.first_page_shown = False
+        self._sized = False
 
         # ---- left: filters, search, list
         self.filter_group = QButtonGroup(self)
@@ -193,6 +203,11 @@ class InboxPage(QWidget):
         self.thread_view.setFrameShape(QFrame.Shape.NoFrame)
         self.composer = Composer(self)
         self.composer.sendRequested.connect(self._send)
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self._save_draft)
+        self.composer.edit.textChanged.connect(self._draft_timer.start)
 
         middle = QWidget(self)
         middle_layout = QVBoxLayout(middle)
@@ -205,7 +220,7 @@ class InboxPage(QWidget):
         middle_layout.addWidget(self.composer)
 
         self.panel = ContactPanel(self)
-        self.panel.setMinimumWidth(230)
+        self.panel.setMinimumWidth(210)
         self._wire_panel()
 
         conversation = QSplitter(Qt.Orientation.Horizontal, self)
@@ -215,6 +230,7 @@ class InboxPage(QWidget):
         conversation.setStretchFactor(1, 0)
         conversation.setSizes([600, 260])
         conversation.setChildrenCollapsible(False)
+        self.conversation_splitter = conversation
 
         self.placeholder = QLabel("Pick a conversation on the left to read and reply.", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -231,7 +247,8 @@ class InboxPage(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([340, 900])
         self.splitter.setChildrenCollapsible(False)
-        left.setMinimumWidth(260)
+        left.setMinimumWidth(220)
+        self._left = left
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -240,6 +257,22 @@ class InboxPage(QWidget):
         bridge.contactChanged.connect(self._on_contact_changed)
         bridge.callChanged.connect(self._on_call_changed)
         bridge.settingsChanged.connect(self._on_settings_changed)
+
+    THREAD_MIN = 360  # below this, bubbles get too narrow to read
+
+    def resizeEvent(self, event: Any) -> None:
+        """Give the thread its room first: on a narrow window (1024 px) the list and the
+        contact panel shrink towards their minimums before the thread goes under
+        :data:`THREAD_MIN`."""
+        super().resizeEvent(event)
+        total = self.width()
+        left_w = max(self._left.minimumWidth(), min(340, int(total * 0.28)))
+        panel_w = max(self.panel.minimumWidth(), min(280, int(total * 0.24)))
+        thread_w = total - left_w - panel_w - 2 * self.splitter.handleWidth()
+        if thread_w < self.THREAD_MIN or not self._sized:
+            self._sized = True
+            self.splitter.setSizes([left_w, total - left_w])
+            self.conversation_splitter.setSizes([max(1, total - left_w - panel_w), panel_w])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -269,11 +302,19 @@ class InboxPage(QWidget):
         self.me = settings["team.me"] or None
         self.members = list(settings["team.members"])
         self.composer.set_snippets(settings["snippets"])
+        phone = settings["business.phone_number"]
+        self._business = (
+            settings["business.name"],
+            phones.format_for_display(phone) if phone else "",
+            settings["business.booking_link"],
+        )
+        self._update_context()
         self.panel.set_members(self.members)
         self.model.set_me(self.me)
 
     def _on_settings_changed(self, keys: list[str]) -> None:
-        if any(k in ("team.me", "team.members", "snippets") for k in keys):
+        watched = ("team.me", "team.members", "snippets")
+        if any(k in watched or k.startswith("business.") for k in keys):
             self.tasks.spawn(
                 self._inbox.settings(), what="load the settings", done=self._use_settings
             )
@@ -341,8 +382,14 @@ class InboxPage(QWidget):
         """Show ``contact_id``'s thread and details, and mark it read."""
         if contact_id != self.current_contact_id:
             self.panel.flush_notes()
+            self._save_draft()
+            self._draft_phone = None
             self.composer.show_error("")
             self.composer.set_text("")
+            self._draft_timer.stop()
+            row = self.model.row_of(contact_id)
+            if row >= 0:
+                self._restore_draft(self.model.rows()[row].phone)
         self.current_contact_id = contact_id
         self._contact_generation += 1
         self.right.setCurrentIndex(1)
@@ -390,6 +437,9 @@ class InboxPage(QWidget):
         if contact.id != self.current_contact_id:
             return
         self.panel.show_contact(contact)
+        if self._draft_phone != contact.phone:
+            self._restore_draft(contact.phone)
+        self._update_context()
         self.header_title.setText(contact.name or contact.display_phone)
         sub = contact.display_phone if contact.name else ""
         if contact.assigned_to:
@@ -408,7 +458,30 @@ class InboxPage(QWidget):
         else:
             self.composer.set_blocked("")
 
+    # ---- drafts and snippet context ------------------------------------------------------
+    def _restore_draft(self, phone: str) -> None:
+        """The composer now belongs to ``phone``: show its draft unless typing began."""
+        self._draft_phone = phone
+        draft = self.drafts.get(phone)
+        if draft and not self.composer.text:
+            self.composer.set_text(draft)
+            self._draft_timer.stop()
+
+    def _save_draft(self) -> None:
+        self._draft_timer.stop()
+        if self._draft_phone is not None:
+            self.drafts.put(self._draft_phone, self.composer.text)
+
+    def _update_context(self) -> None:
+        contact = self.panel.contact
+        name, phone, link = self._business
+        self.composer.set_context(
+            templates.TemplateContext(contact.name if contact else None, name, phone, link)
+        )
+
     def close_conversation(self) -> None:
+        self._save_draft()
+        self._draft_phone = None
         self.current_contact_id = None
         self.thread_view.thread_model.clear()
         self.panel.show_contact(None)
@@ -423,12 +496,15 @@ class InboxPage(QWidget):
         contact_id = self.current_contact_id
         if contact_id is None:
             return
+        phone = self._draft_phone
         self.composer.set_busy(True)
         self.composer.show_error("")
 
         def done(_message_id: int) -> None:
             if contact_id == self.current_contact_id:
                 self.composer.sent()
+            if phone is not None:
+                self.drafts.put(phone, "")  # sent: no draft left, here or where it was
             self._load_thread(contact_id)
 
         def failed(exc: BaseException) -> bool:
@@ -522,6 +598,8 @@ class InboxPage(QWidget):
 
     def shutdown(self) -> None:
         self.panel.flush_notes()
+        self._save_draft()
+        self.drafts.sync()
         self.tasks.cancel_all()
 
 

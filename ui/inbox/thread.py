@@ -23,7 +23,16 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QDesktopServices, QFontMetricsF, QImage, QPainter, QPalette
+from PySide6.QtGui import (
+    QDesktopServices,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPalette,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,7 +46,7 @@ from services.send_state import FAILED_DELIVERY, Shown
 from services.snapshots import CallItem, MessageItem
 from ui import theme
 from ui.widgets import icons
-from ui.widgets.time_format import clock, day_and_clock, seconds_words
+from ui.widgets.time_format import clock, day_and_clock, format_duration
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
@@ -92,7 +101,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     if call.outcome == "missed":
         head = f"Missed call {when}"
         if call.ring_seconds:
-            head += f", rang {seconds_words(call.ring_seconds)}"
+            head += f", rang {format_duration(call.ring_seconds)}"
         if call.after_hours:
             head += " (after hours)"
     elif call.outcome == "answered":
@@ -104,7 +113,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     if state is Shown.SCHEDULED:
         if call.textback_due_at is not None and call.textback_due_at > now:
             left = (call.textback_due_at - now).total_seconds()
-            lines.append(f"Auto-text scheduled, sends in {seconds_words(left)}")
+            lines.append(f"Auto-text scheduled, sends in {format_duration(left)}")
         else:
             lines.append("Auto-text sending…")
     elif state is Shown.HELD:
@@ -138,7 +147,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     if follow is Shown.SCHEDULED and call.followup_due_at is not None:
         left = (call.followup_due_at - now).total_seconds()
         if left > 0:
-            lines.append(f"Follow-up scheduled, sends in {seconds_words(left)}")
+            lines.append(f"Follow-up scheduled, sends in {format_duration(left)}")
     elif follow is Shown.HELD:
         lines.append("Follow-up held for quiet hours")
     elif follow is Shown.CANCELLED:
@@ -156,6 +165,39 @@ def has_countdown(call: CallItem, now: datetime) -> bool:
         call.followup_due_at if call.followup_state is Shown.SCHEDULED else None,
     ]
     return any(d is not None and (d - now).total_seconds() > -2 for d in due)
+
+
+def wrap_body(font: QFont, text: str, width: float) -> QTextLayout:
+    """``text`` laid out in lines at most ``width`` wide, broken between words; a word
+    longer than a whole line (a long link) is the only thing broken inside.
+
+    Sizing and painting both use this layout, so a bubble is exactly as tall as the
+    lines painted in it.
+    """
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    y = 0.0
+    while True:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        line.setPosition(QPointF(0, y))
+        y += line.height()
+    layout.endLayout()
+    return layout
+
+
+def wrapped_lines(font: QFont, text: str, width: float) -> list[str]:
+    """The lines of :func:`wrap_body`, as text (what a reader sees on each line)."""
+    layout = wrap_body(font, text, width)
+    return [
+        text[line.textStart() : line.textStart() + line.textLength()]
+        for line in (layout.lineAt(i) for i in range(layout.lineCount()))
+    ]
 
 
 def _key(item: Item) -> tuple[str, int]:
@@ -297,11 +339,14 @@ class ThreadDelegate(QStyledItemDelegate):
     def bubble_max(width: int) -> float:
         return max(160.0, min(width * 0.68, 560.0))
 
-    def _text_rect(self, fm: QFontMetricsF, text: str, max_w: float) -> QRectF:
+    @staticmethod
+    def _text_rect(font: QFont, text: str, max_w: float) -> QRectF:
+        """The size of ``text`` wrapped by :func:`wrap_body`: widest line by all lines."""
         if not text:
             return QRectF(0, 0, 0, 0)
-        flags = Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere
-        return fm.boundingRect(QRectF(0, 0, max_w, 1e6), int(flags), text)
+        layout = wrap_body(font, text, max_w)
+        width = max(layout.lineAt(i).naturalTextWidth() for i in range(layout.lineCount()))
+        return QRectF(0, 0, min(max_w, width + 1), layout.boundingRect().height())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         item = index.data(ItemRole)
@@ -311,14 +356,13 @@ class ThreadDelegate(QStyledItemDelegate):
         cached = self._sizes.get((item, width))
         if cached is not None:
             return cached
-        fm = QFontMetricsF(option.font)
         sfm = QFontMetricsF(theme.small_font(option.font))
         if isinstance(item, CallItem):
             lines = max(1, len(call_lines(item, self.now)))
             height = lines * sfm.height() + 2 * 6 + ROW_GAP
         else:
             inner = self.bubble_max(width) - 2 * BUBBLE_PAD_X
-            text = self._text_rect(fm, item.body, inner)
+            text = self._text_rect(option.font, item.body, inner)
             media_h = len(item.media) * (THUMB_H + 6)
             body_h = text.height() + media_h + 2 * BUBBLE_PAD_Y
             height = body_h + sfm.height() + 4 + ROW_GAP
@@ -384,12 +428,11 @@ class ThreadDelegate(QStyledItemDelegate):
     ) -> None:
         palette: QPalette = option.palette
         rect = QRectF(option.rect)
-        fm = QFontMetricsF(option.font)
         small = theme.small_font(option.font)
         sfm = QFontMetricsF(small)
         out = msg.direction == "out"
         inner_max = self.bubble_max(int(rect.width())) - 2 * BUBBLE_PAD_X
-        text_rect = self._text_rect(fm, msg.body, inner_max)
+        text_rect = self._text_rect(option.font, msg.body, inner_max)
         content_w = max(text_rect.width(), THUMB_W if msg.media else 0, 24.0)
         media_h = len(msg.media) * (THUMB_H + 6)
         bubble = QRectF(
@@ -414,16 +457,8 @@ class ThreadDelegate(QStyledItemDelegate):
             y += THUMB_H + 6
         if msg.body:
             painter.setPen(fg)
-            painter.setFont(option.font)
-            painter.drawText(
-                QRectF(bubble.left() + BUBBLE_PAD_X, y, inner_max, text_rect.height()),
-                int(
-                    Qt.TextFlag.TextWordWrap
-                    | Qt.TextFlag.TextWrapAnywhere
-                    | Qt.AlignmentFlag.AlignLeft
-                    | Qt.AlignmentFlag.AlignTop
-                ),
-                msg.body,
+            wrap_body(option.font, msg.body, inner_max).draw(
+                painter, QPointF(bubble.left() + BUBBLE_PAD_X, y)
             )
         meta = meta_line(msg, self.now)
         painter.setFont(small)

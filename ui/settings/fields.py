@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTime, Signal
+from PySide6.QtCore import Qt, QTime, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services import phones
+from services import phones, templates
 from services.settings import WEEKDAYS, SettingsError
 from ui import theme
+from ui.widgets.time_format import format_duration
 
 DAY_NAMES = {
     "mon": "Monday",
@@ -61,6 +62,72 @@ class ErrorLabel(QLabel):
     def show_error(self, message: str | None) -> None:
         self.setText(message or "")
         self.setVisible(bool(message))
+
+
+UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
+class NumberField(QWidget):
+    """A whole number in ``low..high`` ``unit``: what is typed stays as typed, and a value
+    out of range is refused in place with the range (a spin box would silently clamp
+    7200 to its maximum). The range is always shown; a duration is read back in the
+    app's one duration format ("= 2 h").
+
+    :meth:`value` is the int typed, or the raw text when it is not a whole number
+    (the settings validator then refuses it); :meth:`problem` says what is wrong.
+    """
+
+    changed = Signal()
+
+    def __init__(self, low: int, high: int, unit: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.low, self.high, self.unit = low, high, unit
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.line = QLineEdit()
+        self.line.setMaxLength(12)
+        self.line.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.line.setFixedWidth(self.line.fontMetrics().horizontalAdvance("0000000") + 16)
+        self.line.setAccessibleDescription(self.range_text())
+        self.unit_label = QLabel(unit)
+        self.readout = QLabel()
+        self.readout.setStyleSheet("color: palette(placeholder-text);")
+        row.addWidget(self.line)
+        row.addWidget(self.unit_label)
+        row.addWidget(self.readout)
+        row.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.line.textChanged.connect(self._edited)
+
+    def range_text(self) -> str:
+        return f"{self.low:,} to {self.high:,} {self.unit}"
+
+    def set_value(self, value: int) -> None:
+        self.line.setText(str(value))
+
+    def value(self) -> int | str:
+        text = self.line.text().strip()
+        digits = text.removeprefix("-")
+        if digits and digits.isascii() and digits.isdigit():
+            return int(text)
+        return text
+
+    def problem(self) -> str | None:
+        value = self.value()
+        if isinstance(value, int) and self.low <= value <= self.high:
+            return None
+        shown = f"{value:,}" if isinstance(value, int) else f"“{value}”" if value else "nothing"
+        return f"Enter a whole number from {self.range_text()} (you typed {shown})."
+
+    def _edited(self) -> None:
+        value = self.value()
+        seconds = UNIT_SECONDS.get(self.unit)
+        ok = self.problem() is None
+        if ok and seconds and isinstance(value, int) and value * seconds >= 60:
+            self.readout.setText(f"= {format_duration(value * seconds)}  ({self.range_text()})")
+        else:
+            self.readout.setText(f"({self.range_text()})")
+        self.changed.emit()
 
 
 def _time(text: str) -> QTime:
@@ -324,6 +391,19 @@ class SnippetsEditor(QWidget):
         right.addWidget(self.body)
         self.error_label = ErrorLabel()
         right.addWidget(self.error_label)
+        self.warning_label = QLabel()
+        self.warning_label.setObjectName("snippetWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(theme.warning_style())
+        self.warning_label.hide()
+        right.addWidget(self.warning_label)
+        right.addWidget(
+            hint_label(
+                "Tokens are filled in when you insert the snippet: "
+                + ", ".join(templates.TOKENS)
+                + "."
+            )
+        )
         right.addStretch(1)
         layout.addLayout(right, 1)
         self._loading = False
@@ -370,11 +450,25 @@ class SnippetsEditor(QWidget):
             self._loading = False
         for w in (self.title, self.body, self.remove_button):
             w.setEnabled(has)
+        self._check_tokens()
+
+    def _check_tokens(self) -> None:
+        """Warn (while typing) about a ``[Token]`` that would reach the customer as written."""
+        body = self.body.toPlainText()
+        message = ""
+        if body.strip():
+            try:
+                templates.validate(body)
+            except templates.TemplateError as exc:
+                message = str(exc).replace("This template has", "This snippet has", 1)
+        self.warning_label.setText(message)
+        self.warning_label.setVisible(bool(message))
 
     def _edited(self, *_: Any) -> None:
         row = self.list.currentRow()
         if self._loading or not 0 <= row < len(self._items):
             return
+        self._check_tokens()
         self._items[row] = {"title": self.title.text(), "body": self.body.toPlainText()}
         item = self.list.item(row)
         if item is not None:

@@ -113,8 +113,15 @@ class FlowLayout(QLayout):
         return y + line - top
 
 
+# Tags the automation sets and clears through its own actions ("Callback done", "Mark
+# booked"): shown as chips without × (services.records.SYSTEM_TAGS; the service refuses
+# removing them too).
+SYSTEM_TAGS = ("missed call", "pending callback", "booked")
+
+
 class TagChips(QWidget):
-    """Editable chips; emits ``removeRequested(tag)`` when a chip's × is clicked."""
+    """Editable chips; emits ``removeRequested(tag)`` when a chip's × is clicked. The
+    automation's tags (:data:`SYSTEM_TAGS`) are plain labels with no ×."""
 
     removeRequested = Signal(str)
 
@@ -139,15 +146,22 @@ class TagChips(QWidget):
                 widget.deleteLater()
         for tag in self._tags:
             button = QToolButton(self)
-            button.setText(f"{tag}  ×")
-            button.setToolTip(f"Remove the tag “{tag}”")
-            button.setAccessibleName(f"Remove tag {tag}")
+            button.setObjectName("tagChip")
             button.setAutoRaise(False)
+            if tag in SYSTEM_TAGS:
+                button.setText(tag)
+                button.setToolTip(f"“{tag}” is set by Frontdesk")
+                button.setAccessibleName(f"Tag {tag}")
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            else:
+                button.setText(f"{tag}  ×")
+                button.setToolTip(f"Remove the tag “{tag}”")
+                button.setAccessibleName(f"Remove tag {tag}")
+                button.clicked.connect(lambda _=False, t=tag: self.removeRequested.emit(t))
             bg, fg = theme.tag_colors(tag, self.palette())
             button.setStyleSheet(
                 f"QToolButton {{ background: {bg.name()}; color: {fg.name()}; border: none;"
                 " border-radius: 9px; padding: 2px 8px; }"
             )
-            button.clicked.connect(lambda _=False, t=tag: self.removeRequested.emit(t))
             self._layout.addWidget(button)
         self.updateGeometry()

@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter and a closing full stop."""
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
 class TaskRunner(QObject):
     """Owns the asyncio tasks a widget starts; reports failures."""
 
@@ -103,7 +112,7 @@ class TaskRunner(QObject):
         self.failed.emit(what, exc)
         if self.quiet or isinstance(exc, NotFound):
             return
-        detail = str(exc) or type(exc).__name__
+        detail = sentence(str(exc)) or "Something unexpected went wrong; the log has the details."
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Frontdesk",

@@ -55,8 +55,9 @@ def day_and_clock(moment: datetime, now: datetime | None = None) -> str:
     return f"{local.strftime('%b')} {local.day}, {clock(moment)}"
 
 
-def seconds_words(seconds: float) -> str:
-    """``28 s``, ``4 min 5 s``, ``2 h 10 min`` (countdowns and ring times)."""
+def format_duration(seconds: float) -> str:
+    """``28 s``, ``4 min 5 s``, ``2 h 10 min``, ``1 day 2 h``: every duration the app
+    shows (countdowns, ring times, the Settings read-outs) is written this one way."""
     total = max(0, round(seconds))
     if total < 60:
         return f"{total} s"
@@ -64,7 +65,11 @@ def seconds_words(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    day_words = f"{days} day{'s' if days != 1 else ''}"
+    return f"{day_words} {hours} h" if hours else day_words
 
 
 def money(cents: int | None) -> str:
