@@ -8,6 +8,10 @@ time. Measured per call, on this machine:
   (a) the voice webhook's TwiML answer time (request sent → response read);
   (b) Dial result webhook sent → the Messages request reaching the Twilio stand-in
       (the stand-in records `time.monotonic()` on arrival, in this same process).
+The same burst is first sent to a bare baseline (bench/bare_app.py: signature check,
+TwiML, one Messages request through the same gateway, no storage) in this same run, and
+the engine's p99s are given as ratios to it (targets: TwiML <= 1.5x, Dial result ->
+Messages request <= 2x): the machine's noise hits both alike.
 Phase 2 (delay 30 s): each text's arrival minus its call's end (the parent call's
 completed status callback) must fall in [30.0, 31.0] s.
 Everything is real: a `frontdesk serve` subprocess, HTTP, signatures, the SQLite file,
@@ -102,12 +106,26 @@ def arrivals(standin: TwilioStandIn) -> dict[str, list[float]]:
     return result
 
 
+class BareProcess(ServeProcess):
+    module = "bench.bare_app"
+
+
 def phase(
-    standin: TwilioStandIn, data: Path, delay: int, calls: int, concurrency: int, offset: int
+    standin: TwilioStandIn,
+    data: Path,
+    delay: int,
+    calls: int,
+    concurrency: int,
+    offset: int,
+    *,
+    bare: bool = False,
 ) -> tuple[Burst, dict[str, list[float]]]:
     env = serve_env(standin, data)
-    configure(env, delay)
-    server = ServeProcess(env, standin.auth_token).start()
+    if bare:
+        server: ServeProcess = BareProcess(env, standin.auth_token).start()
+    else:
+        configure(env, delay)
+        server = ServeProcess(env, standin.auth_token).start()
     try:
         burst = Burst(server, offset)
         burst.run(calls, concurrency)
@@ -124,6 +142,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--delayed-calls", type=int, default=200)
     parser.add_argument("--delay", type=int, default=30)
+    parser.add_argument("--skip-delay", action="store_true", help="only the burst phase")
     args = parser.parse_args()
     lines: list[str] = []
 
@@ -132,34 +151,51 @@ def main() -> None:
         lines.append(text)
 
     say(
-        f"frontdesk serve on SQLite; {args.calls} missed calls from distinct callers, "
-        f"{args.concurrency} at a time, textback.delay_seconds=0"
+        f"{args.calls} missed calls from distinct callers, {args.concurrency} at a time, "
+        "textback.delay_seconds=0; the bare baseline, then frontdesk serve on SQLite"
     )
-    with TwilioStandIn() as standin, tempfile.TemporaryDirectory() as tmp:
-        standin.add_number(BUSINESS)
-        burst, sent = phase(standin, Path(tmp) / "p1", 0, args.calls, args.concurrency, 0)
-        counts = Counter({k: len(v) for k, v in sent.items()})
-        latencies = [
-            (sent[number][0] - burst.dial_sent[number]) * 1000
-            for number in burst.dial_sent
-            if number in sent
-        ]
-        say(
-            f"  (a) voice webhook -> TwiML answer: p50 {percentile(burst.twiml_ms, 50):.1f} ms, "
-            f"p99 {percentile(burst.twiml_ms, 99):.1f} ms (target p99 <= 50 ms)"
-        )
-        say(
-            f"  (b) Dial result -> Messages request at the stand-in: p50 "
-            f"{percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms "
-            f"(target p99 <= 250 ms)"
-        )
-        texted = sum(1 for number in burst.dial_sent if counts.get(number))
-        duplicates = sum(c - 1 for c in counts.values() if c > 1)
-        say(
-            f"  texts: {texted} of {args.calls} callers texted, {duplicates} duplicates, "
-            f"{len(burst.errors)} webhook errors"
-        )
+    figures: dict[str, tuple[float, float, float, float]] = {}
+    for name, bare in (("bare app", True), ("frontdesk serve", False)):
+        with TwilioStandIn() as standin, tempfile.TemporaryDirectory() as tmp:
+            standin.add_number(BUSINESS)
+            burst, sent = phase(
+                standin, Path(tmp) / "p1", 0, args.calls, args.concurrency, 0, bare=bare
+            )
+            counts = Counter({k: len(v) for k, v in sent.items()})
+            latencies = [
+                (sent[number][0] - burst.dial_sent[number]) * 1000
+                for number in burst.dial_sent
+                if number in sent
+            ]
+            figures[name] = (
+                percentile(burst.twiml_ms, 50),
+                percentile(burst.twiml_ms, 99),
+                percentile(latencies, 50),
+                percentile(latencies, 99),
+            )
+            a50, a99, b50, b99 = figures[name]
+            say(f"  {name}:")
+            say(f"    (a) voice webhook -> TwiML answer: p50 {a50:.1f} ms, p99 {a99:.1f} ms")
+            say(
+                f"    (b) Dial result -> Messages request at the stand-in: "
+                f"p50 {b50:.1f} ms, p99 {b99:.1f} ms"
+            )
+            texted = sum(1 for number in burst.dial_sent if counts.get(number))
+            duplicates = sum(c - 1 for c in counts.values() if c > 1)
+            say(
+                f"    texts: {texted} of {args.calls} callers texted, {duplicates} duplicates, "
+                f"{len(burst.errors)} webhook errors"
+            )
+    base, engine = figures["bare app"], figures["frontdesk serve"]
+    say(
+        f"  ratio to the bare app (p99): (a) TwiML {engine[1] / base[1]:.2f}x (target <= 1.5x), "
+        f"(b) Dial result -> Messages {engine[3] / base[3]:.2f}x (target <= 2x)"
+    )
 
+    if args.skip_delay:
+        OUT.mkdir(exist_ok=True)
+        (OUT / "engine.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return
     say(f"delay {args.delay} s: {args.delayed_calls} missed calls, {args.concurrency} at a time")
     with TwilioStandIn() as standin, tempfile.TemporaryDirectory() as tmp:
         standin.add_number(BUSINESS)

@@ -158,14 +158,19 @@ class Engine:
         if cfg is None:
             cfg = await self._db.run(lambda uow: self._settings(uow.session))
         numbers: list[str] = cfg["forwarding.numbers"]
-        self._background.spawn(self._record_voice(dict(form), call_sid, from_raw), name="call")
+        # Forward mode decides the text-back while recording: that is on the caller's path.
+        self._background.spawn(
+            self._record_voice(dict(form), call_sid, from_raw, urgent=not numbers), name="call"
+        )
         if numbers:
             return twiml.dial(
                 numbers, timeout=cfg["forwarding.ring_seconds"], action=PATHS["dial_result"]
             )
         return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
 
-    async def _record_voice(self, form: Mapping[str, str], call_sid: str, from_raw: str) -> None:
+    async def _record_voice(
+        self, form: Mapping[str, str], call_sid: str, from_raw: str, *, urgent: bool
+    ) -> None:
         def work(uow: UnitOfWork) -> None:
             s = uow.session
             cfg = self._settings(s)
@@ -181,15 +186,16 @@ class Engine:
                 self._mark_missed(uow, call, cfg, now, reason_status="forwarded")
             uow.commit()
 
-        await self._run_keyed(work)
+        await self._run_keyed(work, urgent=urgent)
 
-    async def _run_keyed(self, work: Callable[[UnitOfWork], T]) -> T:
+    async def _run_keyed(self, work: Callable[[UnitOfWork], T], *, urgent: bool = False) -> T:
         """Run webhook bookkeeping; once more if a concurrent request inserted the same
-        Twilio key (CallSid, MessageSid, phone) first: the second run then finds it."""
+        Twilio key (CallSid, MessageSid, phone) first: the second run then finds it.
+        ``urgent``: this work decides a text-back (it goes before other queued work)."""
         try:
-            return await self._db.run(work)
+            return await self._db.run(work, urgent=urgent)
         except IntegrityError:
-            return await self._db.run(work)
+            return await self._db.run(work, urgent=urgent)
 
     async def dial_result(self, form: Mapping[str, str]) -> str:
         """The Dial ended: answered, or missed (not bridged / not completed)."""
@@ -218,9 +224,7 @@ class Engine:
                 return twiml.hangup()
             return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
 
-        answer = await self._run_keyed(work)
-        self._scheduler.wake()
-        return answer
+        return await self._run_keyed(work, urgent=True)
 
     async def call_status(self, form: Mapping[str, str]) -> None:
         """Parent-call status: a final status with no Dial result means the caller hung up."""
@@ -248,8 +252,8 @@ class Engine:
             self._publish_after(uow, CallChanged(call.id))
             uow.commit()
 
+        # A text-back decided here wakes the scheduler itself (after commit).
         await self._run_keyed(work)
-        self._scheduler.wake()
 
     def _time_from_hang_up(self, s: Session, call: Call, cfg: Settings, now: datetime) -> None:
         """The delay counts from when the caller hung up (after the voicemail greeting),

@@ -169,7 +169,7 @@ class Outbox:
     async def run_job(self, job_id: int) -> None:
         """Run one claimed job: look up, re-check, send, record. Never raises."""
         try:
-            step = await self._db.run(lambda uow: self._start(uow, job_id))
+            step = await self._db.run(lambda uow: self._start(uow, job_id), urgent=True)
             if isinstance(step, Lookup):
                 step = await self._reconcile(step)
             if step is not None:
@@ -227,7 +227,7 @@ class Outbox:
             uow.commit()
             return outgoing
 
-        return await self._db.run(resend)
+        return await self._db.run(resend, urgent=True)
 
     async def _find_sent(self, lookup: Lookup) -> RemoteMessage | None:
         """The carrier's record of this text, created since ``lookup.since``, if any.
@@ -332,9 +332,7 @@ class Outbox:
         if job.call_id is not None:
             events.append(CallChanged(job.call_id))
         if contact is not None:
-            conversation_id = uow.session.scalar(
-                select(Conversation.id).where(Conversation.contact_id == contact.id)
-            )
+            conversation_id = records.known_conversation_id(uow.session, contact.id)
             if conversation_id is not None:
                 events.append(ConversationChanged(conversation_id, contact.id))
         self._publish_after(uow, *events)
@@ -378,6 +376,7 @@ class Outbox:
                     uow, out.job_id, sent.sid, sent.status, sent.num_segments
                 )
             )
+            return  # a follow-up it schedules wakes the scheduler after commit
         self._scheduler.wake()
 
     def _record_sent(
@@ -410,6 +409,7 @@ class Outbox:
                         template_key="templates.follow_up",
                     )
                 )
+                uow.after_commit(self._scheduler.wake)
         contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
         self._publish_job(uow, job, contact)
         uow.commit()
@@ -527,7 +527,8 @@ class Outbox:
                 f"That text is {len(body):,} characters; Twilio takes at most {MAX_BODY:,}."
             )
         queued = await self._db.run(
-            lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author)
+            lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author),
+            urgent=True,
         )
         if isinstance(queued, Outgoing):
             self.send_later(queued)

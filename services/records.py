@@ -32,19 +32,41 @@ def lock_sid(session: Session, sid: str) -> None:
 def contact_for(session: Session, phone: str, now: datetime) -> Contact:
     contact = session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None:
-        contact = Contact(phone=phone, notes="", opted_out=False, created_at=now, updated_at=now)
+        contact = Contact(
+            phone=phone,
+            notes="",
+            opted_out=False,
+            created_at=now,
+            updated_at=now,
+            tags=[],  # known empty: no query to load them
+        )
         session.add(contact)
         session.flush()
     return contact
 
 
 def conversation_for(session: Session, contact: Contact) -> Conversation:
+    """The contact's thread, created if needed; remembered for the rest of the unit of
+    work (a webhook asks for it several times on the path to a text)."""
+    known: dict[int, Conversation] = session.info.setdefault("conversations", {})
+    conversation = known.get(contact.id)
+    if conversation is not None:
+        return conversation
     conversation = session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
     if conversation is None:
         conversation = Conversation(contact_id=contact.id, last_preview="", unread_count=0)
         session.add(conversation)
         session.flush()
+    known[contact.id] = conversation
     return conversation
+
+
+def known_conversation_id(session: Session, contact_id: int) -> int | None:
+    """The contact's thread id, if it has one (no thread is created)."""
+    known: dict[int, Conversation] = session.info.setdefault("conversations", {})
+    if contact_id in known:
+        return known[contact_id].id
+    return session.scalar(select(Conversation.id).where(Conversation.contact_id == contact_id))
 
 
 SYSTEM_TAGS = (MISSED_CALL, PENDING_CALLBACK, BOOKED)

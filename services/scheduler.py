@@ -83,7 +83,7 @@ class Scheduler:
         while True:
             self._wake.clear()
             try:
-                claimed, next_due = await self._db.run(self._claim)
+                claimed, next_due = await self._db.run(self._claim, urgent=True)
             except Exception:
                 log.exception("could not read scheduled jobs; retrying")
                 claimed, next_due = [], None

@@ -208,8 +208,9 @@ def about_to_send(job: Job, message: Message, now: datetime) -> None:
     job.message_id = message.id
     job.maybe_sent_since = now
     message.status = "sending"
-    message.error_code = None
-    message.error_message = None
+    if message.error_code is not None or message.error_message is not None:
+        message.error_code = None  # a retry: the last attempt's refusal no longer holds
+        message.error_message = None
 
 
 def sent(job: Job | None, message: Message, *, sid: str, status: str, now: datetime) -> None:

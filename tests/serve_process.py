@@ -69,7 +69,13 @@ def serve_env(
 
 
 class ServeProcess:
-    """`frontdesk serve` on a free port; ``post()`` sends signed webhooks to it."""
+    """`frontdesk serve` on a free port; ``post()`` sends signed webhooks to it.
+
+    ``module`` runs another server speaking the same start-up line and webhook paths
+    instead (the benchmark's bare baseline, ``bench.bare_app``).
+    """
+
+    module = "desktop.cli"
 
     def __init__(self, env: Mapping[str, str], token: str) -> None:
         self.env = dict(env)
@@ -84,7 +90,7 @@ class ServeProcess:
     ) -> ServeProcess:
         """Start and wait for a line starting with one of ``ready`` (default: listening)."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", self.module, "serve", "--port", str(self.port)],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from services.storage.workers import PriorityWorkers
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         workers = 1 if is_sqlite(self.engine) else 4
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frontdesk-db")
+        self._workers = PriorityWorkers(workers, "frontdesk-db")
 
     @property
     def dialect(self) -> str:
@@ -106,8 +107,12 @@ class Database:
                 callback()
         return result
 
-    async def run(self, fn: Callable[[UnitOfWork], T]) -> T:
-        """Run ``fn`` on a worker thread; after-commit callbacks run back on the loop."""
+    async def run(self, fn: Callable[[UnitOfWork], T], *, urgent: bool = False) -> T:
+        """Run ``fn`` on a worker thread; after-commit callbacks run back on the loop.
+
+        ``urgent`` work (what stands between a caller and their text) runs before any
+        other queued work.
+        """
         loop = asyncio.get_running_loop()
         callbacks: list[Callable[[], None]] = []
 
@@ -122,12 +127,12 @@ class Database:
                     if uow.committed:
                         callbacks.extend(uow._after_commit)
 
-        result = await loop.run_in_executor(self._executor, work)
+        result = await asyncio.wrap_future(self._workers.submit(work, urgent=urgent), loop=loop)
         for callback in callbacks:
             callback()
         return result
 
     def close(self) -> None:
         """Stop the workers (waiting for running work) and dispose of the engine."""
-        self._executor.shutdown(wait=True)
+        self._workers.shutdown()
         self.engine.dispose()
