@@ -258,7 +258,9 @@ def parse_inbound_message(form: Mapping[str, str]) -> InboundMessage:
 
 def parse_message_status(form: Mapping[str, str]) -> MessageStatusUpdate:
     sid = _sid(form, "SmsSid") if form.get("SmsSid") and not form.get("MessageSid") else None
-    status_field = "MessageStatus" if form.get("MessageStatus") else "SmsStatus"
+    status_field = (
+        "SmsStatus" if form.get("SmsStatus") and not form.get("MessageStatus") else "MessageStatus"
+    )
     code = _count(form, "ErrorCode", MAX_ERROR_CODE)
     return MessageStatusUpdate(
         message_sid=sid or _sid(form, "MessageSid"),
