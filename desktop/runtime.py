@@ -229,6 +229,8 @@ class Runtime:
         await self.receiver.stop()
         await self.engine.stop()
         await self._background.close()
+        with contextlib.suppress(Exception):
+            await self.flush_refusals()
         await self.carrier.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
 
@@ -241,6 +243,10 @@ class Runtime:
                 self._refusal_flush = self._background.spawn(
                     self._flush_refusals(), name="webhook-refusals"
                 )
+
+    async def flush_refusals(self) -> None:
+        """Store the refusal counts now, after any flush under way (tests, shutdown)."""
+        await self.refusals.flush()
 
     async def _flush_refusals(self) -> None:
         """Write the refusal counts until none are pending: one transaction per batch

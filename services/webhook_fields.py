@@ -270,7 +270,7 @@ def parse_message_status(form: Mapping[str, str]) -> MessageStatusUpdate:
 
 
 def _media(form: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    count = _count(form, "NumMedia", 1_000) or 0
+    count = _count(form, "NumMedia", 1_000_000) or 0
     if count > MAX_MEDIA:
         _drop("NumMedia", str(count), f"more than {MAX_MEDIA}; the first {MAX_MEDIA} kept")
     found: list[tuple[str, str]] = []
