@@ -336,3 +336,52 @@ def test_hostile_searches_never_raise(
             assert [r.phone for r in rows] == [CALLER]
 
     run(database_url, data_dir, twilio_standin, scenario)
+
+
+@pytest.mark.postgres
+def test_two_first_inserts_of_a_tag_in_open_transactions_both_find_the_one_row(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The race itself, made deterministic: the second insert waits on the first's
+    uncommitted row; when the first commits, the second must find it, not fail."""
+    import threading
+
+    from services import records
+    from services.storage import migrate
+    from services.storage.database import Database
+    from tests.conftest import _fresh_postgres_database
+
+    urls = _fresh_postgres_database()
+    db = Database(next(urls))
+    request.addfinalizer(lambda: (db.close(), next(urls, None)))
+    migrate.upgrade(db.engine)
+    db.run_sync(lambda uow: (uow.session.execute(delete(Tag)), uow.commit()))
+    first_inserted, first_may_commit = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first(uow: Any) -> None:
+        records.tag(uow.session, "missed call")
+        first_inserted.set()
+        first_may_commit.wait(10)
+        uow.commit()
+
+    def second() -> None:
+        first_inserted.wait(10)
+        try:
+            outcome["tag"] = db.run_sync(
+                lambda uow: (records.tag(uow.session, "missed call").id, uow.commit())[0]
+            )
+        except Exception as exc:  # the bug: UniqueViolation -> a 500 for the webhook
+            outcome["error"] = exc
+
+    other = threading.Thread(target=second)
+    other.start()
+    one = threading.Thread(target=lambda: db.run_sync(first))
+    one.start()
+    first_inserted.wait(10)
+    other.join(0.5)  # the second insert is now waiting on the first's row
+    first_may_commit.set()
+    one.join(10)
+    other.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    assert db.run_sync(lambda uow: uow.session.scalar(select(Tag.id))) == outcome["tag"]
