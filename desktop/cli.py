@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -105,19 +107,81 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": _app,
             "selftest": _selftest,
         }[command]
-        return handler(config, args)
+        try:
+            return handler(config, args)
+        except Exception as exc:
+            problem = workspace_problem(exc, config)
+            if problem is None:
+                raise
+            print(f"frontdesk: error: {problem}", file=sys.stderr)
+            return EXIT_FAILED
     except (UsageError, ConfigError) as exc:
         print(f"frontdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
-# ---- settings and export: plain synchronous database work ----------------------------
-def _open_db(config: AppConfig) -> Any:
-    from services.storage import migrate
-    from services.storage.database import Database
+# ---- workspace errors: one clear line, never a traceback ------------------------------
+_FREE_SPACE = "free some space and start again; nothing stored was lost"
 
+
+def workspace_problem(exc: BaseException, config: AppConfig) -> str | None:
+    """What to tell the user when ``exc`` means the workspace cannot be written (a
+    read-only folder or mount, a full disk), else None."""
+    import errno
+
+    from sqlalchemy.exc import OperationalError
+
+    where = config.data_dir
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        path = exc.filename or where
+        return (
+            f"{path} is read-only ({exc.strerror}): make the data directory writable, or "
+            "point --data-dir / FRONTDESK_DATA_DIR at a writable folder; nothing stored was lost"
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        path = exc.filename or where
+        return f"the disk holding {path} is full: {_FREE_SPACE}"
+    text = str(getattr(exc, "orig", exc)).lower()
+    if isinstance(exc, OperationalError) and ("readonly" in text or "read-only" in text):
+        return (
+            f"the database in {where} is read-only: make the data directory writable, or "
+            "point --data-dir / FRONTDESK_DATA_DIR at a writable folder; nothing stored was lost"
+        )
+    if isinstance(exc, OperationalError) and "disk is full" in text:
+        return f"the disk holding {where} is full: {_FREE_SPACE}"
+    return None
+
+
+# ---- settings and export: plain synchronous database work ----------------------------
+def _open_db(config: AppConfig, *, read_only_ok: bool = False) -> Any:
+    """The workspace's database, migrated. With ``read_only_ok`` a workspace that cannot
+    be written (a read-only mount, say) is opened read-only instead, as long as its schema
+    is current (reading must not need a migration)."""
+    from services.storage import migrate
+    from services.storage.database import Database, sqlite_writable
+
+    if read_only_ok and not sqlite_writable(config.database_url):
+        from sqlalchemy.engine import make_url
+
+        path = Path(make_url(config.database_url).database or "")
+        if not path.is_file():
+            raise UsageError(f"no Frontdesk database at {path} (and its folder is read-only)")
+        db = Database(config.database_url, read_only=True)
+        if not migrate.is_current(db.engine):
+            db.close()
+            raise UsageError(
+                f"the database at {path} is from an older Frontdesk and its folder is "
+                "read-only: make it writable once so it can be upgraded"
+            )
+        return db
+    if not sqlite_writable(config.database_url):
+        raise PermissionError(errno.EROFS, "not writable", str(config.data_dir))
     db = Database(config.database_url)
-    migrate.upgrade(db.engine)
+    try:
+        migrate.upgrade(db.engine)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -127,7 +191,7 @@ def _settings(config: AppConfig, args: argparse.Namespace) -> int:
     from services.clock import SystemClock
     from services.this_pc import ThisPc
 
-    db = _open_db(config)
+    db = _open_db(config, read_only_ok=args.settings_command == "show")
     try:
         this_pc = ThisPc(config.data_dir)  # team.me lives on the PC, not in the database
         if args.settings_command == "show":
@@ -163,7 +227,7 @@ def _settings(config: AppConfig, args: argparse.Namespace) -> int:
 def _export(config: AppConfig, args: argparse.Namespace) -> int:
     from services import export
 
-    db = _open_db(config)
+    db = _open_db(config, read_only_ok=True)
     try:
         data = db.run_sync(lambda uow: export.collect(uow.session))
     finally:
@@ -188,6 +252,8 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     from desktop.live import LiveSetupError, build_live_runtime
     from services.credentials import CredentialStore
 
+    if not os.access(config.data_dir, os.W_OK):
+        raise PermissionError(errno.EROFS, "not writable", str(config.data_dir))
     store = CredentialStore()
     secrets = logs.secrets_in(store)
     logs.configure(config.log_dir, lambda: secrets, verbose=getattr(args, "verbose", False))
@@ -244,6 +310,8 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run())
     except OSError as exc:
+        if workspace_problem(exc, config) is not None:
+            raise  # main() says what to do about the data directory
         print(
             f"frontdesk: error: cannot listen on {config.host}:{config.port}: {exc}",
             file=sys.stderr,

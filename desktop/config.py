@@ -13,7 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
-from services.storage.database import default_sqlite_url
+from services.private_files import private_dir
+from services.storage.database import DATABASE_FILE, default_sqlite_url
 
 DEFAULT_PORT = 8765
 
@@ -50,7 +51,9 @@ def resolve(
     env = os.environ if environ is None else environ
     folder = Path(data_dir or env.get("FRONTDESK_DATA_DIR") or default_data_dir()).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # 0700 when created; an existing folder is tightened once it holds our database
+        # (never a folder the user merely pointed us at, such as their home).
+        private_dir(folder, ours=(folder / DATABASE_FILE).exists())
     except OSError as exc:
         raise ConfigError(f"cannot use data directory {folder}: {exc.strerror}") from None
     if port is None:

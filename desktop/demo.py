@@ -34,6 +34,7 @@ from desktop.runtime import Runtime
 from services import settings_store
 from services.clock import SystemClock
 from services.demo_carrier import DemoCarrier, LoopbackEndpoint, new_auth_token
+from services.private_files import private_dir
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork, default_sqlite_url
 from services.tasks import TaskSet
@@ -97,8 +98,7 @@ def random_caller(rng: random.Random | None = None) -> str:
 
 def demo_config(config: AppConfig) -> AppConfig:
     """The demo workspace's config: ``<data dir>/demo``, its own SQLite, a free port."""
-    folder = config.data_dir / "demo"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(config.data_dir / "demo")
     return dataclasses.replace(
         config,
         data_dir=folder,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from desktop.runtime import Runtime
 from services import phones
 from services.api import ConnectionRefused, ReplyRefused
@@ -14,8 +12,6 @@ from services.health import HealthSnapshot, NumberWebhooks, WebhookRow
 from services.ports import CarrierError
 from services.receiver import WebhookRecord
 from services.send_state import SendState
-from services.storage.database import UnitOfWork
-from services.storage.models import WebhookEvent
 from services.wiring import WebhookUrls
 
 log = logging.getLogger(__name__)
@@ -59,6 +55,8 @@ class RuntimeHealth:
             disconnected=rt.disconnected,
             last_accepted=_row(last) if (last := rt.webhooks.last_accepted) else None,
             rejected=await self._rejected(),
+            refused=await rt.refusals.counts(),
+            unsaved_calls=rt.engine.unsaved_calls,
         )
 
     async def _number(self, phone: str) -> tuple[NumberWebhooks | None, str | None]:
@@ -90,35 +88,7 @@ class RuntimeHealth:
         )
 
     async def _rejected(self) -> list[WebhookRow]:
-        def query(uow: UnitOfWork) -> list[WebhookRow]:
-            events = uow.session.scalars(
-                select(WebhookEvent)
-                .where(WebhookEvent.status >= 400)
-                .order_by(WebhookEvent.at.desc(), WebhookEvent.id.desc())
-                .limit(REJECTED_SHOWN)
-            ).all()
-            return [
-                WebhookRow(
-                    at=as_utc(e.at),
-                    path=e.path,
-                    status=e.status,
-                    reason=e.reason,
-                    checked_url=e.checked_url,
-                    sid=e.sid,
-                )
-                for e in events
-            ]
-
-        stored = await self._runtime.db.run(query)
-        seen = {(r.at, r.path, r.status) for r in stored}
-        # Rejections still on their way to the table are shown from memory.
-        fresh = [
-            _row(r)
-            for r in self._runtime.webhooks.recent
-            if r.status >= 400 and (as_utc(r.at), r.path, r.status) not in seen
-        ]
-        rows = sorted([*stored, *fresh], key=lambda r: r.at, reverse=True)
-        return rows[:REJECTED_SHOWN]
+        return [_row(r) for r in await self._runtime.refusals.last()][:REJECTED_SHOWN]
 
     async def send_test_text(self, to: str) -> str:
         rt = self._runtime

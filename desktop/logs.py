@@ -7,8 +7,10 @@ import logging.handlers
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from services.credentials import CredentialStore
+from services.private_files import private_dir, private_file, tighten
 
 
 class RedactSecrets(logging.Filter):
@@ -48,13 +50,25 @@ def secrets_in(store: CredentialStore) -> list[str]:
     return found
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files (the current one and each new one) are 0600: the log
+    names customers' numbers."""
+
+    def _open(self) -> Any:
+        path = Path(self.baseFilename)
+        private_file(path)
+        for old in path.parent.glob(path.name + ".*"):
+            tighten(old)
+        return super()._open()
+
+
 def configure(log_dir: Path, secrets: Callable[[], Iterable[str]], *, verbose: bool) -> None:
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     reset()
     root = logging.getLogger()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact = RedactSecrets(secrets)
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = PrivateRotatingFileHandler(
         log_dir / "frontdesk.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
     )
     handlers: list[logging.Handler] = [file_handler]

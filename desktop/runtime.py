@@ -29,10 +29,10 @@ from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
 from services.receiver import WebhookReceiver, WebhookRecord
+from services.refusals import RefusalLog
 from services.scheduler import Scheduler
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import WebhookEvent
 from services.tasks import TaskSet
 from services.this_pc import ThisPc
 from services.tunnel import PublicEndpoint, TunnelSupervisor
@@ -51,7 +51,8 @@ class ManagedCarrier(Carrier, Protocol):
 
 @dataclass
 class WebhookLog:
-    """The newest webhook records in memory (the health panel); rejections also persist."""
+    """The newest webhook records in memory (the health panel); refusals are also
+    counted in the database (:class:`services.refusals.RefusalLog`)."""
 
     recent: collections.deque[WebhookRecord] = field(
         default_factory=lambda: collections.deque(maxlen=200)
@@ -118,6 +119,8 @@ class Runtime:
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
         self.webhooks = WebhookLog()
+        self.refusals = RefusalLog(self.db)
+        self._refusal_flush: asyncio.Task[None] | None = None
         self.receiver = WebhookReceiver(
             self.engine,
             auth_token=auth_token,
@@ -350,6 +353,8 @@ class Runtime:
         if self.channel is not None:
             await self.channel.stop()
         await self._background.close()
+        with contextlib.suppress(Exception):
+            await self.flush_refusals()
         await self.carrier.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
 
@@ -357,20 +362,20 @@ class Runtime:
         self.webhooks.recent.append(record)
         self.bus.publish(WebhookSeen(record.path, record.status, record.reason))
         if record.status >= 400:
-            self._background.spawn(self._persist_rejection(record), name="webhook-log")
-
-    async def _persist_rejection(self, record: WebhookRecord) -> None:
-        def work(uow: UnitOfWork) -> None:
-            uow.session.add(
-                WebhookEvent(
-                    at=record.at,
-                    path=record.path[:100],
-                    status=record.status,
-                    reason=(record.reason or "")[:300] or None,
-                    checked_url=(record.checked_url or "")[:500] or None,
-                    sid=record.sid,
+            self.refusals.note(record)
+            if self._refusal_flush is None or self._refusal_flush.done():
+                self._refusal_flush = self._background.spawn(
+                    self._flush_refusals(), name="webhook-refusals"
                 )
-            )
-            uow.commit()
 
-        await self.db.run(work)
+    async def flush_refusals(self) -> None:
+        """Store the refusal counts now, after any flush under way (tests, shutdown)."""
+        await self.refusals.flush()
+
+    async def _flush_refusals(self) -> None:
+        """Write the refusal counts until none are pending: one transaction per batch
+        however many requests a flood sends meanwhile; stop on a failure (the next
+        refusal tries again)."""
+        while self.refusals.dirty:
+            if not await self.refusals.flush():
+                return

@@ -11,6 +11,9 @@ Idempotent by Twilio's keys: a retried CallSid or MessageSid changes nothing twi
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import functools
 import logging
 import time
@@ -36,28 +39,36 @@ from services.outbox import Outbox
 from services.ports import (
     Carrier,
 )
-from services.receiver import PATHS, BadWebhook
+from services.receiver import PATHS
 from services.scheduler import Scheduler
 from services.sends import JobKind, SendState
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import Call, Job, Message
 from services.tasks import TaskSet
+from services.webhook_fields import (
+    OTHER,
+    CallStatusUpdate,
+    DialResult,
+    InboundMessage,
+    MessageStatusUpdate,
+    VoiceCall,
+    parse_inbound_message,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 SETTINGS_TTL = 2.0  # seconds
+# The voice answer waits this long for the call's record (Twilio waits 15 s; the caller
+# hears nothing until the answer), then goes out while the write carries on.
+VOICE_RECORD_BUDGET = 2.0
+# A call's record that failed to save is tried again after each of these delays (s).
+VOICE_RECORD_RETRIES = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+UNSAVED_KEPT = 100
 FINAL_DIAL_OK = "completed"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-
-
-def _required(form: Mapping[str, str], *names: str) -> list[str]:
-    missing = [n for n in names if not form.get(n, "").strip()]
-    if missing:
-        raise BadWebhook(f"missing field(s): {', '.join(missing)}")
-    return [form[n].strip() for n in names]
 
 
 class Engine:
@@ -82,6 +93,9 @@ class Engine:
         self._scheduler = scheduler
         self._background = TaskSet("engine")
         self._settings_cache: tuple[float, Settings] | None = None
+        self.voice_record_budget = VOICE_RECORD_BUDGET
+        self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
+        self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
         bus.subscribe(self._on_event)
         self.outbox = Outbox(
             db,
@@ -149,44 +163,86 @@ class Engine:
             self._settings_cache = None
 
     # ---- voice ---------------------------------------------------------------------
-    async def voice(self, form: Mapping[str, str]) -> str:
-        """A call arrived: ring the office (or greet, in forward mode) at once, and record
-        the call straight after answering (Twilio waits on this answer; the caller hears
-        ringing only once it has it)."""
-        call_sid, from_raw = _required(form, "CallSid", "From")
+    async def voice(self, call: VoiceCall) -> str:
+        """A call arrived: record it, then ring the office (or greet, in forward mode).
+
+        The record is written first, so the answer and the call's row never disagree;
+        Twilio waits on this answer (the caller hears ringing only once it has it), so a
+        write that takes longer than :attr:`voice_record_budget` seconds, or fails, does
+        not hold the caller: the answer goes out and the write is retried in the
+        background until it lands (:meth:`_record_voice`).
+        """
         cfg = self._settings_cache[1] if self._settings_cache else None
         if cfg is None:
             cfg = await self._db.run(lambda uow: self._settings(uow.session))
         numbers: list[str] = cfg["forwarding.numbers"]
-        # Forward mode decides the text-back while recording: that is on the caller's path.
-        self._background.spawn(
-            self._record_voice(dict(form), call_sid, from_raw, urgent=not numbers), name="call"
+        # Forward mode decides the text-back while recording: on the caller's path.
+        write = self._background.spawn(
+            self._record_voice(call, self._clock.now(), urgent=not numbers),
+            name=f"call {call.call_sid}",
         )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(write), self.voice_record_budget)
         if numbers:
             return twiml.dial(
                 numbers, timeout=cfg["forwarding.ring_seconds"], action=PATHS["dial_result"]
             )
         return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
 
-    async def _record_voice(
-        self, form: Mapping[str, str], call_sid: str, from_raw: str, *, urgent: bool
-    ) -> None:
+    @property
+    def unsaved_calls(self) -> list[str]:
+        """CallSids of calls whose record is still being retried or never landed (newest
+        last): the health page shows them, so a lost call is never silent."""
+        return list(self._unsaved_calls)
+
+    async def _record_voice(self, call: VoiceCall, arrived: datetime, *, urgent: bool) -> None:
+        """Write the call's record, retrying with backoff until it lands; after
+        :attr:`voice_record_retries` it stays listed in :attr:`unsaved_calls` (and the
+        log says so), since the call itself was answered."""
+
         def work(uow: UnitOfWork) -> None:
             s = uow.session
             cfg = self._settings(s)
-            now = self._clock.now()
             numbers: list[str] = cfg["forwarding.numbers"]
-            call, created = self._call_for(uow, call_sid, from_raw, form.get("To", ""), now, cfg)
+            row, created = self._call_for(uow, call.call_sid, call.from_, call.to, arrived, cfg)
             if not created:
                 return  # a retry, or the Dial result got here first
-            call.mode = "ring" if numbers else "forward"
-            records.audit(s, now, "call.received", subject=call_sid, mode=call.mode)
+            row.mode = "ring" if numbers else "forward"
+            records.audit(s, arrived, "call.received", subject=call.call_sid, mode=row.mode)
             if not numbers:
                 # Forward mode: the office's own line already rang out; this call is missed.
-                self._mark_missed(uow, call, cfg, now, reason_status="forwarded")
+                self._mark_missed(uow, row, cfg, self._clock.now(), reason_status="forwarded")
             uow.commit()
 
-        await self._run_keyed(work, urgent=urgent)
+        delays = self.voice_record_retries
+        for attempt in range(len(delays) + 1):
+            try:
+                await self._run_keyed(work, urgent=urgent)
+            except Exception as exc:
+                if attempt == 0:
+                    self._unsaved_calls.append(call.call_sid)
+                if attempt == len(delays):
+                    log.error(
+                        "call %s from %s was answered but could not be saved: %s",
+                        call.call_sid,
+                        call.from_,
+                        exc,
+                    )
+                    return
+                log.warning(
+                    "saving call %s failed (%s); retrying in %.1f s",
+                    call.call_sid,
+                    type(exc).__name__,
+                    delays[attempt],
+                )
+                await asyncio.sleep(delays[attempt])
+            else:
+                if attempt:
+                    with contextlib.suppress(ValueError):
+                        self._unsaved_calls.remove(call.call_sid)
+                    self._scheduler.wake()
+                    log.info("call %s saved after %d retries", call.call_sid, attempt)
+                return
 
     async def _run_keyed(self, work: Callable[[UnitOfWork], T], *, urgent: bool = False) -> T:
         """Run webhook bookkeeping; once more if a concurrent request inserted the same
@@ -197,22 +253,19 @@ class Engine:
         except IntegrityError:
             return await self._db.run(work, urgent=urgent)
 
-    async def dial_result(self, form: Mapping[str, str]) -> str:
+    async def dial_result(self, result: DialResult) -> str:
         """The Dial ended: answered, or missed (not bridged / not completed)."""
-        call_sid, dial_status = _required(form, "CallSid", "DialCallStatus")
-        bridged = form.get("DialBridged", "").lower()
-        answered = dial_status == FINAL_DIAL_OK and bridged != "false"
+        call_sid, dial_status = result.call_sid, result.dial_status
+        answered = dial_status == FINAL_DIAL_OK and result.bridged is not False
 
         def work(uow: UnitOfWork) -> str:
             s = uow.session
             cfg = self._settings(s)
             now = self._clock.now()
-            call, _created = self._call_for(
-                uow, call_sid, form.get("From", ""), form.get("To", ""), now, cfg
-            )
+            call, _created = self._call_for(uow, call_sid, result.from_, result.to, now, cfg)
             call.dial_status = dial_status
-            if form.get("DialCallDuration", "").isdigit():
-                call.ring_seconds = int(form["DialCallDuration"])
+            if result.dial_seconds is not None:
+                call.ring_seconds = result.dial_seconds
             if call.outcome == "pending":
                 if answered:
                     call.outcome = "answered"
@@ -226,25 +279,23 @@ class Engine:
 
         return await self._run_keyed(work, urgent=True)
 
-    async def call_status(self, form: Mapping[str, str]) -> None:
+    async def call_status(self, update: CallStatusUpdate) -> None:
         """Parent-call status: a final status with no Dial result means the caller hung up."""
-        call_sid, status = _required(form, "CallSid", "CallStatus")
-        if form.get("ParentCallSid"):
+        call_sid, status = update.call_sid, update.status
+        if update.child_leg:
             return  # a child leg of our Dial; the Dial result speaks for it
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
             cfg = self._settings(s)
             now = self._clock.now()
-            call, _created = self._call_for(
-                uow, call_sid, form.get("From", ""), form.get("To", ""), now, cfg
-            )
+            call, _created = self._call_for(uow, call_sid, update.from_, update.to, now, cfg)
             call.status = status
             if status in FINAL_CALL_STATUSES:
                 first_end = call.ended_at is None
                 call.ended_at = call.ended_at or now
-                if form.get("CallDuration", "").isdigit() and call.ring_seconds is None:
-                    call.ring_seconds = int(form["CallDuration"])
+                if update.duration_seconds is not None and call.ring_seconds is None:
+                    call.ring_seconds = update.duration_seconds
                 if call.outcome == "pending":
                     self._mark_missed(uow, call, cfg, now, reason_status=f"hung up ({status})")
                 elif call.outcome == "missed" and first_end:
@@ -431,23 +482,24 @@ class Engine:
         return as_utc(value) if value is not None else None
 
     # ---- messaging -------------------------------------------------------------------
-    async def inbound_message(self, form: Mapping[str, str]) -> str:
+    async def inbound_message(self, message: InboundMessage) -> str:
         """A text arrived: thread it, mark it unread, cancel follow-ups, honour keywords."""
-        await self._inbound(form, received_at=None)
+        await self._inbound(message, received_at=None)
         return twiml.empty()
 
     async def catch_up_message(self, form: Mapping[str, str], *, received_at: datetime) -> bool:
         """An inbound text found in Twilio's log that arrived while we were not listening.
 
         Same handling as a live one (threading, keywords, cancelling follow-ups) except
-        that HELP is not answered late. Returns False when we already had it.
+        that HELP is not answered late. Returns False when we already had it. ``form`` is
+        parsed like the webhook's (:class:`~services.webhook_fields.BadWebhook` when it
+        cannot be used).
         """
-        return await self._inbound(form, received_at=received_at)
+        return await self._inbound(parse_inbound_message(form), received_at=received_at)
 
-    async def _inbound(self, form: Mapping[str, str], *, received_at: datetime | None) -> bool:
-        message_sid, from_raw = _required(form, "MessageSid", "From")
-        body = form.get("Body", "")
-        media = self._media(form)
+    async def _inbound(self, message: InboundMessage, *, received_at: datetime | None) -> bool:
+        message_sid, from_raw, body = message.message_sid, message.from_, message.body
+        media = [{"url": url, "content_type": kind} for url, kind in message.media]
 
         def work(uow: UnitOfWork) -> tuple[int | None, str | None]:
             s = uow.session
@@ -501,16 +553,6 @@ class Engine:
             self._scheduler.wake()
         return contact_id is not None
 
-    @staticmethod
-    def _media(form: Mapping[str, str]) -> list[dict[str, str]]:
-        count = form.get("NumMedia", "0")
-        n = int(count) if count.isdigit() else 0
-        return [
-            {"url": form[f"MediaUrl{i}"], "content_type": form.get(f"MediaContentType{i}", "")}
-            for i in range(min(n, 10))
-            if form.get(f"MediaUrl{i}")
-        ]
-
     def _cancel_jobs(self, uow: UnitOfWork, contact_id: int, reason: str, now: datetime) -> None:
         s = uow.session
         jobs = s.scalars(
@@ -524,20 +566,25 @@ class Engine:
             if job.call_id is not None:
                 self._publish_after(uow, CallChanged(job.call_id))
 
-    async def message_status(self, form: Mapping[str, str]) -> None:
-        """Delivery status for a text we sent; moves the status forward only."""
-        sid, status = _required(form, "MessageSid", "MessageStatus")
-        code_text = form.get("ErrorCode", "")
-        code = int(code_text) if code_text.isdigit() else None
+    async def message_status(self, update: MessageStatusUpdate) -> None:
+        """Delivery status for a text we sent; moves the status forward only (a status
+        Twilio added after this was written is not one we can order: ignored)."""
+        sid, status, code = update.message_sid, update.status, update.error_code
+        if status == OTHER and code is None:
+            return
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
             records.lock_sid(s, sid)  # the send's own record of this SID may be landing now
             message = s.scalar(select(Message).where(Message.sid == sid))
             if message is None:
-                self.outbox.keep_early_status(uow, sid, status, code)
+                if status != OTHER:  # an unknown status is no step forward: not kept
+                    self.outbox.keep_early_status(uow, sid, status, code)
                 return
-            self.outbox.apply_status(uow, message, status, code)
+            # OTHER is no step forward: only its error code is applied.
+            self.outbox.apply_status(
+                uow, message, message.status if status == OTHER else status, code
+            )
             uow.commit()
 
         await self._run_keyed(work)

@@ -16,6 +16,7 @@ __all__ = [
     "ConnectionEntry",
     "HealthSnapshot",
     "NumberWebhooks",
+    "RefusalCount",
     "WebhookRow",
 ]
 
@@ -57,6 +58,17 @@ class WebhookRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusalCount:
+    """How many webhook requests were refused on ``path`` for ``reason``, in all."""
+
+    path: str
+    reason: str
+    status: int
+    count: int
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSnapshot:
     """Everything the health page shows, read at one moment."""
 
@@ -71,7 +83,10 @@ class HealthSnapshot:
     wired: bool
     disconnected: bool
     last_accepted: WebhookRow | None
-    rejected: list[WebhookRow] = field(default_factory=list)  # newest first
+    rejected: list[WebhookRow] = field(default_factory=list)  # the last few, newest first
+    refused: list[RefusalCount] = field(default_factory=list)  # totals, most first
+    # CallSids answered whose record has not been saved (yet): never silently lost.
+    unsaved_calls: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -81,6 +96,7 @@ class HealthSnapshot:
             and self.number.points_here
             and not self.wiring_error
             and not self.disconnected
+            and not self.unsaved_calls
         )
 
 

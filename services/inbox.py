@@ -35,10 +35,25 @@ from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts,
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
 from services.this_pc import ThisPc
+from services.webhook_fields import clean_text
 
 T = TypeVar("T")
 
 FILTERS = ("all", "unread", "pending_callback", "assigned_to_me", "opted_out")
+MAX_SEARCH = 200  # characters of a search kept (a LIKE pattern past ~50,000 fails on SQLite)
+MAX_SEARCH_WORDS = 12  # words of a search matched against message text
+
+
+def clean_search(text: str) -> str:
+    """A search as typed, made safe for both databases: control characters (NUL among
+    them, which PostgreSQL refuses) removed, whitespace collapsed, at most
+    :data:`MAX_SEARCH` characters."""
+    return " ".join(clean_text(text, MAX_SEARCH * 4).split())[:MAX_SEARCH].strip()
+
+
+def _ascii_digits(text: str) -> str:
+    # str.isdigit() also accepts "²" and "١٢", which no stored phone number holds.
+    return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
 
 
 class Inbox:
@@ -109,6 +124,7 @@ class Inbox:
         names, numbers and message text."""
         if filter not in FILTERS:
             raise ValueError(f"unknown filter {filter!r}")
+        wanted = clean_search(search)
 
         def query(s: Session) -> list[ConversationRow]:
             stmt = (
@@ -117,8 +133,8 @@ class Inbox:
                 .where(Conversation.last_message_at.is_not(None))
             )
             stmt = _apply_filter(stmt, filter, me)
-            if search.strip():
-                stmt = stmt.where(_search_clause(s, search.strip()))
+            if wanted:
+                stmt = stmt.where(_search_clause(s, wanted))
             stmt = (
                 stmt.order_by(
                     Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
@@ -261,11 +277,13 @@ class Inbox:
     async def contacts(
         self, *, search: str = "", offset: int = 0, limit: int = 200
     ) -> list[ContactDetail]:
+        wanted = clean_search(search)
+
         def query(s: Session) -> list[ContactDetail]:
             stmt = select(Contact)
-            if search.strip():
-                like = f"%{_escape_like(search.strip())}%"
-                digits = "".join(ch for ch in search if ch.isascii() and ch.isdigit())
+            if wanted:
+                like = f"%{_escape_like(wanted)}%"
+                digits = _ascii_digits(wanted)
                 clauses = [
                     Contact.name.ilike(like, escape="\\"),
                     Contact.notes.ilike(like, escape="\\"),
@@ -467,7 +485,7 @@ def _search_clause(s: Session, text: str) -> Any:
     FTS5 on SQLite and a tsvector GIN index on PostgreSQL, so a million messages stay
     fast)."""
     like = f"%{_escape_like(text)}%"
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = _ascii_digits(text)
     clauses = [Contact.name.ilike(like, escape="\\")]
     matching = _messages_matching(s, text)
     if matching is not None:
@@ -480,7 +498,7 @@ def _search_clause(s: Session, text: str) -> Any:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", text, flags=re.UNICODE) if w]
+    return [w for w in re.findall(r"\w+", text, flags=re.UNICODE) if w][:MAX_SEARCH_WORDS]
 
 
 def _messages_matching(s: Session, text: str) -> Any:

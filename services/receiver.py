@@ -3,23 +3,29 @@
 Only the five Twilio paths in :data:`PATHS` are served, POST only; every other path is
 404 and another method on a Twilio path is 405. Each request goes through, in order:
 
-1. a size limit (``max_body_bytes``; larger -> 413, read with a cap, never buffered whole),
-2. decoding: ``application/x-www-form-urlencoded`` in UTF-8 (else 415 / 400 "body is
-   not UTF-8"), parsed with ``urllib.parse.parse_qsl(keep_blank_values=True)`` keeping
-   repeated fields,
-3. Twilio's signature: ``X-Twilio-Signature`` checked with
-   :class:`twilio.request_validator.RequestValidator` against the configured *public*
-   URL plus the request's path and query (never ``request.url``: behind a tunnel the
-   local server sees ``http://127.0.0.1:PORT`` while Twilio signed the public URL).
-   Missing header, no token, no public URL or a mismatch -> 403 and the handler is not
-   called,
-4. the handler: :class:`BadWebhook` -> 400 with its message, anything else -> 500
+1. Twilio's signature, before anything of the request is trusted: no
+   ``X-Twilio-Signature`` header -> 403 without reading the body. Twilio only ever sends
+   an ``application/x-www-form-urlencoded`` UTF-8 body with no content encoding, so any
+   other content type, charset or encoding, or a body that is not UTF-8, cannot carry a
+   valid signature: 403 too. The body is read with a cap (``max_body_bytes``; larger ->
+   413, never buffered whole) and parsed keeping repeated fields; the signature is
+   checked with :class:`twilio.request_validator.RequestValidator` against the configured
+   *public* URL plus the request's path and query (never ``request.url``: behind a tunnel
+   the local server sees ``http://127.0.0.1:PORT`` while Twilio signed the public URL).
+   The SDK signs each distinct value of a field once, so a body carrying an exact copy
+   of a signed field would pass it: such a body is refused (403) as well. Missing
+   header, no token, no public URL or a mismatch -> 403 and no handler is called,
+2. the fields: the route's parser in :mod:`services.webhook_fields` turns the form into
+   a typed, bounded value (:class:`BadWebhook` -> 400 with its message),
+3. the handler, with that value: :class:`BadWebhook` -> 400, anything else -> 500
    (logged with its traceback),
-5. the answer: TwiML as ``text/xml``; status callbacks get 204.
+4. the answer: TwiML as ``text/xml``; status callbacks get 204.
 
 Every request, accepted or rejected, yields exactly one :class:`WebhookRecord` passed to
-``on_record`` (the health panel and the audit read these; ``checked_url`` shows the URL
-the signature was checked against, so a proxy/tunnel mismatch is visible).
+``on_record`` (the health panel reads these; ``checked_url`` shows the URL the signature
+was checked against, so a proxy/tunnel mismatch is visible). A record's ``path`` is one of
+:data:`PATHS` or :data:`OTHER_PATH` and its ``sid`` a cleaned SID or None, so what a
+stranger sends cannot grow what is kept about it.
 
 Nothing is created at import time: the aiohttp application, runner and site exist
 between :meth:`WebhookReceiver.start` and :meth:`WebhookReceiver.stop`. No Qt here.
@@ -39,7 +45,18 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 from twilio.request_validator import RequestValidator
 
+from services import webhook_fields as fields
+from services.webhook_fields import (
+    BadWebhook,
+    CallStatusUpdate,
+    DialResult,
+    InboundMessage,
+    MessageStatusUpdate,
+    VoiceCall,
+)
+
 __all__ = [
+    "OTHER_PATH",
     "PATHS",
     "SIGNATURE_HEADER",
     "BadWebhook",
@@ -65,44 +82,40 @@ PATHS: Final[Mapping[str, str]] = MappingProxyType(
 )
 """Name -> path of every webhook served. Build webhook URLs from these (public URL + path)."""
 
+OTHER_PATH: Final = "(other)"
+"""The path recorded for a request to any path not in :data:`PATHS`."""
+
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _READ_CHUNK: Final = 16 * 1024
 _SID_FIELDS: Final = ("CallSid", "MessageSid", "SmsSid")
-_MAX_SID_LEN: Final = 64
+_MAX_URL_SHOWN: Final = 500
 
 
 class WebhookHandlers(Protocol):
-    """What the receiver calls for each accepted (signed, decoded) webhook.
+    """What the receiver calls for each accepted webhook, with its typed fields
+    (:mod:`services.webhook_fields`). Raise :class:`BadWebhook` for a request that
+    cannot be acted on (answered 400)."""
 
-    ``form`` holds the POST fields; for a repeated field ``form[name]`` is the first value
-    and ``form.getall(name)`` (the object is a ``multidict.MultiDictProxy``) gives them
-    all. Twilio may add fields at any time: ignore unknown ones. Raise
-    :class:`BadWebhook` for missing or invalid fields.
-    """
+    async def voice(self, call: VoiceCall) -> str: ...
 
-    async def voice(self, form: Mapping[str, str]) -> str: ...
+    async def dial_result(self, result: DialResult) -> str: ...
 
-    async def dial_result(self, form: Mapping[str, str]) -> str: ...
+    async def call_status(self, update: CallStatusUpdate) -> None: ...
 
-    async def call_status(self, form: Mapping[str, str]) -> None: ...
+    async def inbound_message(self, message: InboundMessage) -> str: ...
 
-    async def inbound_message(self, form: Mapping[str, str]) -> str: ...
-
-    async def message_status(self, form: Mapping[str, str]) -> None: ...
-
-
-class BadWebhook(ValueError):
-    """A handler's way to say the request is malformed: answered 400 with the message."""
+    async def message_status(self, update: MessageStatusUpdate) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookRecord:
-    """One request seen, accepted or rejected, for the health panel and the audit.
+    """One request seen, accepted or rejected, for the health panel.
 
     ``reason`` is None when the request was answered normally (2xx), else why it was not.
     ``checked_url`` is the URL the signature was checked against (None when no check
-    ran). ``sid`` is the CallSid / MessageSid when the body carried one (unverified for
-    rejected requests).
+    ran). ``sid`` is the CallSid / MessageSid when the body carried one that looks like a
+    SID (unverified for rejected requests). ``path`` is a path of :data:`PATHS` or
+    :data:`OTHER_PATH`.
     """
 
     at: datetime
@@ -118,28 +131,28 @@ _Route = Callable[[WebhookHandlers, _Form], Awaitable[str | None]]
 
 
 async def _voice(h: WebhookHandlers, form: _Form) -> str | None:
-    return await h.voice(form)
+    return await h.voice(fields.parse_voice(form))
 
 
 async def _dial_result(h: WebhookHandlers, form: _Form) -> str | None:
-    return await h.dial_result(form)
+    return await h.dial_result(fields.parse_dial_result(form))
 
 
 async def _call_status(h: WebhookHandlers, form: _Form) -> str | None:
-    await h.call_status(form)
+    await h.call_status(fields.parse_call_status(form))
     return None
 
 
 async def _inbound_message(h: WebhookHandlers, form: _Form) -> str | None:
-    return await h.inbound_message(form)
+    return await h.inbound_message(fields.parse_inbound_message(form))
 
 
 async def _message_status(h: WebhookHandlers, form: _Form) -> str | None:
-    await h.message_status(form)
+    await h.message_status(fields.parse_message_status(form))
     return None
 
 
-# path -> (call the handler, answers with TwiML?)
+# path -> (parse the fields and call the handler, answers with TwiML?)
 _ROUTES: Final[Mapping[str, tuple[_Route, bool]]] = MappingProxyType(
     {
         PATHS["voice"]: (_voice, True),
@@ -249,6 +262,7 @@ class WebhookReceiver:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        known = path in _ROUTES
         checked: str | None = None
         sid: str | None = None
         try:
@@ -258,6 +272,11 @@ class WebhookReceiver:
             if request.method != "POST":
                 raise _Reject(405, "method not allowed")
             call, twiml = route
+            checked = self._signed_url_shown(request)
+            if not request.headers.get(SIGNATURE_HEADER):
+                raise _Reject(
+                    403, "invalid signature", f"invalid signature: no {SIGNATURE_HEADER} header"
+                )
             form = await self._read_form(request)
             sid = _sid_of(form)
             checked = self._check_signature(request, form)
@@ -272,28 +291,40 @@ class WebhookReceiver:
         response = web.Response(status=status, text=rejected.body, content_type="text/plain")
         if status == 405:
             response.headers["Allow"] = "POST"
-        if status == 413:
+        if status in (403, 413):
             # aiohttp drains (discards) the unread rest of the body; don't reuse the socket.
             response.force_close()
         checked = rejected.checked_url or checked
-        self._record(path, status, rejected.reason, checked, sid)
+        self._record(path if known else OTHER_PATH, status, rejected.reason, checked, sid)
         log = logger.debug if status in (404, 405) else logger.warning
-        log("Webhook %s rejected: %s %s (checked URL: %s)", path, status, rejected.reason, checked)
+        log(
+            "Webhook %s rejected: %s %s (checked URL: %s)",
+            path if known else OTHER_PATH,
+            status,
+            rejected.reason,
+            checked,
+        )
         return response
 
     async def _read_form(self, request: web.Request) -> _Form:
+        """The signed request's form; anything Twilio would never send is a 403 (it cannot
+        carry a valid signature), an oversized body a 413."""
+
+        def unsigned(why: str) -> _Reject:
+            return _Reject(403, "invalid signature", f"invalid signature: {why}")
+
         declared = request.content_length
         if declared is not None and declared > self._max_body:
             raise _Reject(413, "body too large")  # refused before reading a byte of it
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
-            raise _Reject(415, "unsupported content encoding")
+            raise unsigned("content encoding (Twilio sends none)")
         # Twilio always sends a form; a missing Content-Type is tolerated, another one is not.
         if "Content-Type" in request.headers and request.content_type != _FORM_TYPE:
-            raise _Reject(415, f"expected {_FORM_TYPE}")
+            raise unsigned(f"content type is not {_FORM_TYPE}")
         charset = request.charset
         if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
-            raise _Reject(415, "expected charset UTF-8")
+            raise unsigned("charset is not UTF-8")
         body = bytearray()
         try:
             while True:
@@ -311,26 +342,41 @@ class WebhookReceiver:
             text = bytes(body).decode("utf-8")
             pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
         except (UnicodeDecodeError, ValueError) as exc:
-            raise _Reject(400, "body is not UTF-8") from exc
+            raise unsigned("body is not UTF-8") from exc
+        if len(set(pairs)) != len(pairs):
+            # The SDK signs each distinct value once: a copy appended to a signed body
+            # would pass the check. Twilio never repeats a field with the same value.
+            raise unsigned("a field is repeated with the same value")
         return MultiDictProxy(MultiDict(pairs))
 
-    def _check_signature(self, request: web.Request, form: _Form) -> str:
-        """Raise a 403 :class:`_Reject` unless Twilio signed this request; returns the URL."""
+    def _public_base(self) -> str | None:
         try:
             public = self._public_url()
         except Exception as exc:
             logger.warning("Reading the public URL failed: %s", type(exc).__name__)
             public = None
-        if not public:
+        return public.rstrip("/") if public else None
+
+    def _signed_url_shown(self, request: web.Request) -> str | None:
+        """The URL a signature would be checked against, redacted for records (or None)."""
+        base = self._public_base()
+        if base is None:
+            return None
+        raw = request.raw_path if request.raw_path.startswith("/") else request.path_qs
+        return _redact(base + raw)[:_MAX_URL_SHOWN]
+
+    def _check_signature(self, request: web.Request, form: _Form) -> str:
+        """Raise a 403 :class:`_Reject` unless Twilio signed this request; returns the URL."""
+        base = self._public_base()
+        if base is None:
             raise _Reject(403, "invalid signature", "invalid signature: no public URL configured")
-        base = public.rstrip("/")
         # The request target exactly as received (Twilio signs the URL it requested, byte
         # for byte); aiohttp's normalised path_qs is tried as well when it differs.
         raw = request.raw_path if request.raw_path.startswith("/") else request.path_qs
         candidates = [base + raw]
         if request.path_qs != raw:
             candidates.append(base + request.path_qs)
-        shown = _redact(candidates[0])
+        shown = _redact(candidates[0])[:_MAX_URL_SHOWN]
 
         def reject(why: str) -> _Reject:
             return _Reject(403, "invalid signature", f"invalid signature: {why}", shown)
@@ -349,7 +395,7 @@ class WebhookReceiver:
         for url in candidates:
             # A MultiDict: the validator signs every value of a repeated field (getall).
             if bool(validator.validate(url, form, signature)):
-                return _redact(url)
+                return _redact(url)[:_MAX_URL_SHOWN]
         if _SIGNATURE_SETTINGS_HEADER in request.headers:
             # A Twilio Webhooks Rule signs with a SharedKey secret, not the auth token.
             raise reject(f"mismatch (signed with a SharedKey: {_SIGNATURE_SETTINGS_HEADER})")
@@ -400,7 +446,7 @@ def _sid_of(form: _Form) -> str | None:
     for name in _SID_FIELDS:
         value = form.get(name)
         if value:
-            return value[:_MAX_SID_LEN]
+            return fields.clean_sid(value.strip())
     return None
 
 

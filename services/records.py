@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.storage.models import AuditEntry, Contact, Conversation, Message, Tag
@@ -73,17 +75,25 @@ SYSTEM_TAGS = (MISSED_CALL, PENDING_CALLBACK, BOOKED)
 
 
 def tag(session: Session, name: str) -> Tag:
-    """The tag called ``name``, matched without regard to case: a tag keeps the case it
-    was first written in ("VIP"), and "vip" later means the same tag."""
+    """The tag called ``name``, matched without regard to case (a tag keeps the case it
+    was first written in: "VIP", and "vip" later means the same tag), created if need be.
+
+    Created with INSERT ... ON CONFLICT DO NOTHING: two webhooks that tag their first
+    contacts at once on a shared PostgreSQL both find the one row, neither fails on the
+    unique name (a select-then-insert lets both insert and one of them get a 500).
+    """
     found = session.scalar(select(Tag).where(Tag.name == name))
     if found is None:
         found = session.scalar(
             select(Tag).where(func.lower(Tag.name) == name.lower()).order_by(Tag.id).limit(1)
         )
-    if found is None:
-        found = Tag(name=name)
-        session.add(found)
-        session.flush()
+    if found is not None:
+        return found
+    dialect = session.get_bind().dialect.name
+    insert: Any = sqlite_insert if dialect == "sqlite" else pg_insert
+    session.execute(insert(Tag).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
+    found = session.scalar(select(Tag).where(Tag.name == name))
+    assert found is not None  # inserted above, or by the transaction that won the race
     return found
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.private_files import private_file, tighten
 from services.storage.workers import PriorityWorkers
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,26 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
+DATABASE_FILE = "frontdesk.db"
+
+
 def default_sqlite_url(data_dir: Path) -> str:
-    return f"sqlite:///{data_dir / 'frontdesk.db'}"
+    return f"sqlite:///{data_dir / DATABASE_FILE}"
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL mode, a busy timeout and foreign keys."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL mode, a busy timeout and foreign keys,
+    and its files (database, WAL, shared memory) are private to the user (0600).
+
+    ``read_only`` (SQLite) opens the file without writing anything next to it, for the
+    read-only commands on a workspace that is not writable (:func:`sqlite_read_only_url`).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if read_only:
+            url = sqlite_read_only_url(Path(parsed.database or ""))
+        else:
+            _private_sqlite_files(parsed.database)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
@@ -41,14 +55,55 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def sqlite_writable(url: str) -> bool:
+    """False when ``url`` is a SQLite file whose folder or file cannot be written (a
+    read-only mount, a folder without write permission); True otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return True
+    path = Path(parsed.database)
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK)
+
+
+def sqlite_read_only_url(path: Path) -> str:
+    """A URL that reads the SQLite database at ``path`` without writing a byte.
+
+    ``mode=ro`` reads the WAL too, but needs the ``-shm`` file to exist already (SQLite
+    cannot create it in a read-only folder); with no ``-wal`` file there is nothing
+    outside the main file, and ``immutable=1`` reads it as it stands.
+    """
+    uri = path.resolve().as_uri()
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    if wal.exists() and wal.stat().st_size > 0 and shm.exists():
+        return f"sqlite:///{uri}?mode=ro&uri=true"
+    return f"sqlite:///{uri}?mode=ro&immutable=1&uri=true"
+
+
+def _private_sqlite_files(database: str | None) -> None:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        try:
+            private_file(path)  # SQLite gives -wal and -shm the database file's mode
+        except OSError:
+            return  # a read-only folder: SQLite says so, clearly, when it is opened
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        tighten(path.with_name(path.name + suffix))
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -82,9 +137,10 @@ class Database:
     ``database is locked`` out of the picture); PostgreSQL gets a few.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.read_only = read_only
+        self.engine = make_engine(url, read_only=read_only)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         workers = 1 if is_sqlite(self.engine) else 4
         self._workers = PriorityWorkers(workers, "frontdesk-db")

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -54,7 +55,8 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    # Text: a sender that is not a phone number (an alphanumeric sender) is kept as sent.
+    phone: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str | None] = mapped_column(String(200), index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -82,16 +84,17 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
-    from_raw: Mapped[str] = mapped_column(String(200))
+    # What Twilio sent (cleaned and capped at the receiver's edge: services/webhook_fields).
+    from_raw: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
-    to_number: Mapped[str] = mapped_column(String(64), default="")
+    to_number: Mapped[str] = mapped_column(Text, default="")
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
     started_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="ringing")
-    dial_status: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(Text, default="ringing")
+    dial_status: Mapped[str | None] = mapped_column(Text)
     ring_seconds: Mapped[int | None]
     # pending (still ringing) | answered | missed
     outcome: Mapped[str] = mapped_column(String(12), default="pending")
@@ -126,7 +129,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     body: Mapped[str] = mapped_column(Text, default="")
     # inbound: received; outbound: sending | retrying | queued | sent | delivered | failed ...
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(12))  # textback | follow_up | manual | auto | inbound
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(String(300))
@@ -200,7 +203,8 @@ class AuditEntry(Base):
 
 
 class WebhookEvent(Base):
-    """Each webhook request seen, accepted or rejected (the health panel reads these)."""
+    """The last few refused webhook requests (the health page reads these); pruned to a
+    fixed number by :mod:`services.refusals`, so a flood costs constant storage."""
 
     __tablename__ = "webhook_events"
 
@@ -211,6 +215,19 @@ class WebhookEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(300))
     checked_url: Mapped[str | None] = mapped_column(String(500))
     sid: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebhookRefusal(Base):
+    """Refused webhook requests counted per path (a served path or "(other)") and reason."""
+
+    __tablename__ = "webhook_refusals"
+
+    path: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(80), primary_key=True)
+    status: Mapped[int]
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
 
 
 class SyncState(Base):

@@ -19,10 +19,18 @@ import pytest
 from yarl import URL
 
 from services.receiver import (
+    OTHER_PATH,
     PATHS,
     BadWebhook,
     WebhookReceiver,
     WebhookRecord,
+)
+from services.webhook_fields import (
+    CallStatusUpdate,
+    DialResult,
+    InboundMessage,
+    MessageStatusUpdate,
+    VoiceCall,
 )
 from tests.signing import SIGNATURE_HEADER, form_body, post_signed, sign
 
@@ -44,36 +52,37 @@ VOICE = {
 
 @dataclass
 class RecordingHandlers:
-    """Stand-in for the engine: records every call; ``fail`` makes the next call raise."""
+    """Stand-in for the engine: records every call with its typed fields; ``fail`` makes
+    the next call raise."""
 
-    calls: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
     fail: BaseException | None = None
 
-    def _seen(self, name: str, form: Mapping[str, str]) -> None:
-        self.calls.append((name, form))
+    def _seen(self, name: str, value: Any) -> None:
+        self.calls.append((name, value))
         if self.fail is not None:
             exc, self.fail = self.fail, None
             raise exc
 
-    async def voice(self, form: Mapping[str, str]) -> str:
-        self._seen("voice", form)
-        if "CallSid" not in form:
-            raise BadWebhook("missing CallSid")
+    async def voice(self, call: VoiceCall) -> str:
+        self._seen("voice", call)
+        if call.from_ == "+10000000000":
+            raise BadWebhook("no such caller")
         return TWIML
 
-    async def dial_result(self, form: Mapping[str, str]) -> str:
-        self._seen("dial_result", form)
+    async def dial_result(self, result: DialResult) -> str:
+        self._seen("dial_result", result)
         return "<Response><Hangup/></Response>"
 
-    async def call_status(self, form: Mapping[str, str]) -> None:
-        self._seen("call_status", form)
+    async def call_status(self, update: CallStatusUpdate) -> None:
+        self._seen("call_status", update)
 
-    async def inbound_message(self, form: Mapping[str, str]) -> str:
-        self._seen("inbound_message", form)
+    async def inbound_message(self, message: InboundMessage) -> str:
+        self._seen("inbound_message", message)
         return "<Response/>"
 
-    async def message_status(self, form: Mapping[str, str]) -> None:
-        self._seen("message_status", form)
+    async def message_status(self, update: MessageStatusUpdate) -> None:
+        self._seen("message_status", update)
 
 
 @dataclass
@@ -171,9 +180,9 @@ def test_signed_voice_request_gets_the_handlers_twiml() -> None:
         status, ctype, body = await env.signed(PATHS["voice"], VOICE)
         assert (status, body) == (200, TWIML)
         assert ctype.startswith("text/xml")
-        [(name, form)] = env.handlers.calls
+        [(name, call)] = env.handlers.calls
         assert name == "voice"
-        assert dict(form) == VOICE
+        assert call == VoiceCall(VOICE["CallSid"], VOICE["From"], VOICE["To"], "ringing")
         [rec] = env.records
         assert (rec.path, rec.status, rec.reason) == ("/twilio/voice", 200, None)
         assert rec.checked_url == PUBLIC + "/twilio/voice"
@@ -246,9 +255,9 @@ def test_unicode_body_survives_byte_exact() -> None:
     async def t(env: Env) -> None:
         status, _, _ = await env.signed(PATHS["sms"], params)
         assert status == 200
-        [(_, form)] = env.handlers.calls
-        assert form["Body"] == text
-        assert form["Body"].encode("utf-8") == text.encode("utf-8")
+        [(_, message)] = env.handlers.calls
+        assert message.body == text.strip()
+        assert message.body.encode("utf-8") == text.strip().encode("utf-8")
 
     run(t)
 
@@ -268,25 +277,22 @@ def test_mms_media_fields_reach_the_handler() -> None:
     async def t(env: Env) -> None:
         status, _, _ = await env.signed(PATHS["sms"], params)
         assert status == 200
-        [(_, form)] = env.handlers.calls
-        assert dict(form) == params  # blank Body kept
-        assert [form[f"MediaUrl{i}"] for i in range(int(form["NumMedia"]))] == [
-            params["MediaUrl0"],
-            params["MediaUrl1"],
-        ]
+        [(_, message)] = env.handlers.calls
+        assert message.body == ""  # blank Body kept
+        assert message.media == (
+            (params["MediaUrl0"], "image/jpeg"),
+            (params["MediaUrl1"], "application/pdf"),
+        )
 
     run(t)
 
 
-def test_repeated_fields_are_kept_and_signed() -> None:
+def test_repeated_fields_are_signed_and_an_appended_copy_is_refused() -> None:
     pairs = [("MessageSid", "SM" + "5" * 32), ("Tag", "b"), ("From", "+14155550123"), ("Tag", "a")]
 
     async def t(env: Env) -> None:
         status, _, _ = await env.signed(PATHS["sms"], pairs)
         assert status == 200
-        [(_, form)] = env.handlers.calls
-        assert form["Tag"] == "b"  # the first value
-        assert form.getall("Tag") == ["b", "a"]  # type: ignore[attr-defined]
         # Every value is covered by the signature: adding one breaks it.
         signature = sign(TOKEN, PUBLIC + PATHS["sms"], pairs)
         status, _, _ = await env.raw(
@@ -296,16 +302,29 @@ def test_repeated_fields_are_kept_and_signed() -> None:
             headers={"Content-Type": FORM_CT, SIGNATURE_HEADER: signature},
         )
         assert status == 403
+        # The SDK's validator signs each distinct value once, so a copy of a signed field
+        # appended to the body (a second From, a second Body) would pass it: refused.
+        for extra in [("From", "+14155550123"), ("Tag", "a")]:
+            status, _, body = await env.raw(
+                "POST",
+                PATHS["sms"],
+                data=form_body([*pairs, extra]),
+                headers={"Content-Type": FORM_CT, SIGNATURE_HEADER: signature},
+            )
+            assert (status, body) == (403, "invalid signature")
+            assert env.records[-1].reason == (
+                "invalid signature: a field is repeated with the same value"
+            )
         assert len(env.handlers.calls) == 1
 
     run(t)
 
 
-def test_new_fields_from_twilio_are_passed_through() -> None:
+def test_new_fields_from_twilio_are_ignored_not_refused() -> None:
     async def t(env: Env) -> None:
         status, _, _ = await env.signed(PATHS["voice"], {**VOICE, "SomeFutureField": "x"})
         assert status == 200
-        assert env.handlers.calls[0][1]["SomeFutureField"] == "x"
+        assert env.handlers.calls[0][1].call_sid == VOICE["CallSid"]
 
     run(t)
 
@@ -325,7 +344,7 @@ def test_unsigned_request_is_403_and_handler_not_called() -> None:
         assert rec.status == 403
         assert rec.reason is not None and SIGNATURE_HEADER in rec.reason
         assert rec.checked_url == PUBLIC + "/twilio/voice"
-        assert rec.sid == VOICE["CallSid"]
+        assert rec.sid is None  # the body of an unsigned request is not even read
 
     run(t)
 
@@ -418,6 +437,8 @@ def test_unknown_paths_and_wrong_methods() -> None:
         assert env.handlers.calls == []
         assert [r.status for r in env.records[-3:]] == [405, 405, 405]
         assert len(env.records) == 13
+        # A stranger's path is not kept: every unknown path is recorded as one bucket.
+        assert {r.path for r in env.records if r.status == 404} == {OTHER_PATH}
 
     run(t)
 
@@ -425,14 +446,16 @@ def test_unknown_paths_and_wrong_methods() -> None:
 # -- body rules ------------------------------------------------------------------------------
 
 
-def test_empty_body_gives_handler_an_empty_form() -> None:
+def test_signed_empty_body_is_400_before_the_handler() -> None:
     async def t(env: Env) -> None:
         status, ctype, body = await env.signed(PATHS["voice"], {})
-        assert (status, body) == (400, "missing CallSid")
+        assert (status, body) == (400, "missing field(s): CallSid")
         assert ctype.startswith("text/plain")
-        [(_, form)] = env.handlers.calls
-        assert dict(form) == {}
-        assert env.records[-1].reason == "missing CallSid"
+        assert env.handlers.calls == []
+        assert env.records[-1].reason == "missing field(s): CallSid"
+        # The handler's own BadWebhook is a 400 too.
+        status, _, body = await env.signed(PATHS["voice"], {**VOICE, "From": "+10000000000"})
+        assert (status, body) == (400, "no such caller")
 
     run(t)
 
@@ -485,7 +508,8 @@ def test_body_just_under_the_limit_is_accepted() -> None:
         b"CallSid=CA1&Body=\xff\xfe",
     ],
 )
-def test_non_utf8_body_is_400(body: bytes) -> None:
+def test_non_utf8_body_is_403(body: bytes) -> None:
+    # Twilio only sends UTF-8: such a body cannot carry a valid signature.
     async def t(env: Env) -> None:
         signature = sign(TOKEN, PUBLIC + PATHS["sms"], {"CallSid": "CA1"})
         status, _, text = await env.raw(
@@ -494,23 +518,33 @@ def test_non_utf8_body_is_400(body: bytes) -> None:
             data=body,
             headers={"Content-Type": FORM_CT, SIGNATURE_HEADER: signature},
         )
-        assert (status, text) == (400, "body is not UTF-8")
+        assert (status, text) == (403, "invalid signature")
         assert env.handlers.calls == []
-        assert env.records[-1].reason == "body is not UTF-8"
+        assert env.records[-1].reason == "invalid signature: body is not UTF-8"
 
     run(t)
 
 
-def test_wrong_content_type_is_415() -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "application/x-www-form-urlencoded; charset=latin-1"},
+        {"Content-Type": FORM_CT, "Content-Encoding": "gzip"},
+    ],
+)
+def test_what_twilio_never_sends_is_403(headers: dict[str, str]) -> None:
     async def t(env: Env) -> None:
-        status, _, _ = await env.raw(
-            "POST",
-            PATHS["sms"],
-            data=b'{"Body": "hi"}',
-            headers={"Content-Type": "application/json"},
-        )
-        assert status == 415
+        for signed in (False, True):
+            extra = {SIGNATURE_HEADER: sign(TOKEN, PUBLIC + PATHS["sms"], {})} if signed else {}
+            status, _, text = await env.raw(
+                "POST", PATHS["sms"], data=b'{"Body": "hi"}', headers={**headers, **extra}
+            )
+            assert (status, text) == (403, "invalid signature")
         assert env.handlers.calls == []
+
+    run(t)
 
     run(t)
 
@@ -525,7 +559,8 @@ def test_handler_crash_is_500_logged_and_the_next_request_is_served(
 
     async def t(env: Env) -> None:
         env.handlers.fail = RuntimeError("boom")
-        status, _, body = await env.signed(PATHS["sms"], {**VOICE, "Body": secret_text})
+        sms = {"MessageSid": "SM" + "6" * 32, "From": "+14155550123", "Body": secret_text}
+        status, _, body = await env.signed(PATHS["sms"], sms)
         assert status == 500
         assert "boom" not in body
         assert env.records[-1].status == 500

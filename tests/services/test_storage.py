@@ -46,6 +46,77 @@ def test_migrations_go_down_and_up_again(db: Database) -> None:
     assert db.run_sync(lambda uow: uow.session.scalar(select(func.count(Contact.id)))) == 0
 
 
+def test_upgrading_a_working_office_keeps_every_link_and_decision(database_url: str) -> None:
+    """An office on revision 0003 with a texted call, a skipped one and a message: the
+    send-lifecycle migration keeps each call's job and message linked (on SQLite a table
+    rebuild with foreign keys on would have nulled every call_id) and gives the skipped
+    decision its job."""
+    database = Database(database_url)
+    try:
+        migrate.upgrade(database.engine, "0003")
+        at = "2026-11-20 10:00:00"
+        with database.engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO contacts (id, phone, notes, opted_out, created_at, updated_at)"
+                    " VALUES (1, '+14155550123', '', false, :at, :at)"
+                ),
+                {"at": at},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO conversations (id, contact_id, last_preview, unread_count)"
+                    " VALUES (1, 1, '', 0)"
+                )
+            )
+            for call_id, state in ((1, "sent"), (2, "skipped")):
+                c.execute(
+                    text(
+                        "INSERT INTO calls (id, sid, from_raw, phone, to_number, contact_id,"
+                        " started_at, status, outcome, mode, after_hours, textback_state,"
+                        " textback_reason, source) VALUES (:id, :sid, '+14155550123',"
+                        " '+14155550123', '+15005550001', 1, :at, 'completed', 'missed',"
+                        " 'ring', false, :state, :reason, 'live')"
+                    ),
+                    {
+                        "id": call_id,
+                        "sid": f"CA{call_id:032x}",
+                        "at": at,
+                        "state": state,
+                        "reason": "repeat_caller" if state == "skipped" else None,
+                    },
+                )
+            c.execute(
+                text(
+                    "INSERT INTO messages (id, sid, conversation_id, direction, body, status,"
+                    " kind, call_id, created_at) VALUES (1, 'SM1', 1, 'out', 'Hi', 'delivered',"
+                    " 'textback', 1, :at)"
+                ),
+                {"at": at},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO jobs (kind, state, due_at, contact_id, call_id, message_id,"
+                    " template_key, attempts, created_at) VALUES ('textback', 'done', :at, 1,"
+                    " 1, 1, 'templates.missed_call', 1, :at)"
+                ),
+                {"at": at},
+            )
+        migrate.upgrade(database.engine)
+        with database.engine.connect() as c:
+            jobs = c.execute(
+                text("SELECT call_id, state, message_id, reason FROM jobs ORDER BY call_id")
+            ).all()
+            message_call = c.execute(text("SELECT call_id FROM messages")).scalar()
+        assert [tuple(j) for j in jobs] == [
+            (1, "sent", 1, None),
+            (2, "skipped", None, "repeat_caller"),
+        ]
+        assert message_call == 1
+    finally:
+        database.close()
+
+
 def _add(uow: UnitOfWork, *, commit: bool) -> None:
     uow.session.add(
         Contact(phone="+14155550123", notes="", opted_out=False, created_at=NOW, updated_at=NOW)
