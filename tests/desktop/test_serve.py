@@ -111,3 +111,37 @@ def test_kill_9_during_the_delay_then_restart_sends_exactly_once(
         assert len(standin.messages_sent) == 1
     finally:
         restarted.stop()
+
+
+def test_kill_9_while_twilio_holds_the_create_then_restart_adopts_it_not_resends(
+    office: tuple[dict[str, str], TwilioStandIn],
+) -> None:
+    """The most dangerous moment of a send: Twilio has created the text and the process
+    dies before the answer arrives. The restarted box looks it up and adopts its SID."""
+    env, standin = office
+    frontdesk("settings", "set", "followup.delay_seconds", "0", env=env)
+    standin.fail_after_create("hang", hang_seconds=5.0)
+    server = ServeProcess(env, standin.auth_token).start()
+    missed_call(server, "CA" + "7" * 32)
+    (created,) = standin.wait_for_messages_sync(1, timeout=15)
+    server.kill()  # the create's answer never reaches it
+    restarted = ServeProcess(env, standin.auth_token).start()
+    try:
+        # Uncertain: looked up after the settle period (30 s), then adopted.
+        deadline = time.monotonic() + 60
+        exported: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            result = frontdesk("export", "--format", "json", env=env)
+            exported = json.loads(result.stdout)
+            messages = exported["conversations"][0]["messages"]  # type: ignore[index]
+            if any(m["sid"] == created["sid"] for m in messages):
+                break
+            time.sleep(1.0)
+        messages = exported["conversations"][0]["messages"]  # type: ignore[index]
+        assert [m["sid"] for m in messages if m["direction"] == "out"] == [created["sid"]]
+        (call,) = exported["calls"]  # type: ignore[misc]
+        assert call["textback"]["state"] == "sent"
+        assert len(standin.messages_sent) == 1  # adopted, never sent again
+        assert len(standin.requests_to("/Messages.json", "POST")) == 1
+    finally:
+        restarted.stop()

@@ -102,3 +102,40 @@ def test_text_that_never_left_is_sent_exactly_once_after_restart(
 ) -> None:
     _scenario(database_url, data_dir, twilio_standin, left=False)
     assert [m["body"] for m in twilio_standin.messages_sent] == [BODY]
+
+
+def test_a_claim_cut_short_before_the_text_was_written_sends_at_once_after_restart(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """Killed between claiming the job and writing its message row: nothing can have
+    reached Twilio, so the restart sends it at once (no settle period), exactly once."""
+    settings = {"textback.delay_seconds": 3600, "templates.missed_call": BODY}
+
+    async def first_run() -> None:
+        async with running_app(database_url, data_dir, twilio_standin, settings=settings) as app:
+            await app.missed_call(CALLER)
+
+    def claim_only(uow: UnitOfWork) -> None:
+        job = uow.session.scalars(select(Job).where(Job.kind == "textback")).one()
+        job.state = "claimed"
+        job.claimed_at = datetime.now(UTC)
+        uow.commit()
+
+    async def second_run() -> None:
+        clock = ManualClock()
+        async with running_app(
+            database_url, data_dir, twilio_standin, settings=settings, clock=clock
+        ) as app:
+            await app.until("the text", lambda: _sent(app))
+            assert [m["body"] for m in twilio_standin.messages_sent] == [BODY]
+
+    async def _sent(app: object) -> bool:
+        return len(twilio_standin.messages_sent) >= 1
+
+    asyncio.run(first_run())
+    db = Database(database_url)
+    try:
+        db.run_sync(claim_only)
+    finally:
+        db.close()
+    asyncio.run(second_run())

@@ -1,0 +1,85 @@
+"""A desk reply whose answer Twilio loses, driven through the real Inbox screen: one
+bubble at once ("Sending…"), then sent with Twilio's SID, never a second bubble."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from services.clock import ManualClock
+from tests.harness import running_app
+from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
+from tests.twilio_standin import TwilioStandIn
+from tests.ui.conftest import until
+from ui.event_bridge import EventBridge
+from ui.inbox.page import InboxPage
+
+CALLER = "+14155550123"
+REPLY = "On our way at 3"
+
+
+@pytest.mark.parametrize("fault", ["drop", "500"])
+def test_a_reply_whose_answer_is_lost_is_one_bubble_then_sent(
+    twilio_standin: TwilioStandIn,
+    qtbot: QtBot,
+    run: Any,
+    database_url: str,
+    data_dir: Path,
+    fault: str,
+) -> None:
+    clock = ManualClock()
+
+    async def scenario() -> None:
+        async with running_app(
+            database_url,
+            data_dir,
+            twilio_standin,
+            clock=clock,
+            settings={"textback.enabled": False},
+        ) as app:
+            bridge = EventBridge(app.runtime.bus)
+            try:
+                page = InboxPage(app.inbox, app.engine, bridge)
+                page.tasks.quiet = True
+                page.resize(1200, 800)
+                qtbot.addWidget(page)
+                page.show()
+                page.start()
+                await app.reply(CALLER, "Anyone there? Water everywhere")
+                await until(lambda: page.model.rowCount() == 1)
+                page.list.setCurrentIndex(page.model.index(0, 0))
+                await until(lambda: page.panel.contact is not None)
+
+                def mine() -> list[Any]:
+                    return [
+                        i
+                        for i in page.thread_view.thread_model.items()
+                        if getattr(i, "body", None) == REPLY
+                    ]
+
+                twilio_standin.fail_after_create(fault)
+                page.composer.edit.setFocus()
+                qtbot.keyClicks(page.composer.edit, REPLY)
+                qtbot.keyClick(page.composer.edit, Qt.Key.Key_Return)
+                await until(lambda: len(mine()) == 1)
+                assert mine()[0].status == "sending"
+                await until(lambda: page.composer.text == "")
+                assert len(twilio_standin.messages_sent) == 1  # Twilio has it; we don't know
+
+                await app.idle()
+                clock.advance(app.engine.outbox.settle_seconds + 1)
+                await until(lambda: len(mine()) == 1 and mine()[0].status == "queued", 10)
+                ((sid, _body, _status, _kind, _error),) = [
+                    m for m in await app.outbound() if m[1] == REPLY
+                ]
+                assert sid == twilio_standin.messages_sent[0]["sid"]
+                assert len(twilio_standin.messages_sent) == 1
+                assert len(mine()) == 1
+            finally:
+                bridge.detach()
+
+    run(scenario())
