@@ -10,6 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class ThreadStateError(ValueError):
+    """A transition the thread's state does not allow; the message is for the desk."""
+
+
 class ThreadState(StrEnum):
     """Stored in ``conversations.state``."""
 

@@ -21,16 +21,12 @@ from sqlalchemy.orm import Session
 from services import records
 from services.clock import as_utc
 from services.storage.models import Contact, Conversation
-from services.thread_state import ThreadState, effective
+from services.thread_state import ThreadState, ThreadStateError, effective
 
 __all__ = ["ThreadStateError", "close", "current", "on_inbound", "reopen", "snooze"]
 
 #: Snoozes longer than this are refused (a typo of a year, not a plan).
 MAX_SNOOZE_DAYS = 90
-
-
-class ThreadStateError(ValueError):
-    """A transition the thread's state does not allow; the message is for the desk."""
 
 
 def current(conversation: Conversation, now: datetime) -> ThreadState:
