@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QStyleOptionViewItem,
@@ -195,6 +196,9 @@ class InboxPage(QWidget):
         header_layout.addWidget(self.header_title)
         header_layout.addWidget(self.header_sub)
         header_row.addLayout(header_layout, 1)
+        for label in (self.header_title, self.header_sub):
+            # The buttons beside them must not widen the window past a 1024 px screen.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.thread_actions = ThreadActions(header)
         self.thread_actions.hide()
         header_row.addWidget(self.thread_actions)
