@@ -324,8 +324,25 @@ class Shell:
         self.notifier: Notifier | None = None
         self.bridge: Any = None
         self.demo_note = ""
+        # The secrets the log redacts (run_app shares its list); the wizard adds to it.
+        self.log_secrets: list[str] = []
+        self._credentials: Any = None
         self._quit = asyncio.Event()
         self.on_window: Callable[[Any], None] | None = None  # screenshots and tests
+
+    @property
+    def credentials(self) -> Any:
+        """The credential store the app runs on (the OS keyring and environment, or the
+        wizard's in-memory one on a PC without a keyring)."""
+        if self._credentials is None:
+            from services.credentials import CredentialStore
+
+            self._credentials = CredentialStore()
+        return self._credentials
+
+    @credentials.setter
+    def credentials(self, store: Any) -> None:
+        self._credentials = store
 
     def request_quit(self) -> None:
         self._quit.set()
@@ -335,20 +352,30 @@ class Shell:
             self.window.bring_to_front()
 
     async def _build_runtime(self) -> tuple[Runtime, Any]:
+        demo_answers: dict[str, Any] = {}
         if not self.demo:
             from desktop.live import LiveSetupError, build_live_runtime
-            from services.credentials import CredentialStore
 
-            store = CredentialStore()
+            store = self.credentials
             try:
                 return await build_live_runtime(self.config, store), None
             except LiveSetupError as exc:
                 self.demo_note = str(exc)
-            if await self._first_run(store):
+            outcome = await self._first_run(store)
+            if outcome is not None and outcome.store is not None:
+                self.credentials = outcome.store
                 try:
-                    return await build_live_runtime(self.config, store), None
+                    runtime = await build_live_runtime(self.config, outcome.store)
                 except LiveSetupError as exc:
                     self.demo_note = str(exc)
+                else:
+                    if outcome.notice:
+                        QMessageBox.information(None, "Frontdesk", outcome.notice)
+                    return runtime, None
+            if outcome is not None:
+                demo_answers = outcome.demo_answers
+                if outcome.error:
+                    QMessageBox.warning(None, "Frontdesk", outcome.error)
             log.info("not live (%s): opening the demo workspace", self.demo_note)
         try:
             from desktop.demo import build_demo_runtime
@@ -362,21 +389,22 @@ class Shell:
             box.setInformativeText(self.demo_note or str(exc))
             box.exec()
             raise SystemExit(EXIT_FAILED) from None
-        runtime, carrier = await build_demo_runtime(self.config)
+        runtime, carrier = await build_demo_runtime(self.config, answers=demo_answers)
         return runtime, carrier
 
     def _interactive(self) -> bool:
         return QApplication.platformName() not in ("offscreen", "minimal")
 
-    async def _first_run(self, store: Any) -> bool:
-        """On a workspace never set up, ask what the wizard asks; True when it stored a
-        Twilio account to try. Skipped with no screen to show it on (then: the demo)."""
-        from desktop.live import needs_first_run, save_first_run
-        from services.credentials import CredentialsError, TwilioCredentials
+    async def _first_run(self, store: Any) -> Any:
+        """On a workspace never set up, ask what the wizard asks and store the answers
+        (:func:`desktop.first_run.store_answers`); returns its outcome, or ``None`` when
+        the wizard was not shown or was cancelled. Skipped with no screen to show it on."""
+        from desktop.first_run import store_answers
+        from desktop.live import needs_first_run
         from ui.wizard import FirstRunWizard
 
         if not self._interactive() or not await needs_first_run(self.config, store):
-            return False
+            return None
         wizard = FirstRunWizard()
         finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -388,27 +416,13 @@ class Shell:
         wizard.open()  # not exec(): the loop keeps running while the owner types
         try:
             if await finished != QDialog.DialogCode.Accepted.value:
-                return False
+                return None
             result = wizard.wizard_result()
         finally:
             wizard.deleteLater()
-        credentials = None
-        if result.mode == "live" and result.twilio_account_sid and result.twilio_auth_token:
-            credentials = TwilioCredentials(
-                result.twilio_account_sid, auth_token=result.twilio_auth_token
-            )
-        try:
-            await save_first_run(
-                self.config,
-                store,
-                result.settings if credentials else {},
-                credentials,
-                result.ngrok_authtoken,
-            )
-        except CredentialsError as exc:
-            QMessageBox.warning(None, "Frontdesk", str(exc))
-            return False
-        return credentials is not None
+        outcome = await store_answers(self.config, store, result)
+        self.log_secrets.extend(outcome.secrets)
+        return outcome
 
     async def main(self) -> int:
         from ui import theme
@@ -458,7 +472,6 @@ class Shell:
         from desktop.connection import DesktopConnection
         from desktop.health import RuntimeHealth
         from services.analytics import Analytics
-        from services.credentials import CredentialStore
         from ui.analytics_page import AnalyticsPage
         from ui.connection_box import ConnectionBox
         from ui.contacts_page import ContactsPage
@@ -470,7 +483,7 @@ class Shell:
         live = carrier is None
         connection = ConnectionBox(
             DesktopConnection(
-                CredentialStore(),
+                self.credentials,
                 inbox,
                 runtime if live else None,
                 twilio_base_url=self.config.twilio_base_url,
@@ -619,6 +632,7 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     shell = Shell(app, config, demo=demo)
+    shell.log_secrets = secrets
     instance.on_raise = shell.raise_window
     reporter = ErrorReporter(config, shell.request_quit)
     previous_hook = sys.excepthook

@@ -110,19 +110,28 @@ def demo_config(config: AppConfig) -> AppConfig:
     )
 
 
-def _prepare(database_url: str, values: Mapping[str, Any]) -> bool:
-    """Migrate; store the demo settings on a fresh workspace. True when it was fresh."""
+def _prepare(
+    database_url: str, values: Mapping[str, Any], answers: Mapping[str, Any] | None = None
+) -> bool:
+    """Migrate; store the demo settings on a fresh workspace, then the owner's own
+    ``answers`` (fresh or not: what the wizard asked wins). True when it was fresh."""
     db = Database(database_url)
     try:
         migrate.upgrade(db.engine)
 
         def work(uow: UnitOfWork) -> bool:
             current = settings_store.load(uow.session)
-            if current["business.phone_number"]:
-                return False  # seeded before: keep what the user changed since
-            settings_store.apply_changes(uow.session, values, actor="demo", now=SystemClock().now())
+            fresh = not current["business.phone_number"]
+            if fresh:
+                settings_store.apply_changes(
+                    uow.session, values, actor="demo", now=SystemClock().now()
+                )
+            if answers:
+                settings_store.apply_changes(
+                    uow.session, answers, actor="first-run wizard", now=SystemClock().now()
+                )
             uow.commit()
-            return True
+            return fresh
 
         return db.run_sync(work)
     finally:
@@ -188,15 +197,18 @@ async def build_demo_runtime(
     *,
     seed: bool = True,
     settings: Mapping[str, Any] | None = None,
+    answers: Mapping[str, Any] | None = None,
 ) -> tuple[Runtime, DemoCarrier]:
     """The runtime on the demo workspace and its simulated carrier (not started).
 
     ``settings`` override :data:`DEMO_SETTINGS` on a fresh workspace (the selftest uses
-    that); ``seed=False`` leaves the inbox empty.
+    that); ``answers`` (what the first-run wizard asked: business name, phones, texts)
+    are stored on the demo workspace whether fresh or not; ``seed=False`` leaves the
+    inbox empty.
     """
     cfg = demo_config(config)
     fresh = await asyncio.to_thread(
-        _prepare, cfg.database_url, {**DEMO_SETTINGS, **(settings or {})}
+        _prepare, cfg.database_url, {**DEMO_SETTINGS, **(settings or {})}, answers
     )
     carrier = DemoCarrier(new_auth_token(), number=DEMO_NUMBER)
     runtime = DemoRuntime(cfg, carrier=carrier, seed=seed and fresh)

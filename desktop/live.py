@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from desktop.config import AppConfig
@@ -11,7 +12,14 @@ from desktop.runtime import Runtime
 from services import settings as settings_mod
 from services import settings_store
 from services.clock import SystemClock
-from services.credentials import CredentialsError, CredentialStore, TwilioCredentials
+from services.credentials import (
+    ENV_ACCOUNT_SID,
+    ENV_AUTH_TOKEN,
+    ENV_NGROK_AUTHTOKEN,
+    CredentialsError,
+    CredentialStore,
+    TwilioCredentials,
+)
 from services.gateway import TwilioGateway
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
@@ -54,25 +62,47 @@ async def save_first_run(
     credentials: TwilioCredentials | None,
     ngrok_token: str | None = None,
 ) -> None:
-    """Store what the first-run wizard collected: secrets in the keyring, the rest as
-    settings. Raises :class:`~services.credentials.KeyringUnavailable` (nothing stored)
-    when this machine has no secure keyring."""
+    """Store what the first-run wizard collected: the answers as settings first, then
+    the secrets in the keyring.
+
+    The answers are kept whatever happens to the secrets: with no secure keyring this
+    raises :class:`~services.credentials.KeyringUnavailable` after the settings were
+    stored (and no secret touched the disk).
+    """
+    await asyncio.to_thread(_apply_settings, config, settings)
     if credentials is not None:
         await asyncio.to_thread(store.save_twilio, credentials)
     if ngrok_token:
         await asyncio.to_thread(store.save_ngrok_token, ngrok_token)
-    await asyncio.to_thread(_apply_settings, config, settings)
+
+
+def session_store(
+    credentials: TwilioCredentials, ngrok_token: str | None, base: Mapping[str, str] | None = None
+) -> CredentialStore:
+    """A credential store holding ``credentials`` in memory only (this run), over the
+    environment ``base`` (default: the process environment): what the app runs on when
+    the wizard's secrets could not be stored because this PC has no keyring."""
+    environ = dict(os.environ if base is None else base)
+    environ[ENV_ACCOUNT_SID] = credentials.account_sid
+    environ[ENV_AUTH_TOKEN] = credentials.auth_token or ""
+    if ngrok_token:
+        environ[ENV_NGROK_AUTHTOKEN] = ngrok_token
+    return CredentialStore(environ=environ)
 
 
 async def needs_first_run(config: AppConfig, store: CredentialStore) -> bool:
-    """True for a workspace with neither Twilio credentials nor a business number."""
+    """True for a workspace never set up: no Twilio credentials, no business number and
+    no business name (the wizard, answered in either mode, stores the name)."""
 
     def check() -> bool:
         try:
             creds = store.load_twilio()
         except CredentialsError:
             creds = None
-        return creds is None and not _load_settings(config)["business.phone_number"]
+        if creds is not None:
+            return False
+        cfg = _load_settings(config)
+        return not cfg["business.phone_number"] and not cfg["business.name"]
 
     return await asyncio.to_thread(check)
 

@@ -9,13 +9,26 @@ coroutine to be awaited on the event loop; none blocks it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
 from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
 from services.settings import Settings
-from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
+from services.snapshots import (
+    ActivityItem,
+    CallItem,
+    ContactDetail,
+    ConversationRow,
+    Counts,
+    FilterCounts,
+    MessageItem,
+    NoteItem,
+)
+from services.thread_state import ThreadStateError
+
+__all__ = ["ThreadStateError"]  # the UI catches it from here
 
 
 class ReplyRefused(ValueError):
@@ -43,6 +56,7 @@ class InboxApi(Protocol):
         filter: str = "all",
         search: str = "",
         me: str | None = None,
+        tag: str | None = None,
         offset: int = 0,
         limit: int = 200,
     ) -> list[ConversationRow]: ...
@@ -51,11 +65,23 @@ class InboxApi(Protocol):
 
     async def counts(self, *, me: str | None = None) -> Counts: ...
 
+    async def filter_counts(self, *, me: str | None = None) -> FilterCounts: ...
+
     async def thread(
         self, contact_id: int, *, limit: int = 500
-    ) -> list[MessageItem | CallItem]: ...
+    ) -> list[MessageItem | CallItem | NoteItem | ActivityItem]: ...
 
     async def mark_read(self, contact_id: int) -> None: ...
+
+    async def mark_unread(self, contact_id: int) -> ConversationRow: ...
+
+    async def close(self, contact_id: int, *, actor: str) -> ConversationRow: ...
+
+    async def reopen(self, contact_id: int, *, actor: str) -> ConversationRow: ...
+
+    async def snooze(self, contact_id: int, until: datetime, *, actor: str) -> ConversationRow: ...
+
+    async def add_note(self, contact_id: int, body: str, *, actor: str) -> NoteItem: ...
 
     async def contact(self, contact_id: int) -> ContactDetail: ...
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records, sends, settings_store, twiml
+from services import phones, policy, records, sends, settings_store, threads, twiml
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -399,6 +399,7 @@ class Engine:
             records.add_tag(s, contact, records.MISSED_CALL)
             conversation = records.conversation_for(s, contact)
             records.note_call(conversation, as_utc(call.started_at))
+            threads.on_inbound(s, conversation, contact, now)
             self._publish_after(
                 uow, ContactChanged(contact.id), ConversationChanged(conversation.id, contact.id)
             )
@@ -523,6 +524,7 @@ class Engine:
                     created_at=now,
                 ),
             )
+            threads.on_inbound(s, conversation, contact, now)
             word = policy.keyword(body)
             if word == "stop":
                 contact.opted_out = True

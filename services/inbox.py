@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, column, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, column, func, literal_column, or_, select
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records, sends, settings_store
+from services import phones, policy, records, sends, settings_store, threads
 from services.api import NotFound
 from services.clock import Clock, as_utc
 from services.events import (
@@ -31,15 +31,61 @@ from services.events import (
     SettingsChanged,
 )
 from services.settings import Settings
-from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
+from services.snapshots import (
+    ActivityItem,
+    CallItem,
+    ContactDetail,
+    ConversationRow,
+    Counts,
+    FilterCounts,
+    MessageItem,
+    NoteItem,
+)
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
+from services.storage.models import (
+    AuditEntry,
+    Call,
+    Contact,
+    Conversation,
+    Job,
+    Message,
+    Tag,
+    ThreadNote,
+    contact_tags,
+)
 from services.this_pc import ThisPc
+from services.thread_state import ThreadState
 from services.webhook_fields import clean_text
 
 T = TypeVar("T")
 
-FILTERS = ("all", "unread", "pending_callback", "assigned_to_me", "opted_out")
+NOTE_MAX = 5000  # characters in one internal note
+
+ThreadItem = MessageItem | CallItem | NoteItem | ActivityItem
+
+#: Audit actions shown as activity lines in the thread.
+ACTIVITY_ACTIONS = (
+    "contact.assigned",
+    "contact.tagged",
+    "contact.untagged",
+    "contact.booked",
+    "contact.callback_done",
+    "conversation.closed",
+    "conversation.reopened",
+    "conversation.snoozed",
+)
+
+FILTERS = (
+    "all",
+    "open",
+    "unread",
+    "pending_callback",
+    "assigned_to_me",
+    "unassigned",
+    "snoozed",
+    "closed",
+    "opted_out",
+)
 MAX_SEARCH = 200  # characters of a search kept (a LIKE pattern past ~50,000 fails on SQLite)
 MAX_SEARCH_WORDS = 12  # words of a search matched against message text
 
@@ -117,14 +163,16 @@ class Inbox:
         filter: str = "all",
         search: str = "",
         me: str | None = None,
+        tag: str | None = None,
         offset: int = 0,
         limit: int = 200,
     ) -> list[ConversationRow]:
-        """Threads newest first, filtered (one of :data:`FILTERS`) and searched across
-        names, numbers and message text."""
+        """Threads newest first, filtered (one of :data:`FILTERS`, and to one ``tag`` when
+        given) and searched across names, numbers and message text."""
         if filter not in FILTERS:
             raise ValueError(f"unknown filter {filter!r}")
         wanted = clean_search(search)
+        now = self._clock.now()
 
         def query(s: Session) -> list[ConversationRow]:
             stmt = (
@@ -132,7 +180,9 @@ class Inbox:
                 .join(Contact, Contact.id == Conversation.contact_id)
                 .where(Conversation.last_message_at.is_not(None))
             )
-            stmt = _apply_filter(stmt, filter, me)
+            stmt = _apply_filter(stmt, filter, me, now)
+            if tag:
+                stmt = stmt.where(Contact.tags.any(Tag.name == tag))
             if wanted:
                 stmt = stmt.where(_search_clause(s, wanted))
             stmt = (
@@ -173,6 +223,8 @@ class Inbox:
             opted_out=contact.opted_out,
             assigned_to=contact.assigned_to,
             after_hours=bool(last_call[0]) if last_call is not None else False,
+            state=threads.current(conv, self._clock.now()),
+            snoozed_until=as_utc(conv.snoozed_until) if conv.snoozed_until else None,
         )
 
     async def conversation(self, contact_id: int) -> ConversationRow:
@@ -214,10 +266,116 @@ class Inbox:
 
         return await self._read(query)
 
-    async def thread(self, contact_id: int, *, limit: int = 500) -> list[MessageItem | CallItem]:
-        """The newest ``limit`` messages and the calls among them, oldest first."""
+    async def filter_counts(self, *, me: str | None = None) -> FilterCounts:
+        """How many threads each filter of :data:`FILTERS` shows, and each tag."""
+        now = self._clock.now()
 
-        def query(s: Session) -> list[MessageItem | CallItem]:
+        def query(s: Session) -> FilterCounts:
+            base = (
+                select(func.count())
+                .select_from(Conversation)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(Conversation.last_message_at.is_not(None))
+            )
+            counts = {
+                name: int(s.scalar(_apply_filter(base, name, me, now)) or 0) for name in FILTERS
+            }
+            tag_rows = s.execute(
+                select(Tag.name, func.count())
+                .select_from(Tag)
+                .join(contact_tags, contact_tags.c.tag_id == Tag.id)
+                .join(Conversation, Conversation.contact_id == contact_tags.c.contact_id)
+                .where(Conversation.last_message_at.is_not(None))
+                .group_by(Tag.name)
+                .order_by(Tag.name)
+            ).all()
+            return FilterCounts(counts, {name: int(n) for name, n in tag_rows})
+
+        return await self._read(query)
+
+    # ---- the thread's workflow (transitions in services.threads) --------------------
+    async def _thread_change(
+        self, contact_id: int, change: Callable[[Session, Conversation, Contact], bool]
+    ) -> ConversationRow:
+        def work(uow: UnitOfWork) -> tuple[ConversationRow, list[Event]]:
+            s = uow.session
+            contact = s.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"contact {contact_id} not found")
+            conversation = records.conversation_for(s, contact)
+            changed = change(s, conversation, contact)
+            s.flush()
+            events: list[Event] = (
+                [ConversationChanged(conversation.id, contact.id)] if changed else []
+            )
+            return self._row(s, conversation, contact), events
+
+        return await self._write(work)
+
+    async def close(self, contact_id: int, *, actor: str) -> ConversationRow:
+        """Close the thread (a new inbound text or call reopens it)."""
+        now = self._clock.now()
+        return await self._thread_change(
+            contact_id, lambda s, conv, c: threads.close(s, conv, c, now, actor)
+        )
+
+    async def reopen(self, contact_id: int, *, actor: str) -> ConversationRow:
+        now = self._clock.now()
+        return await self._thread_change(
+            contact_id, lambda s, conv, c: threads.reopen(s, conv, c, now, actor)
+        )
+
+    async def snooze(self, contact_id: int, until: datetime, *, actor: str) -> ConversationRow:
+        """Snooze the thread until ``until``; raises
+        :class:`~services.threads.ThreadStateError` for a time not in the future."""
+        now = self._clock.now()
+        return await self._thread_change(
+            contact_id, lambda s, conv, c: threads.snooze(s, conv, c, now, until, actor)
+        )
+
+    async def mark_unread(self, contact_id: int) -> ConversationRow:
+        """Bold again, counted in the Inbox badge, as if it had not been read."""
+
+        def change(_s: Session, conv: Conversation, _c: Contact) -> bool:
+            if conv.unread_count > 0:
+                return False
+            conv.unread_count = 1
+            return True
+
+        return await self._thread_change(contact_id, change)
+
+    # ---- notes and activity in the thread ---------------------------------------------
+    async def add_note(self, contact_id: int, body: str, *, actor: str) -> NoteItem:
+        """An internal note in the thread (never sent). Refuses an empty note, or one
+        past :data:`NOTE_MAX` characters, with :class:`ValueError`."""
+        text = body.replace("\x00", "").strip()
+        if not text:
+            raise ValueError("Write the note first.")
+        if len(text) > NOTE_MAX:
+            raise ValueError(f"A note can be up to {NOTE_MAX:,} characters.")
+        author = (actor or "desk")[:100]
+
+        def work(uow: UnitOfWork) -> tuple[NoteItem, list[Event]]:
+            s = uow.session
+            contact = s.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"contact {contact_id} not found")
+            note = ThreadNote(
+                contact_id=contact_id, author=author, body=text, created_at=self._clock.now()
+            )
+            s.add(note)
+            s.flush()
+            conversation = records.conversation_for(s, contact)
+            item = NoteItem(note.id, as_utc(note.created_at), note.author, note.body)
+            return item, [ConversationChanged(conversation.id, contact_id)]
+
+        return await self._write(work)
+
+    async def thread(self, contact_id: int, *, limit: int = 500) -> list[ThreadItem]:
+        """The newest ``limit`` messages and the calls, internal notes and activity lines
+        among them, oldest first."""
+
+        def query(s: Session) -> list[ThreadItem]:
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
@@ -232,7 +390,7 @@ class Inbox:
                         .limit(limit)
                     ).all()
                 )
-            items: list[MessageItem | CallItem] = [_message_item(m) for m in messages]
+            items: list[ThreadItem] = [_message_item(m) for m in messages]
             oldest = as_utc(messages[-1].created_at) if len(messages) == limit else None
             calls = s.scalars(
                 select(Call).where(Call.contact_id == contact_id).order_by(Call.started_at)
@@ -242,7 +400,30 @@ class Inbox:
                 for c in calls
                 if oldest is None or as_utc(c.started_at) >= oldest
             ]
-            items.sort(key=lambda item: (item.at, 0 if isinstance(item, CallItem) else 1))
+            notes = s.scalars(
+                select(ThreadNote)
+                .where(ThreadNote.contact_id == contact_id)
+                .order_by(ThreadNote.id)
+            ).all()
+            items += [
+                NoteItem(n.id, as_utc(n.created_at), n.author, n.body)
+                for n in notes
+                if oldest is None or as_utc(n.created_at) >= oldest
+            ]
+            entries = s.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.subject == contact.phone,
+                    AuditEntry.action.in_(ACTIVITY_ACTIONS),
+                )
+                .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .limit(limit)
+            ).all()
+            items += [
+                _activity_item(e) for e in entries if oldest is None or as_utc(e.at) >= oldest
+            ]
+            order = {CallItem: 0, MessageItem: 1, NoteItem: 2, ActivityItem: 3}
+            items.sort(key=lambda item: (item.at, order[type(item)], item.id))
             return items
 
         return await self._read(query)
@@ -452,7 +633,24 @@ def _latest_calls(s: Session, contact_ids: list[int]) -> dict[int, tuple[bool, d
     return latest
 
 
-def _apply_filter(stmt: Any, name: str, me: str | None) -> Any:
+def _open_clause(now: datetime) -> Any:
+    return or_(
+        Conversation.state == ThreadState.OPEN,
+        and_(Conversation.state == ThreadState.SNOOZED, Conversation.snoozed_until <= now),
+    )
+
+
+def _apply_filter(stmt: Any, name: str, me: str | None, now: datetime) -> Any:
+    if name == "open":
+        return stmt.where(_open_clause(now))
+    if name == "closed":
+        return stmt.where(Conversation.state == ThreadState.CLOSED)
+    if name == "snoozed":
+        return stmt.where(
+            Conversation.state == ThreadState.SNOOZED, Conversation.snoozed_until > now
+        )
+    if name == "unassigned":
+        return stmt.where(or_(Contact.assigned_to.is_(None), Contact.assigned_to == ""))
     if name == "unread":
         return stmt.where(Conversation.unread_count > 0)
     if name == "pending_callback":
@@ -522,6 +720,34 @@ def _messages_matching(s: Session, text: str) -> Any:
         return select(Message.id).where(vector.op("@@")(func.to_tsquery(simple, query)))
     like = f"%{_escape_like(text)}%"
     return select(Message.id).where(Message.body.ilike(like, escape="\\"))
+
+
+def _activity_item(entry: AuditEntry) -> ActivityItem:
+    detail = entry.detail or {}
+    until: datetime | None = None
+    match entry.action:
+        case "contact.assigned":
+            text = f"Assigned to {detail['to']}" if detail.get("to") else "Unassigned"
+        case "contact.tagged":
+            text = f"Tagged “{detail.get('tag', '')}”"
+        case "contact.untagged":
+            text = f"Removed the tag “{detail.get('tag', '')}”"
+        case "contact.booked":
+            cents = detail.get("value_cents")
+            text = f"Marked booked (${cents / 100:,.2f})" if cents else "Marked booked"
+        case "contact.callback_done":
+            text = "Callback done"
+        case "conversation.closed":
+            text = "Closed the conversation"
+        case "conversation.reopened":
+            text = "Reopened the conversation"
+        case "conversation.snoozed":
+            text = "Snoozed the conversation"
+            if detail.get("until"):
+                until = as_utc(datetime.fromisoformat(detail["until"]))
+        case _:
+            text = entry.action
+    return ActivityItem(entry.id, as_utc(entry.at), entry.actor, text, until)
 
 
 def _message_item(m: Message) -> MessageItem:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from typing import Any, Final
 
@@ -85,8 +86,9 @@ class RefusalLog:
             if not self._pending:
                 return True
             pending, self._pending = self._pending, {}
+            # The rows stay listed as unwritten until their write has committed: a
+            # reader in between (another worker) would otherwise see them nowhere.
             rows = list(self._unwritten)
-            self._unwritten.clear()
             try:
                 await self._db.run(lambda uow: _write(uow, pending, rows))
             except Exception:
@@ -95,8 +97,10 @@ class RefusalLog:
                     entry = self._pending.setdefault(key, [status, 0, first, last])
                     entry[1] += count
                     entry[2] = min(entry[2], first)
-                self._unwritten.extendleft(reversed(rows))
                 return False
+            for row in rows:
+                with contextlib.suppress(ValueError):
+                    self._unwritten.remove(row)
             return True
 
     async def counts(self) -> list[RefusalCount]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.send_state import Shown
+from services.thread_state import ThreadState
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,8 @@ class ConversationRow:
     opted_out: bool
     assigned_to: str | None
     after_hours: bool  # the newest call from this contact came outside business hours
+    state: ThreadState = ThreadState.OPEN  # as of the read (a passed snooze reads open)
+    snoozed_until: datetime | None = None
 
     @property
     def title(self) -> str:
@@ -92,3 +95,33 @@ class Counts:
     pending_callback: int
     missed_today: int
     missed_waiting: int = 0  # missed calls nobody has attended to yet (thread not opened)
+
+
+@dataclass(frozen=True, slots=True)
+class FilterCounts:
+    """How many threads each inbox filter holds (its key in ``services.inbox.FILTERS``),
+    and each tag's count (tag name → threads carrying it)."""
+
+    filters: dict[str, int]
+    tags: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityItem:
+    """A line in the thread: who did what when (assigned, tagged, closed, booked, ...)."""
+
+    id: int
+    at: datetime
+    actor: str
+    text: str  # "Assigned to Luis", "Closed the conversation", "Snoozed the conversation"
+    until: datetime | None = None  # a snooze's end
+
+
+@dataclass(frozen=True, slots=True)
+class NoteItem:
+    """An internal note in the thread: the desk's own words, never sent."""
+
+    id: int
+    at: datetime
+    author: str
+    body: str

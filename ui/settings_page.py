@@ -138,7 +138,6 @@ class SettingsPage(QWidget):
         outer.addLayout(body, 1)
         self.nav = QListWidget()
         self.nav.setObjectName("settingsNav")
-        self.nav.setFixedWidth(210)
         self.nav.setStyleSheet(
             "QListWidget#settingsNav { font-size: 11pt; }"
             "QListWidget#settingsNav::item { padding: 9px 12px; }"
@@ -156,6 +155,8 @@ class SettingsPage(QWidget):
         self._build_alerts()
         self._build_twilio()
         self.nav.setCurrentRow(0)
+        # As wide as the longest section name, not a fixed 210 px the forms need at 1024.
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + 8)
 
         bar = QHBoxLayout()
         self.status = QLabel()
@@ -239,6 +240,8 @@ class SettingsPage(QWidget):
     def _form(self, layout: QVBoxLayout, title: str | None = None) -> QFormLayout:
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # A narrow window puts a long label above its field instead of scrolling sideways.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         form.setVerticalSpacing(10)
         if title is None:

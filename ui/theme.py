@@ -44,6 +44,14 @@ def bubble_colors(palette: QPalette, outgoing: bool) -> tuple[QColor, QColor]:
     return blend(base, text, 0.10 if not is_dark(palette) else 0.16), text
 
 
+def note_colors(palette: QPalette) -> tuple[QColor, QColor, QColor]:
+    """(background, text, dashed edge) for an internal note: amber, never a bubble's blue
+    or grey, so a note cannot be mistaken for a text that was sent."""
+    if is_dark(palette):
+        return QColor("#3b3212"), QColor("#fde68a"), QColor("#a16207")
+    return QColor("#fef3c7"), QColor("#422006"), QColor("#d97706")
+
+
 def danger(palette: QPalette) -> QColor:
     return QColor("#f87171") if is_dark(palette) else QColor("#b91c1c")
 

@@ -117,6 +117,11 @@ class Conversation(Base):
     last_preview: Mapped[str] = mapped_column(String(200), default="")
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     last_inbound_at: Mapped[datetime | None]
+    # open | closed | snoozed (services.thread_state.ThreadState); services.threads owns it.
+    state: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    snoozed_until: Mapped[datetime | None]
+    state_at: Mapped[datetime | None]
+    state_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Message(Base):
@@ -191,8 +196,23 @@ class Setting(Base):
     updated_at: Mapped[datetime]
 
 
+class ThreadNote(Base):
+    """An internal note the desk left in a thread: never sent to the contact."""
+
+    __tablename__ = "thread_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_subject_at", "subject", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

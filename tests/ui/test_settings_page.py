@@ -249,3 +249,26 @@ def test_one_duration_format_everywhere() -> None:
 
     call = _call(textback_state=Shown.SCHEDULED, textback_due_at=now + timedelta(seconds=120))
     assert automation_text(call, now) == f"Sends in {format_duration(120)}"
+
+
+def test_every_section_fits_a_1024_window_without_scrolling_sideways(
+    qtbot: QtBot, run: Any
+) -> None:
+    """Issue 10, bug 9: at 1024x700 Settings → Timing scrolled sideways and cut its text."""
+
+    async def scenario() -> None:
+        page = SettingsPage(StoredSettings({}), Bridge(), actor="test")  # type: ignore[arg-type]
+        page.tasks.quiet = True
+        qtbot.addWidget(page)
+        await page.load()
+        page.resize(824, 660)  # the settings page of a 1024x700 window beside the sidebar
+        page.show()
+        qtbot.waitExposed(page)
+        for row in range(page.nav.count()):
+            page.nav.setCurrentRow(row)
+            scroll = page.stack.currentWidget()
+            qtbot.wait(10)
+            bar = scroll.horizontalScrollBar()  # type: ignore[attr-defined]
+            assert bar.maximum() == 0, f"{page.nav.item(row).text()} scrolls sideways"
+
+    run(scenario())

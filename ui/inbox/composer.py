@@ -83,17 +83,28 @@ class Composer(QWidget):
     :meth:`show_error`."""
 
     sendRequested = Signal(str)
+    noteRequested = Signal(str)  # an internal note (never sent)
+
+    REPLY_HINT = "Type a reply… (Enter sends, Shift+Enter for a new line)"
+    NOTE_HINT = "Internal note for your team… never sent to the customer (Enter adds it)"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edit = ComposerEdit(self)
-        self.edit.setPlaceholderText("Type a reply… (Enter sends, Shift+Enter for a new line)")
+        self.edit.setPlaceholderText(self.REPLY_HINT)
         self.edit.setAccessibleName("Reply")
         self.edit.setTabChangesFocus(True)
         self.send_button = QPushButton("Send", self)
         self.send_button.setIcon(icons.icon("send"))
         self.send_button.setAccessibleName("Send reply")
         self.send_button.setToolTip("Send (Enter)")
+        self.note_button = QToolButton(self)
+        self.note_button.setObjectName("noteMode")
+        self.note_button.setText("Note")
+        self.note_button.setCheckable(True)
+        self.note_button.setToolTip("Write an internal note instead of a text (never sent)")
+        self.note_button.setAccessibleName("Internal note mode")
+        self.note_button.toggled.connect(self._note_mode_changed)
         self.snippets_button = QToolButton(self)
         self.snippets_button.setIcon(icons.icon("snippets"))
         self.snippets_button.setText("Snippets")
@@ -127,6 +138,7 @@ class Composer(QWidget):
         row = QHBoxLayout()
         row.setSpacing(6)
         row.addWidget(self.snippets_button)
+        row.addWidget(self.note_button)
         row.addWidget(self.counter, 1)
         row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
@@ -200,9 +212,28 @@ class Composer(QWidget):
     def blocked_reason(self) -> str:
         return self._blocked_reason
 
+    @property
+    def note_mode(self) -> bool:
+        return self.note_button.isChecked()
+
+    def _note_mode_changed(self, on: bool) -> None:
+        self.edit.setPlaceholderText(self.NOTE_HINT if on else self.REPLY_HINT)
+        self.send_button.setText("Add note" if on else "Send")
+        self.send_button.setAccessibleName("Add internal note" if on else "Send reply")
+        if on:
+            bg, fg, edge = theme.note_colors(self.palette())
+            self.edit.setStyleSheet(
+                f"QPlainTextEdit {{ background: {bg.name()}; color: {fg.name()}; "
+                f"border: 1px dashed {edge.name()}; }}"
+            )
+        else:
+            self.edit.setStyleSheet("")
+        self._update_counter()
+
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
-        self.send_button.setText("Sending…" if busy else "Send")
+        idle = "Add note" if self.note_mode else "Send"
+        self.send_button.setText("Sending…" if busy else idle)
         self._sync_enabled()
 
     @property
@@ -211,11 +242,11 @@ class Composer(QWidget):
         return max(0, len(self.text) - templates.MAX_BODY_CHARACTERS)
 
     def _sync_enabled(self) -> None:
-        on = not self._blocked_reason
+        on = not self._blocked_reason or self.note_mode  # a note is fine when opted out
         self.edit.setEnabled(on)
         self.edit.setReadOnly(self._busy)
         self.snippets_button.setEnabled(on)
-        fits = not self.too_long_by
+        fits = not self.too_long_by or self.note_mode
         self.send_button.setEnabled(on and not self._busy and bool(self.text.strip()) and fits)
 
     def show_error(self, message: str) -> None:
@@ -227,6 +258,12 @@ class Composer(QWidget):
         self.show_error("")
 
     def _update_counter(self) -> None:
+        if self.note_mode:
+            self.counter.setText("Internal note: only your team sees it")
+            for label in (self.warning, self.too_long):
+                label.hide()
+            self._sync_enabled()
+            return
         counter, warning = describe_segments(self.text)
         self.counter.setText(counter if self.text else "")
         self.warning.setText(warning)
@@ -245,9 +282,12 @@ class Composer(QWidget):
         self._sync_enabled()
 
     def submit(self) -> None:
-        if self._busy or self._blocked_reason or self.too_long_by:
-            return
         body = self.text
-        if not body.strip():
+        if self._busy or not body.strip():
+            return
+        if self.note_mode:
+            self.noteRequested.emit(body)
+            return
+        if self._blocked_reason or self.too_long_by:
             return
         self.sendRequested.emit(body)

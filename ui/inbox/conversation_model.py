@@ -28,12 +28,17 @@ from ui.widgets.tasks import TaskRunner
 PAGE = 200
 FILTERS: tuple[tuple[str, str], ...] = (
     ("all", "All"),
+    ("open", "Open"),
     ("unread", "Unread"),
-    ("pending_callback", "Pending callback"),
-    ("assigned_to_me", "Assigned to me"),
+    ("assigned_to_me", "Mine"),
+    ("unassigned", "Unassigned"),
+    ("pending_callback", "Callback"),
+    ("snoozed", "Snoozed"),
+    ("closed", "Closed"),
     ("opted_out", "Opted out"),
 )
 PENDING_CALLBACK = "pending callback"
+STATE_FILTERS = ("open", "closed", "snoozed")
 
 RowRole = Qt.ItemDataRole.UserRole + 1
 ContactIdRole = Qt.ItemDataRole.UserRole + 2
@@ -48,7 +53,7 @@ def _key(row: ConversationRow) -> datetime:
     return row.last_at or _EPOCH
 
 
-def matches(row: ConversationRow, filter: str, search: str, me: str | None) -> bool:
+def matches(row: ConversationRow, filter: str, search: str, me: str | None, tag: str = "") -> bool:
     """Whether a row that was not in the list belongs there under the current view.
 
     (Message text cannot be searched here: a new row joins a searched list only when its
@@ -61,6 +66,12 @@ def matches(row: ConversationRow, filter: str, search: str, me: str | None) -> b
     if filter == "assigned_to_me" and (not me or row.assigned_to != me):
         return False
     if filter == "opted_out" and not row.opted_out:
+        return False
+    if filter in STATE_FILTERS and row.state != filter:
+        return False
+    if filter == "unassigned" and row.assigned_to:
+        return False
+    if tag and tag not in row.tags:
         return False
     text = search.strip().lower()
     if text:
@@ -86,6 +97,8 @@ class ConversationListModel(QAbstractListModel):
         self._filter = "all"
         self._search = ""
         self._me: str | None = None
+        self._tag = ""
+        self.removing = False
         self._has_more = True
         self._loading = False
         self._generation = 0
@@ -153,10 +166,21 @@ class ConversationListModel(QAbstractListModel):
         """The row index showing ``contact_id``, or -1."""
         return self._by_contact.get(contact_id, -1)
 
+    @property
+    def tag(self) -> str:
+        return self._tag
+
     def set_view(
-        self, *, filter: str | None = None, search: str | None = None, me: str | None = ""
+        self,
+        *,
+        filter: str | None = None,
+        search: str | None = None,
+        me: str | None = "",
+        tag: str | None = None,
     ) -> None:
-        """Change the filter, search text or "me"; reloads from the first page."""
+        """Change the filter, search text, tag or "me"; reloads from the first page."""
+        if tag is not None:
+            self._tag = tag
         if filter is not None:
             self._filter = filter
         if search is not None:
@@ -203,7 +227,7 @@ class ConversationListModel(QAbstractListModel):
             rows = [
                 r
                 for r in (newer.get(r.contact_id, r) for r in rows)
-                if r.contact_id not in newer or matches(r, self._filter, self._search, self._me)
+                if r.contact_id not in newer or self._matches(r)
             ]
             fresh = [r for r in rows if r.contact_id not in self._by_contact]
             # Newest activity first, calls included (the query orders by message time,
@@ -228,6 +252,7 @@ class ConversationListModel(QAbstractListModel):
                 filter=self._filter,
                 search=self._search,
                 me=self._me,
+                tag=self._tag or None,
                 offset=offset,
                 limit=PAGE,
             ),
@@ -235,6 +260,9 @@ class ConversationListModel(QAbstractListModel):
             done=done,
             always=always,
         )
+
+    def _matches(self, row: ConversationRow) -> bool:
+        return matches(row, self._filter, self._search, self._me, self._tag)
 
     def _reindex(self) -> None:
         self._by_contact = {row.contact_id: i for i, row in enumerate(self._rows)}
@@ -270,7 +298,9 @@ class ConversationListModel(QAbstractListModel):
         if at is None:
             if self._loading:
                 self._newer[row.contact_id] = row  # the loading page may hold an older copy
-            if row.last_at is None or not matches(row, self._filter, self._search, self._me):
+            if row.last_at is None or not matches(
+                row, self._filter, self._search, self._me, self._tag
+            ):
                 return
             target = self._position_for(row)
             if target == len(self._rows) and self._has_more:
@@ -280,6 +310,10 @@ class ConversationListModel(QAbstractListModel):
             self._reindex()
             self.endInsertRows()
             self.loaded.emit()
+            return
+        if self._filter in STATE_FILTERS and row.state != self._filter:
+            # Closed or snoozed under "Open" (or reopened under "Closed"): it leaves.
+            self.remove_contact(row.contact_id)
             return
         old = self._rows[at]
         if _key(row) > _key(old):
@@ -306,10 +340,14 @@ class ConversationListModel(QAbstractListModel):
         at = self._by_contact.get(contact_id)
         if at is None:
             return
-        self.beginRemoveRows(QModelIndex(), at, at)
-        self._rows.pop(at)
-        self._reindex()
-        self.endRemoveRows()
+        self.removing = True  # the view moves its current row meanwhile: not a user's pick
+        try:
+            self.beginRemoveRows(QModelIndex(), at, at)
+            self._rows.pop(at)
+            self._reindex()
+            self.endRemoveRows()
+        finally:
+            self.removing = False
 
     def _position_for(self, row: ConversationRow) -> int:
         return self._position_in(self._rows, row)

@@ -13,22 +13,22 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QButtonGroup,
     QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QStyleOptionViewItem,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from services import phones, templates
-from services.api import InboxApi, MessagingApi, NotFound, ReplyRefused
+from services.api import InboxApi, MessagingApi, NotFound, ReplyRefused, ThreadStateError
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
 from ui import theme
@@ -36,15 +36,17 @@ from ui.event_bridge import EventBridge
 from ui.inbox.composer import Composer
 from ui.inbox.contact_panel import ContactPanel
 from ui.inbox.conversation_delegate import ConversationDelegate
-from ui.inbox.conversation_model import FILTERS, ConversationListModel, RowRole
+from ui.inbox.conversation_model import ConversationListModel, RowRole
 from ui.inbox.drafts import DraftStore
+from ui.inbox.filter_bar import FilterBar
 from ui.inbox.thread import ThreadView
+from ui.inbox.thread_actions import ThreadActions
 from ui.widgets import icons
-from ui.widgets.tag_chips import FlowLayout
 from ui.widgets.tasks import TaskRunner
 
 SEARCH_DEBOUNCE_MS = 150
 DRAFT_SAVE_MS = 400
+COUNTS_DEBOUNCE_MS = 250  # a burst of changes recounts once
 
 
 class ConversationList(QTableView):
@@ -126,23 +128,16 @@ class InboxPage(QWidget):
         self.first_page_shown = False
         self._sized = False
 
-        # ---- left: filters, search, list
-        self.filter_group = QButtonGroup(self)
-        self.filter_group.setExclusive(True)
-        filters = QWidget(self)
-        flow = FlowLayout(filters, spacing=6)
-        self.filter_buttons: dict[str, QToolButton] = {}
-        for key, title in FILTERS:
-            button = QToolButton(filters)
-            button.setObjectName("filterButton")
-            button.setText(title)
-            button.setCheckable(True)
-            button.setAccessibleName(f"Show {title.lower()} conversations")
-            self.filter_group.addButton(button)
-            flow.addWidget(button)
-            self.filter_buttons[key] = button
-            button.clicked.connect(lambda _=False, k=key: self.set_filter(k))
-        self.filter_buttons["all"].setChecked(True)
+        # ---- left: filters (with counts), search, list
+        self.filter_bar = FilterBar(self)
+        self.filter_buttons = self.filter_bar.buttons
+        self.filter_bar.filterChosen.connect(self.set_filter)
+        self.filter_bar.tagChosen.connect(self.set_tag)
+        filters = self.filter_bar
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(COUNTS_DEBOUNCE_MS)
+        self._counts_timer.timeout.connect(self._load_counts)
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search names, numbers and messages (Ctrl+F)")
@@ -194,15 +189,25 @@ class InboxPage(QWidget):
         self.header_sub.setProperty("role", "muted")
         header = QFrame(self)
         header.setObjectName("threadHeader")
-        header_layout = QVBoxLayout(header)
-        header_layout.setContentsMargins(14, 10, 14, 8)
+        header_row = QHBoxLayout(header)
+        header_row.setContentsMargins(14, 10, 14, 8)
+        header_layout = QVBoxLayout()
         header_layout.setSpacing(0)
         header_layout.addWidget(self.header_title)
         header_layout.addWidget(self.header_sub)
+        header_row.addLayout(header_layout, 1)
+        for label in (self.header_title, self.header_sub):
+            # The buttons beside them must not widen the window past a 1024 px screen.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.thread_actions = ThreadActions(header)
+        self.thread_actions.hide()
+        header_row.addWidget(self.thread_actions)
+        self._wire_thread_actions()
         self.thread_view = ThreadView(self)
         self.thread_view.setFrameShape(QFrame.Shape.NoFrame)
         self.composer = Composer(self)
         self.composer.sendRequested.connect(self._send)
+        self.composer.noteRequested.connect(self._add_note)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_SAVE_MS)
@@ -297,6 +302,7 @@ class InboxPage(QWidget):
         """
         self.model.reload()
         self.tasks.spawn(self._inbox.settings(), what="load the settings", done=self._use_settings)
+        self._counts_timer.start()
 
     def _use_settings(self, settings: Any) -> None:
         self.me = settings["team.me"] or None
@@ -311,6 +317,7 @@ class InboxPage(QWidget):
         self._update_context()
         self.panel.set_members(self.members)
         self.model.set_me(self.me)
+        self._counts_timer.start()
 
     def _on_settings_changed(self, keys: list[str]) -> None:
         watched = ("team.me", "team.members", "snippets")
@@ -325,9 +332,89 @@ class InboxPage(QWidget):
 
     # ---- list: filters, search, selection -------------------------------------------
     def set_filter(self, key: str) -> None:
-        self.filter_buttons[key].setChecked(True)
+        self.filter_bar.check(key)
         if key != self.model.filter:
             self.model.set_view(filter=key)
+
+    def set_tag(self, tag: str) -> None:
+        """Show only threads carrying ``tag`` ("" for any), within the chosen filter."""
+        if tag != self.model.tag:
+            self.model.set_view(tag=tag)
+
+    def _load_counts(self) -> None:
+        self.tasks.spawn(
+            self._inbox.filter_counts(me=self.me),
+            what="count the conversations",
+            done=self.filter_bar.show_counts,
+        )
+
+    # ---- the thread's workflow: close, reopen, snooze, unread, notes -----------------------
+    def _wire_thread_actions(self) -> None:
+        a = self.thread_actions
+        inbox = self._inbox
+
+        def act(what: str, make: Any, *, leave: bool = False) -> None:
+            contact_id = self.current_contact_id
+            if contact_id is None:
+                return
+
+            def done(row: ConversationRow) -> None:
+                self.model.apply(row)
+                if contact_id == self.current_contact_id:
+                    if leave:
+                        self.close_conversation()
+                    else:
+                        self.thread_actions.show_row(row)
+                self._counts_timer.start()
+
+            def failed(exc: BaseException) -> bool:
+                if isinstance(exc, ThreadStateError):
+                    self.composer.show_error(str(exc))
+                    return True
+                return False
+
+            self.tasks.spawn(make(contact_id), what=what, done=done, failed=failed)
+
+        a.closeRequested.connect(
+            lambda: act("close the conversation", lambda c: inbox.close(c, actor=self.actor))
+        )
+        a.reopenRequested.connect(
+            lambda: act("reopen the conversation", lambda c: inbox.reopen(c, actor=self.actor))
+        )
+        a.snoozeRequested.connect(
+            lambda until: act(
+                "snooze the conversation", lambda c: inbox.snooze(c, until, actor=self.actor)
+            )
+        )
+        # Marked unread: leave the thread, or opening it would mark it read again.
+        a.unreadRequested.connect(
+            lambda: act("mark it unread", lambda c: inbox.mark_unread(c), leave=True)
+        )
+
+    def _add_note(self, body: str) -> None:
+        contact_id = self.current_contact_id
+        if contact_id is None:
+            return
+        self.composer.set_busy(True)
+
+        def done(_note: Any) -> None:
+            if contact_id == self.current_contact_id:
+                self.composer.sent()
+            self._load_thread(contact_id)
+
+        def failed(exc: BaseException) -> bool:
+            if isinstance(exc, ValueError):
+                self.composer.show_error(str(exc))
+                return True
+            return False
+
+        self.tasks.spawn(
+            self._inbox.add_note(contact_id, body, actor=self.actor),
+            what="add the note",
+            done=done,
+            failed=failed,
+            always=lambda: self.composer.set_busy(False),
+        )
 
     def _apply_search(self) -> None:
         text = self.search.text().strip()
@@ -340,7 +427,7 @@ class InboxPage(QWidget):
 
     def _update_empty(self, *_args: object) -> None:
         empty = self.model.rowCount() == 0 and not self.model.loading
-        if self.model.filter != "all" or self.model.search:
+        if self.model.filter != "all" or self.model.search or self.model.tag:
             self.empty_list.setText("Nothing matches.\nTry another filter or search.")
         else:
             self.empty_list.setText("No conversations yet.\nMissed calls and texts appear here.")
@@ -362,6 +449,8 @@ class InboxPage(QWidget):
             self.list.viewport().update()
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self.model.removing:
+            return  # a row leaving the list (closed under "Open") opens no neighbour
         row = current.data(RowRole)
         if isinstance(row, ConversationRow):
             self.open_contact(row.contact_id)
@@ -397,7 +486,17 @@ class InboxPage(QWidget):
         self._load_thread(contact_id)
         self._load_contact(contact_id)
         self._mark_read(contact_id)
+        self._load_state(contact_id)
         self.contactOpened.emit(contact_id)
+
+    def _load_state(self, contact_id: int) -> None:
+        def done(row: ConversationRow) -> None:
+            if contact_id == self.current_contact_id:
+                self.thread_actions.show_row(row)
+
+        self.tasks.spawn(
+            self._inbox.conversation(contact_id), what="load the conversation", done=done
+        )
 
     def _mark_read(self, contact_id: int) -> None:
         row = self.model.row_of(contact_id)
@@ -485,6 +584,8 @@ class InboxPage(QWidget):
         self.current_contact_id = None
         self.thread_view.thread_model.clear()
         self.panel.show_contact(None)
+        self.thread_actions.show_row(None)
+        self.list.selectionModel().clearSelection()
         self.right.setCurrentIndex(0)
 
     # ---- sending ----------------------------------------------------------------------------
@@ -572,8 +673,10 @@ class InboxPage(QWidget):
     # ---- live updates -----------------------------------------------------------------------
     def _on_conversation_changed(self, _conversation_id: int, contact_id: int) -> None:
         self.model.refresh_contact(contact_id)
+        self._counts_timer.start()
         if contact_id == self.current_contact_id:
             self._load_thread(contact_id)
+            self._load_state(contact_id)
             if self.isVisible() and self.window().isActiveWindow():
                 self._mark_read_when_loaded(contact_id)
 
@@ -583,6 +686,7 @@ class InboxPage(QWidget):
 
     def _on_contact_changed(self, contact_id: int) -> None:
         self.model.refresh_contact(contact_id)
+        self._counts_timer.start()
         if contact_id == self.current_contact_id:
             self._load_contact(contact_id)
 

@@ -30,6 +30,7 @@ from PySide6.QtGui import (
     QImage,
     QPainter,
     QPalette,
+    QPen,
     QTextLayout,
     QTextOption,
 )
@@ -43,14 +44,14 @@ from PySide6.QtWidgets import (
 )
 
 from services.send_state import FAILED_DELIVERY, Shown
-from services.snapshots import CallItem, MessageItem
+from services.snapshots import ActivityItem, CallItem, MessageItem, NoteItem
 from ui import theme
 from ui.widgets import icons
 from ui.widgets.time_format import clock, day_and_clock, format_duration
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
-Item = MessageItem | CallItem
+Item = MessageItem | CallItem | NoteItem | ActivityItem
 
 STATUS_WORDS = {
     "sending": "Sending…",
@@ -201,7 +202,20 @@ def wrapped_lines(font: QFont, text: str, width: float) -> list[str]:
 
 
 def _key(item: Item) -> tuple[str, int]:
-    return ("c" if isinstance(item, CallItem) else "m", item.id)
+    kind = {CallItem: "c", MessageItem: "m", NoteItem: "n", ActivityItem: "a"}[type(item)]
+    return (kind, item.id)
+
+
+def activity_line(item: ActivityItem, now: datetime | None = None) -> str:
+    """ "Luis · Assigned to Dana · 2:01 PM" (a snooze says until when)."""
+    text = item.text
+    if item.until is not None:
+        text += f" until {day_and_clock(item.until, now)}"
+    return f"{item.actor} · {text} · {day_and_clock(item.at, now)}"
+
+
+def note_meta(item: NoteItem, now: datetime | None = None) -> str:
+    return f"Internal note · {item.author} · {day_and_clock(item.at, now)} · not sent"
 
 
 class MediaCache(QObject):
@@ -281,6 +295,10 @@ class ThreadModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             if isinstance(item, CallItem):
                 return ". ".join(call_lines(item))
+            if isinstance(item, ActivityItem):
+                return activity_line(item)
+            if isinstance(item, NoteItem):
+                return f"{note_meta(item)}: {item.body}"
             who = "You" if item.direction == "out" else "They"
             media = f" ({len(item.media)} attachment(s))" if item.media else ""
             return f"{who}: {item.body}{media}. {meta_line(item)}"
@@ -360,6 +378,12 @@ class ThreadDelegate(QStyledItemDelegate):
         if isinstance(item, CallItem):
             lines = max(1, len(call_lines(item, self.now)))
             height = lines * sfm.height() + 2 * 6 + ROW_GAP
+        elif isinstance(item, ActivityItem):
+            height = sfm.height() + ROW_GAP
+        elif isinstance(item, NoteItem):
+            inner = self.note_width(width) - 2 * BUBBLE_PAD_X
+            text = self._text_rect(option.font, item.body, inner)
+            height = text.height() + 2 * BUBBLE_PAD_Y + sfm.height() + 4 + ROW_GAP
         else:
             inner = self.bubble_max(width) - 2 * BUBBLE_PAD_X
             text = self._text_rect(option.font, item.body, inner)
@@ -382,9 +406,66 @@ class ThreadDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         if isinstance(item, CallItem):
             self._paint_call(painter, option, item)
+        elif isinstance(item, ActivityItem):
+            self._paint_activity(painter, option, item)
+        elif isinstance(item, NoteItem):
+            self._paint_note(painter, option, item)
         else:
             self._paint_message(painter, option, item)
         painter.restore()
+
+    def note_width(self, width: int) -> float:
+        return max(200.0, min(width - 2 * SIDE_MARGIN - 40, 620.0))
+
+    def _paint_activity(
+        self, painter: QPainter, option: QStyleOptionViewItem, item: ActivityItem
+    ) -> None:
+        """A quiet centred line: who did what, when (not a message)."""
+        rect = QRectF(option.rect)
+        font = theme.small_font(option.font)
+        font.setItalic(True)
+        sfm = QFontMetricsF(font)
+        painter.setFont(font)
+        painter.setPen(theme.muted_text(option.palette))
+        line = activity_line(item, self.now)
+        box = QRectF(rect.left() + SIDE_MARGIN, rect.top() + ROW_GAP / 2, 0, sfm.height())
+        box.setRight(rect.right() - SIDE_MARGIN)
+        painter.drawText(
+            box,
+            int(Qt.AlignmentFlag.AlignCenter),
+            sfm.elidedText(line, Qt.TextElideMode.ElideMiddle, box.width()),
+        )
+
+    def _paint_note(self, painter: QPainter, option: QStyleOptionViewItem, item: NoteItem) -> None:
+        """An internal note: a pale yellow card with a dashed edge across the thread,
+        visibly not a text bubble (never sent)."""
+        palette: QPalette = option.palette
+        rect = QRectF(option.rect)
+        small = theme.small_font(option.font)
+        sfm = QFontMetricsF(small)
+        note_w = self.note_width(int(rect.width()))
+        inner = note_w - 2 * BUBBLE_PAD_X
+        text_rect = self._text_rect(option.font, item.body, inner)
+        card = QRectF(0, rect.top() + ROW_GAP / 2, note_w, text_rect.height() + 2 * BUBBLE_PAD_Y)
+        card.moveLeft(rect.center().x() - note_w / 2)
+        bg, fg, edge = theme.note_colors(palette)
+        pen = QPen(edge)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(card, 6, 6)
+        painter.setPen(fg)
+        wrap_body(option.font, item.body, inner).draw(
+            painter, QPointF(card.left() + BUBBLE_PAD_X, card.top() + BUBBLE_PAD_Y)
+        )
+        painter.setFont(small)
+        painter.setPen(theme.muted_text(palette))
+        meta = QRectF(card.left(), card.bottom() + 2, card.width(), sfm.height())
+        painter.drawText(
+            meta,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            sfm.elidedText(note_meta(item, self.now), Qt.TextElideMode.ElideRight, meta.width()),
+        )
 
     def _paint_call(self, painter: QPainter, option: QStyleOptionViewItem, call: CallItem) -> None:
         palette: QPalette = option.palette
