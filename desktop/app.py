@@ -252,6 +252,7 @@ class Notifier(QObject):
         bridge.conversationChanged.connect(self._conversation)
         bridge.callChanged.connect(self._call)
         bridge.settingsChanged.connect(lambda _keys: self.load_settings())
+        bridge.everythingChanged.connect(self.load_settings)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -553,6 +554,7 @@ class Shell:
         bridge.settingsChanged.connect(
             lambda keys: load_people() if {"team.me", "team.members"} & set(keys) else None
         )
+        bridge.everythingChanged.connect(load_people)
         status.personChosen.connect(
             lambda name: tasks.spawn(
                 runtime.inbox.update_settings({"team.me": name}, actor=name or "desk"),

@@ -178,6 +178,9 @@ class SettingsPage(QWidget):
         signal = getattr(events, "settingsChanged", None)
         if signal is not None:
             signal.connect(self._settings_changed_elsewhere)
+        everything = getattr(events, "everythingChanged", None)
+        if everything is not None:
+            everything.connect(lambda: self._settings_changed_elsewhere([]))
 
     # ---- building ------------------------------------------------------------------
     def _section(self, title: str) -> QVBoxLayout:

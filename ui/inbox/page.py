@@ -257,6 +257,7 @@ class InboxPage(QWidget):
         bridge.contactChanged.connect(self._on_contact_changed)
         bridge.callChanged.connect(self._on_call_changed)
         bridge.settingsChanged.connect(self._on_settings_changed)
+        bridge.everythingChanged.connect(self.reload_everything)
 
     THREAD_MIN = 360  # below this, bubbles get too narrow to read
 
@@ -595,6 +596,15 @@ class InboxPage(QWidget):
                 self._load_thread(call.contact_id)
 
         self.tasks.spawn(self._inbox.call(call_id), what="refresh a call", done=done)
+
+    def reload_everything(self) -> None:
+        """Changes may have been missed (the office connection came back): reload the
+        list, the settings it depends on, and the open thread and contact."""
+        self.model.reload()
+        self.tasks.spawn(self._inbox.settings(), what="load the settings", done=self._use_settings)
+        if self.current_contact_id is not None:
+            self._load_thread(self.current_contact_id)
+            self._load_contact(self.current_contact_id)
 
     def shutdown(self) -> None:
         self.panel.flush_notes()
