@@ -477,6 +477,8 @@ class Shell:
                 twilio_base_url=self.config.twilio_base_url,
             )
         )
+        health_page = HealthPage(RuntimeHealth(runtime))
+        self._follow_office(health_page, runtime)
         pages: list[tuple[str, str, QWidget]] = [
             ("inbox", "Inbox", inbox_page),
             (
@@ -486,7 +488,7 @@ class Shell:
             ),
             ("contacts", "Contacts", ContactsPage(inbox, bridge)),
             ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
-            ("connection", "Connection", HealthPage(RuntimeHealth(runtime))),
+            ("connection", "Connection", health_page),
             ("settings", "Settings", SettingsPage(inbox, bridge, connection=connection)),
         ]
         window = MainWindow(pages, inbox, bridge, store, version=version())
@@ -526,6 +528,18 @@ class Shell:
             window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
         if self.on_window is not None:
             self.on_window(window)
+
+    @staticmethod
+    def _follow_office(health_page: Any, runtime: Runtime) -> None:
+        """The Connection page re-reads when the number changes hands (while shown)."""
+        from services.events import Event, OfficeChanged
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, OfficeChanged) and health_page.isVisible():
+                health_page.refresh()
+
+        unsubscribe = runtime.bus.subscribe(on_event)
+        health_page.destroyed.connect(lambda *_: unsubscribe())
 
     def _add_office_status(self, window: Any, runtime: Runtime, bridge: Any) -> None:
         """The status bar's corner: who holds the number (take it over), who is at this PC."""

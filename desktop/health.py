@@ -59,7 +59,14 @@ class RuntimeHealth:
             disconnected=rt.disconnected,
             last_accepted=_row(last) if (last := rt.webhooks.last_accepted) else None,
             rejected=await self._rejected(),
+            office_shared=rt.office.shared,
+            pc_name=rt.pc_name,
+            holding=rt.holding,
+            holder=rt.office.holder,
         )
+
+    async def request_takeover(self) -> None:
+        await self._runtime.request_takeover()
 
     async def _number(self, phone: str) -> tuple[NumberWebhooks | None, str | None]:
         rt = self._runtime

@@ -114,6 +114,11 @@ class HealthApi(Protocol):
         """
         ...
 
+    async def request_takeover(self) -> None:
+        """A desk client asks the PC holding the number to hand it over (the holder lets
+        go within seconds; the change arrives as an ``OfficeChanged`` event)."""
+        ...
+
 
 class ConnectionApi(Protocol):
     """The "Twilio account & connection" box (implemented in desktop/connection.py).

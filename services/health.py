@@ -72,9 +72,21 @@ class HealthSnapshot:
     disconnected: bool
     last_accepted: WebhookRow | None
     rejected: list[WebhookRow] = field(default_factory=list)  # newest first
+    # The office (several PCs on one PostgreSQL database; on SQLite: not shared, holding).
+    office_shared: bool = False
+    pc_name: str = ""  # this PC's name
+    holding: bool = True  # this process holds the business number
+    holder: str | None = None  # the PC that holds it (None: nobody right now)
+
+    @property
+    def desk_client(self) -> bool:
+        """Another PC receives the number's calls and texts; this one works the inbox."""
+        return self.office_shared and not self.holding
 
     @property
     def healthy(self) -> bool:
+        if self.desk_client:
+            return self.holder is not None
         return (
             self.public_url is not None
             and self.number is not None
