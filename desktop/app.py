@@ -453,7 +453,14 @@ class Shell:
         bridge = self.bridge
         # This PC's own file (window state, drafts): not the shared database.
         store = QSettings(str(self.config.data_dir / "window.ini"), QSettings.Format.IniFormat)
-        inbox_page = InboxPage(runtime.inbox, runtime.engine, bridge, drafts=DraftStore(store))
+        inbox_page = InboxPage(
+            runtime.inbox,
+            runtime.engine,
+            bridge,
+            drafts=DraftStore(store),
+            presence=runtime.presence,
+            now=runtime.clock.now,
+        )
 
         # pages: every screen, each built with the services it needs.
         from desktop.connection import DesktopConnection

@@ -90,6 +90,17 @@ class MessagingApi(Protocol):
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
 
 
+class PresenceApi(Protocol):
+    """Who is replying where, for the other PCs (:class:`services.presence.Presence`).
+
+    Cheap and non-blocking: call :meth:`typing` on every edit of the composer.
+    """
+
+    def typing(self, contact_id: int, who: str) -> None: ...
+
+    def stopped(self, contact_id: int, who: str) -> None: ...
+
+
 class AnalyticsApi(Protocol):
     """The analytics pane's figures (:class:`services.analytics.Analytics`)."""
 
