@@ -465,6 +465,7 @@ class Shell:
         # pages: every screen, each built with the services it needs.
         from desktop.connection import DesktopConnection
         from desktop.health import RuntimeHealth
+        from desktop.office_database import DesktopOfficeDatabase
         from services.analytics import Analytics
         from services.credentials import CredentialStore
         from ui.analytics_page import AnalyticsPage
@@ -472,6 +473,7 @@ class Shell:
         from ui.contacts_page import ContactsPage
         from ui.health_page import HealthPage
         from ui.missed_calls_page import MissedCallsPage
+        from ui.office_db_box import OfficeDatabaseBox
         from ui.settings_page import SettingsPage
 
         inbox, engine = runtime.inbox, runtime.engine
@@ -496,7 +498,18 @@ class Shell:
             ("contacts", "Contacts", ContactsPage(inbox, bridge)),
             ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
             ("connection", "Connection", health_page),
-            ("settings", "Settings", SettingsPage(inbox, bridge, connection=connection)),
+            (
+                "settings",
+                "Settings",
+                SettingsPage(
+                    inbox,
+                    bridge,
+                    connection=connection,
+                    office_database=OfficeDatabaseBox(
+                        DesktopOfficeDatabase(self.config, CredentialStore())
+                    ),
+                ),
+            ),
         ]
         window = MainWindow(pages, inbox, bridge, store, version=version())
         self.window = window

@@ -13,7 +13,14 @@ from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
-from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
+from services.health import (
+    AccountCheckResult,
+    ConnectionDetails,
+    ConnectionEntry,
+    DatabaseCheck,
+    HealthSnapshot,
+    OfficeDatabaseDetails,
+)
 from services.settings import Settings
 from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
 
@@ -88,6 +95,27 @@ class MessagingApi(Protocol):
     async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int: ...
 
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
+
+
+class OfficeDatabaseApi(Protocol):
+    """ "This office shares a database" (implemented in desktop/office_database.py).
+
+    The URL is this PC's (its data dir); the password goes to the keyring.
+    """
+
+    async def details(self) -> OfficeDatabaseDetails: ...
+
+    async def test(self, url: str, password: str) -> DatabaseCheck:
+        """Try the database now; the check says what is wrong in words."""
+        ...
+
+    async def join(self, url: str, password: str) -> DatabaseCheck:
+        """Test, then (only when it passes) store it for this PC's next start."""
+        ...
+
+    async def leave(self) -> OfficeDatabaseDetails:
+        """Use this PC's own database again from the next start."""
+        ...
 
 
 class PresenceApi(Protocol):

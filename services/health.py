@@ -14,8 +14,10 @@ __all__ = [
     "AccountCheckResult",
     "ConnectionDetails",
     "ConnectionEntry",
+    "DatabaseCheck",
     "HealthSnapshot",
     "NumberWebhooks",
+    "OfficeDatabaseDetails",
     "WebhookRow",
 ]
 
@@ -129,3 +131,24 @@ class ConnectionEntry:
             f"api_key_sid={self.api_key_sid!r}, api_key_secret=***, ngrok_authtoken=***, "
             f"public_url={self.public_url!r})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseCheck:
+    """Whether an office database can be used (services.office_db.check_database):
+    ``ok``, or ``problem`` in words."""
+
+    ok: bool
+    problem: str = ""
+    server_version: str = ""  # e.g. "15.4" when a server answered
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeDatabaseDetails:
+    """Which database this PC works on; never the password."""
+
+    in_use: str  # the running database's URL, password masked (or the SQLite path)
+    shared: bool  # PostgreSQL: the office's database
+    source: str  # environment (FRONTDESK_DATABASE_URL) | this-pc | own
+    joined: str  # the URL stored on this PC for the next start ("" = its own SQLite)
+    restart_needed: bool  # what is stored differs from what runs
