@@ -114,7 +114,7 @@ def split_password(url: str) -> tuple[str, str | None]:
     """``(the URL without its password, the password or None)``."""
     parsed = make_url(url)
     password = parsed.password
-    bare = parsed.set(password=None).render_as_string(hide_password=False)
+    bare = parsed._replace(password=None).render_as_string(hide_password=False)
     return bare, (str(password) if password is not None else None)
 
 
