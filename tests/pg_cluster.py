@@ -74,7 +74,9 @@ class Cluster:
         self._ctl("-m", mode, "-w", "-s", "stop")
 
     def restart(self) -> None:
-        self._ctl("-m", "fast", "-w", "-s", "restart")
+        # -l again: without it the new server logs to pg_ctl's stdout (our pipe), and the
+        # pipe would never close.
+        self._ctl("-l", str(self.log), "-m", "fast", "-w", "-s", "restart")
 
 
 @contextmanager
