@@ -70,6 +70,17 @@ def test_every_open_view_reloads_on_everything_changed(
     qtbot.waitUntil(lambda: window.counts is not None and window.counts.unread == 0, timeout=3000)
     assert analytics.summary is not None and analytics.summary.missed_calls == 1
 
+    # Let every refresh already on its way land first (else it would read the changes
+    # below, and the views would look live for the wrong reason).
+    bridge.flush()
+    runners = [p.tasks for p in (inbox_page, missed, contacts, analytics, settings)]
+    runners += [window.tasks, inbox_page.model._tasks, missed.model.tasks, contacts.model.tasks]
+    qtbot.waitUntil(
+        lambda: not any(r.pending for r in runners) and not analytics._refresh_timer.isActive(),
+        timeout=5000,
+    )
+    qtbot.waitUntil(lambda: not any(r.pending for r in runners), timeout=5000)
+
     # The connection is down: changes land in the database, no event reaches the views.
     bridge.detach()
     run(qtbot, ui_app.missed_call(SECOND))
