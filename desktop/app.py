@@ -252,6 +252,7 @@ class Notifier(QObject):
         bridge.conversationChanged.connect(self._conversation)
         bridge.callChanged.connect(self._call)
         bridge.settingsChanged.connect(lambda _keys: self.load_settings())
+        bridge.everythingChanged.connect(self.load_settings)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -466,17 +467,26 @@ class Shell:
         bridge = self.bridge
         # This PC's own file (window state, drafts): not the shared database.
         store = QSettings(str(self.config.data_dir / "window.ini"), QSettings.Format.IniFormat)
-        inbox_page = InboxPage(runtime.inbox, runtime.engine, bridge, drafts=DraftStore(store))
+        inbox_page = InboxPage(
+            runtime.inbox,
+            runtime.engine,
+            bridge,
+            drafts=DraftStore(store),
+            presence=runtime.presence,
+            now=runtime.clock.now,
+        )
 
         # pages: every screen, each built with the services it needs.
         from desktop.connection import DesktopConnection
         from desktop.health import RuntimeHealth
+        from desktop.office_database import DesktopOfficeDatabase
         from services.analytics import Analytics
         from ui.analytics_page import AnalyticsPage
         from ui.connection_box import ConnectionBox
         from ui.contacts_page import ContactsPage
         from ui.health_page import HealthPage
         from ui.missed_calls_page import MissedCallsPage
+        from ui.office_db_box import OfficeDatabaseBox
         from ui.settings_page import SettingsPage
 
         inbox, engine = runtime.inbox, runtime.engine
@@ -489,6 +499,8 @@ class Shell:
                 twilio_base_url=self.config.twilio_base_url,
             )
         )
+        health_page = HealthPage(RuntimeHealth(runtime))
+        self._follow_office(health_page, runtime)
         pages: list[tuple[str, str, QWidget]] = [
             ("inbox", "Inbox", inbox_page),
             (
@@ -498,8 +510,19 @@ class Shell:
             ),
             ("contacts", "Contacts", ContactsPage(inbox, bridge)),
             ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
-            ("connection", "Connection", HealthPage(RuntimeHealth(runtime))),
-            ("settings", "Settings", SettingsPage(inbox, bridge, connection=connection)),
+            ("connection", "Connection", health_page),
+            (
+                "settings",
+                "Settings",
+                SettingsPage(
+                    inbox,
+                    bridge,
+                    connection=connection,
+                    office_database=OfficeDatabaseBox(
+                        DesktopOfficeDatabase(self.config, self.credentials)
+                    ),
+                ),
+            ),
         ]
         window = MainWindow(pages, inbox, bridge, store, version=version())
         self.window = window
@@ -539,6 +562,18 @@ class Shell:
         if self.on_window is not None:
             self.on_window(window)
 
+    @staticmethod
+    def _follow_office(health_page: Any, runtime: Runtime) -> None:
+        """The Connection page re-reads when the number changes hands (while shown)."""
+        from services.events import Event, OfficeChanged
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, OfficeChanged) and health_page.isVisible():
+                health_page.refresh()
+
+        unsubscribe = runtime.bus.subscribe(on_event)
+        health_page.destroyed.connect(lambda *_: unsubscribe())
+
     def _add_office_status(self, window: Any, runtime: Runtime, bridge: Any) -> None:
         """The status bar's corner: who holds the number (take it over), who is at this PC."""
         from services.events import Event, OfficeChanged
@@ -566,6 +601,7 @@ class Shell:
         bridge.settingsChanged.connect(
             lambda keys: load_people() if {"team.me", "team.members"} & set(keys) else None
         )
+        bridge.everythingChanged.connect(load_people)
         status.personChosen.connect(
             lambda name: tasks.spawn(
                 runtime.inbox.update_settings({"team.me": name}, actor=name or "desk"),

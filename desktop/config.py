@@ -7,14 +7,16 @@ environment after that.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from services.office_db import with_password
 from services.private_files import private_dir
 from services.storage.database import DATABASE_FILE, default_sqlite_url
+from services.this_pc import ThisPc
 
 DEFAULT_PORT = 8765
 
@@ -47,7 +49,11 @@ def resolve(
     host: str | None = None,
     port: int | None = None,
     environ: Mapping[str, str] | None = None,
+    database_password: Callable[[], str | None] | None = None,
 ) -> AppConfig:
+    """The configuration. The database is ``FRONTDESK_DATABASE_URL``, else the office
+    database this PC joined (``this-pc.json``, its password from the keyring through
+    ``database_password``), else this PC's own SQLite file."""
     env = os.environ if environ is None else environ
     folder = Path(data_dir or env.get("FRONTDESK_DATA_DIR") or default_data_dir()).expanduser()
     try:
@@ -69,9 +75,22 @@ def resolve(
         raise ConfigError(f"FRONTDESK_PUBLIC_URL={public!r} must start with https://")
     return AppConfig(
         data_dir=folder,
-        database_url=env.get("FRONTDESK_DATABASE_URL") or default_sqlite_url(folder),
+        database_url=env.get("FRONTDESK_DATABASE_URL")
+        or _joined_database(folder, database_password)
+        or default_sqlite_url(folder),
         host=host or "127.0.0.1",
         port=port,
         public_url=public.rstrip("/") if public else None,
         twilio_base_url=(env.get("FRONTDESK_TWILIO_BASE_URL") or "").strip() or None,
     )
+
+
+def _joined_database(folder: Path, password: Callable[[], str | None] | None) -> str | None:
+    url = ThisPc(folder).database_url
+    if url is None:
+        return None
+    if password is None:
+        from services.credentials import CredentialStore
+
+        password = CredentialStore().load_database_password
+    return with_password(url, password())

@@ -57,7 +57,14 @@ class RuntimeHealth:
             rejected=await self._rejected(),
             refused=await rt.refusals.counts(),
             unsaved_calls=rt.engine.unsaved_calls,
+            office_shared=rt.office.shared,
+            pc_name=rt.pc_name,
+            holding=rt.holding,
+            holder=rt.office.holder,
         )
+
+    async def request_takeover(self) -> None:
+        await self._runtime.request_takeover()
 
     async def _number(self, phone: str) -> tuple[NumberWebhooks | None, str | None]:
         rt = self._runtime

@@ -28,6 +28,7 @@ from services.inbox import Inbox
 from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
+from services.presence import TYPING, Presence
 from services.receiver import WebhookReceiver, WebhookRecord
 from services.refusals import RefusalLog
 from services.scheduler import Scheduler
@@ -153,6 +154,7 @@ class Runtime:
             pc_name=self.pc_name,
             send_control=self.channel.send_control if self.channel else None,
         )
+        self.presence = Presence(self.bus, self.channel.send_control if self.channel else None)
         self._jobs_wake_pending = False
         if self.channel is not None:
             self.scheduler.remote_wake = self._wake_holder
@@ -228,6 +230,9 @@ class Runtime:
         if kind == "jobs":
             if self.holding:
                 Scheduler.wake(self.scheduler)
+            return
+        if kind == TYPING:
+            self.presence.received(message)
             return
         self.office.on_control(kind, message)
 

@@ -14,7 +14,14 @@ from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
-from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
+from services.health import (
+    AccountCheckResult,
+    ConnectionDetails,
+    ConnectionEntry,
+    DatabaseCheck,
+    HealthSnapshot,
+    OfficeDatabaseDetails,
+)
 from services.settings import Settings
 from services.snapshots import (
     ActivityItem,
@@ -116,6 +123,38 @@ class MessagingApi(Protocol):
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
 
 
+class OfficeDatabaseApi(Protocol):
+    """ "This office shares a database" (implemented in desktop/office_database.py).
+
+    The URL is this PC's (its data dir); the password goes to the keyring.
+    """
+
+    async def details(self) -> OfficeDatabaseDetails: ...
+
+    async def test(self, url: str, password: str) -> DatabaseCheck:
+        """Try the database now; the check says what is wrong in words."""
+        ...
+
+    async def join(self, url: str, password: str) -> DatabaseCheck:
+        """Test, then (only when it passes) store it for this PC's next start."""
+        ...
+
+    async def leave(self) -> OfficeDatabaseDetails:
+        """Use this PC's own database again from the next start."""
+        ...
+
+
+class PresenceApi(Protocol):
+    """Who is replying where, for the other PCs (:class:`services.presence.Presence`).
+
+    Cheap and non-blocking: call :meth:`typing` on every edit of the composer.
+    """
+
+    def typing(self, contact_id: int, who: str) -> None: ...
+
+    def stopped(self, contact_id: int, who: str) -> None: ...
+
+
 class AnalyticsApi(Protocol):
     """The analytics pane's figures (:class:`services.analytics.Analytics`)."""
 
@@ -138,6 +177,11 @@ class HealthApi(Protocol):
 
         Raises :class:`ConnectionRefused` for a bad number or when Twilio refuses.
         """
+        ...
+
+    async def request_takeover(self) -> None:
+        """A desk client asks the PC holding the number to hand it over (the holder lets
+        go within seconds; the change arrives as an ``OfficeChanged`` event)."""
         ...
 
 

@@ -53,6 +53,7 @@ _TWILIO_ENV_VARS = (ENV_ACCOUNT_SID, ENV_AUTH_TOKEN, ENV_API_KEY, ENV_API_SECRET
 # one entry for the ngrok authtoken.
 _TWILIO_USERNAME = "twilio"
 _NGROK_USERNAME = "ngrok-authtoken"
+_DATABASE_USERNAME = "office-database-password"
 
 _ACCOUNT_SID_RE = re.compile(r"AC[0-9a-fA-F]{32}")
 _API_KEY_SID_RE = re.compile(r"SK[0-9a-fA-F]{32}")
@@ -453,3 +454,23 @@ class CredentialStore:
     def clear_ngrok_token(self) -> None:
         self._delete(_NGROK_USERNAME)
         logger.info("cleared the ngrok authtoken from the keyring")
+
+    # -- the office database ---------------------------------------------------------------
+
+    def load_database_password(self) -> str | None:
+        """The office database's password from the keyring (None when none is stored or
+        no keyring can be read: the connection then says it wants a password)."""
+        try:
+            stored = self._get(_DATABASE_USERNAME)
+        except CredentialsError:
+            return None
+        return stored or None
+
+    def save_database_password(self, password: str) -> None:
+        if not isinstance(password, str) or not password or "\x00" in password:
+            raise CredentialsError("The database password is empty or not text.")
+        self._set(_DATABASE_USERNAME, password, "FRONTDESK_DATABASE_URL", [password])
+        logger.info("saved the office database password")
+
+    def clear_database_password(self) -> None:
+        self._delete(_DATABASE_USERNAME)

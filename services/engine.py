@@ -581,10 +581,10 @@ class Engine:
             message = s.scalar(select(Message).where(Message.sid == sid))
             if message is None:
                 if status != OTHER:  # an unknown status is no step forward: not kept
-                    self.outbox.keep_early_status(uow, sid, status, code)
+                    self.outbox.delivery.keep_early(uow, sid, status, code)
                 return
             # OTHER is no step forward: only its error code is applied.
-            self.outbox.apply_status(
+            self.outbox.delivery.apply(
                 uow, message, message.status if status == OTHER else status, code
             )
             uow.commit()

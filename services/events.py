@@ -64,6 +64,17 @@ class OfficeChanged:
     holding: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ColleagueTyping:
+    """Someone on another PC is typing a reply in a thread (``active``), or sent or
+    cleared it (not ``active``). Ephemeral: never stored; it expires unless repeated
+    (see :mod:`services.collisions`)."""
+
+    contact_id: int
+    who: str
+    active: bool = True
+
+
 Event = (
     ConversationChanged
     | ContactChanged
@@ -72,6 +83,7 @@ Event = (
     | WebhookSeen
     | EverythingChanged
     | OfficeChanged
+    | ColleagueTyping
 )
 Subscriber = Callable[[Event], None]
 

@@ -14,8 +14,10 @@ __all__ = [
     "AccountCheckResult",
     "ConnectionDetails",
     "ConnectionEntry",
+    "DatabaseCheck",
     "HealthSnapshot",
     "NumberWebhooks",
+    "OfficeDatabaseDetails",
     "RefusalCount",
     "WebhookRow",
 ]
@@ -87,9 +89,21 @@ class HealthSnapshot:
     refused: list[RefusalCount] = field(default_factory=list)  # totals, most first
     # CallSids answered whose record has not been saved (yet): never silently lost.
     unsaved_calls: list[str] = field(default_factory=list)
+    # The office (several PCs on one PostgreSQL database; on SQLite: not shared, holding).
+    office_shared: bool = False
+    pc_name: str = ""  # this PC's name
+    holding: bool = True  # this process holds the business number
+    holder: str | None = None  # the PC that holds it (None: nobody right now)
+
+    @property
+    def desk_client(self) -> bool:
+        """Another PC receives the number's calls and texts; this one works the inbox."""
+        return self.office_shared and not self.holding
 
     @property
     def healthy(self) -> bool:
+        if self.desk_client:
+            return self.holder is not None
         return (
             self.public_url is not None
             and self.number is not None
@@ -133,3 +147,24 @@ class ConnectionEntry:
             f"api_key_sid={self.api_key_sid!r}, api_key_secret=***, ngrok_authtoken=***, "
             f"public_url={self.public_url!r})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseCheck:
+    """Whether an office database can be used (services.office_db.check_database):
+    ``ok``, or ``problem`` in words."""
+
+    ok: bool
+    problem: str = ""
+    server_version: str = ""  # e.g. "15.4" when a server answered
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeDatabaseDetails:
+    """Which database this PC works on; never the password."""
+
+    in_use: str  # the running database's URL, password masked (or the SQLite path)
+    shared: bool  # PostgreSQL: the office's database
+    source: str  # environment (FRONTDESK_DATABASE_URL) | this-pc | own
+    joined: str  # the URL stored on this PC for the next start ("" = its own SQLite)
+    restart_needed: bool  # what is stored differs from what runs

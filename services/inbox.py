@@ -40,6 +40,7 @@ from services.snapshots import (
     FilterCounts,
     MessageItem,
     NoteItem,
+    ThreadItem,
 )
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import (
@@ -61,7 +62,6 @@ T = TypeVar("T")
 
 NOTE_MAX = 5000  # characters in one internal note
 
-ThreadItem = MessageItem | CallItem | NoteItem | ActivityItem
 
 #: Audit actions shown as activity lines in the thread.
 ACTIVITY_ACTIONS = (

@@ -20,33 +20,35 @@ storage work on the database's worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import errors, phones, policy, records, sends, templates
 from services.api import ReplyRefused
 from services.clock import Clock, as_utc
+from services.delivery import DeliveryStatus
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
 from services.ports import (
     Carrier,
     CarrierError,
     NotTextableError,
     OptedOutError,
-    RemoteMessage,
     UncertainSendError,
 )
 from services.receiver import PATHS
+from services.reconcile import Lookup, find_sent
 from services.scheduler import Scheduler
 from services.sends import JobKind, SendState
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Contact, Conversation, EarlyStatus, Job, Message
+from services.storage.models import Contact, Conversation, Job, Message
 from services.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 #: Twilio's longest message body.
 MAX_BODY = 1600
-#: A status callback for an unknown SID is kept this long (it may beat our record).
-EARLY_STATUS_TTL = timedelta(hours=1)
-EARLY_STATUS_CAP = 10_000
-#: Clock skew allowed between us and the carrier when matching DateCreated.
-LOOKUP_SKEW = timedelta(minutes=2)
-LOOKUP_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +71,6 @@ class Outgoing:
     to: str
     from_: str
     body: str
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """A claimed job whose earlier create may have reached the carrier."""
-
-    job_id: int
-    message_id: int
-    to: str
-    from_: str
-    body: str
-    since: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +127,7 @@ class Outbox:
         # Only the number holder sends; a desk client's texts are jobs the holder runs.
         self._sends_here = sends_here
         self._background = TaskSet("outbox")
+        self.delivery = DeliveryStatus(clock, bus.publish)
 
     async def idle(self) -> None:
         await self._background.drain()
@@ -202,19 +187,23 @@ class Outbox:
     async def _reconcile(self, lookup: Lookup) -> Outgoing | None:
         """Adopt the text if the carrier has it; else (provably absent) prepare a resend."""
         try:
-            found = await self._find_sent(lookup)
+            found = await find_sent(self._carrier, lookup, self._known_sids)
         except CarrierError as exc:
             log.warning(
                 "job %s: cannot read Twilio's log (%s); looking again later", lookup.job_id, exc
             )
             why = f"cannot check Twilio's log: {exc}"
-            await self._db.run(lambda uow: self._still_uncertain(uow, lookup.job_id, why))
+            await self._db.run(
+                lambda uow: self._still_uncertain(uow, job_id=lookup.job_id, reason=why)
+            )
             self._scheduler.wake()
             return None
         if found is not None:
             log.info("job %s had already left as %s; not sending again", lookup.job_id, found.sid)
             await self._db.run(
-                lambda uow: self._record_sent(uow, lookup.job_id, found.sid, found.status, None)
+                lambda uow: self._record_sent(
+                    uow, job_id=lookup.job_id, sid=found.sid, status=found.status, num_segments=None
+                )
             )
             self._scheduler.wake()
             return None
@@ -229,34 +218,11 @@ class Outbox:
 
         return await self._db.run(resend, urgent=True)
 
-    async def _find_sent(self, lookup: Lookup) -> RemoteMessage | None:
-        """The carrier's record of this text, created since ``lookup.since``, if any.
-
-        Reads the Messages list by To and From only (newest first): a DateSent filter
-        would miss a text still queued at the carrier. Messages whose SID we already
-        hold (an identical earlier text) are not this one. Raises :class:`CarrierError`.
-        """
-        recent = await self._carrier.list_messages(
-            to=lookup.to, from_=lookup.from_, limit=LOOKUP_LIMIT
-        )
-        since = lookup.since - LOOKUP_SKEW
-        candidates = [
-            m
-            for m in recent
-            if m.body == lookup.body
-            and not m.direction.startswith("inbound")
-            and (m.date_created is None or m.date_created >= since)
-        ]
-        if not candidates:
-            return None
-        sids = [m.sid for m in candidates]
-
+    async def _known_sids(self, sids: list[str]) -> set[str]:
         def known(uow: UnitOfWork) -> set[str]:
             return set(uow.session.scalars(select(Message.sid).where(Message.sid.in_(sids))))
 
-        have = await self._db.run(known)
-        fresh = [m for m in candidates if m.sid not in have]
-        return fresh[-1] if fresh else None  # the oldest: the first attempt's
+        return await self._db.run(known)
 
     def prepare(self, uow: UnitOfWork, job: Job, cfg: Settings, now: datetime) -> Outgoing | None:
         """Re-check a claimed job and write the message row it will send (not committed).
@@ -355,6 +321,7 @@ class Outbox:
 
     async def _deliver(self, out: Outgoing) -> None:
         """One create request, and its outcome recorded. Never raises."""
+        record: functools.partial[None]
         try:
             sent = await self._carrier.send_sms(
                 to=out.to, from_=out.from_, body=out.body, status_callback=self._status_callback()
@@ -362,25 +329,53 @@ class Outbox:
         except UncertainSendError as exc:
             log.warning("job %s: %s; will check Twilio's log before sending again", out.job_id, exc)
             why = str(exc)
-            await self._db.run(lambda uow: self._still_uncertain(uow, out.job_id, why))
+            record = functools.partial(self._still_uncertain, job_id=out.job_id, reason=why)
         except CarrierError as exc:
-            failure = exc
-            await self._db.run(lambda uow: self._record_refusal(uow, out, failure))
+            record = functools.partial(self._record_refusal, out=out, exc=exc)
         except Exception as exc:  # an unexpected error: the text may have left; look first
             log.exception("job %s: send failed unexpectedly", out.job_id)
             reason = f"unexpected error while sending: {type(exc).__name__}"
-            await self._db.run(lambda uow: self._still_uncertain(uow, out.job_id, reason))
+            record = functools.partial(self._still_uncertain, job_id=out.job_id, reason=reason)
         else:
-            await self._db.run(
-                lambda uow: self._record_sent(
-                    uow, out.job_id, sent.sid, sent.status, sent.num_segments
-                )
+            record = functools.partial(
+                self._record_sent,
+                job_id=out.job_id,
+                sid=sent.sid,
+                status=sent.status,
+                num_segments=sent.num_segments,
             )
-            return  # a follow-up it schedules wakes the scheduler after commit
-        self._scheduler.wake()
+        # A sent text's follow-up wakes the scheduler itself (after commit); any other
+        # outcome put the job back in the queue.
+        await self._record(out.job_id, record, wake=record.func != self._record_sent)
+
+    async def _record(
+        self, job_id: int, record: Callable[[UnitOfWork], None], *, wake: bool
+    ) -> None:
+        """Store a send's outcome, retrying while the database refuses (a restart, a
+        lock): what Twilio answered must not be lost to a passing database error. If it
+        never lands, the job stays claimed with ``maybe_sent_since`` set, and recovery
+        looks the text up before anything is sent again."""
+        for attempt, pause in enumerate((0.5, 1.0, 2.0, 4.0, 8.0, None)):
+            try:
+                await self._db.run(record)
+                break
+            except Exception as exc:
+                if pause is None:
+                    log.error("job %s: could not record the send's outcome: %s", job_id, exc)
+                    return
+                log.warning(
+                    "job %s: recording the outcome failed (%s); try %d again in %.1f s",
+                    job_id,
+                    type(exc).__name__,
+                    attempt + 2,
+                    pause,
+                )
+                await asyncio.sleep(pause)  # the database's pace, not the clock's
+        if wake:
+            self._scheduler.wake()
 
     def _record_sent(
-        self, uow: UnitOfWork, job_id: int, sid: str, status: str, num_segments: int | None
+        self, uow: UnitOfWork, *, job_id: int, sid: str, status: str, num_segments: int | None
     ) -> None:
         s = uow.session
         now = self._clock.now()
@@ -392,10 +387,7 @@ class Outbox:
         if num_segments:
             message.segments = num_segments
         records.lock_sid(s, sid)  # a delivery callback for it may be landing now
-        early = s.get(EarlyStatus, sid)
-        if early is not None:
-            self.apply_status(uow, message, early.status, early.error_code)
-            s.delete(early)
+        self.delivery.adopt_early(uow, message)
         if JobKind(job.kind) is JobKind.TEXTBACK:
             delay = self._settings(s)["followup.delay_seconds"]
             if delay > 0:
@@ -414,7 +406,7 @@ class Outbox:
         self._publish_job(uow, job, contact)
         uow.commit()
 
-    def _still_uncertain(self, uow: UnitOfWork, job_id: int, reason: str) -> None:
+    def _still_uncertain(self, uow: UnitOfWork, *, job_id: int, reason: str) -> None:
         s = uow.session
         job = s.get(Job, job_id)
         if job is None or job.state != SendState.CLAIMED or job.message_id is None:
@@ -435,12 +427,12 @@ class Outbox:
         if job is None or job.state != SendState.CLAIMED:
             return
         if job.maybe_sent_since is not None and job.message_id is not None:
-            self._still_uncertain(uow, job_id, "internal error while sending")
+            self._still_uncertain(uow, job_id=job_id, reason="internal error while sending")
             return
         sends.failed(job, None, now=self._clock.now(), reason="internal error")
         uow.commit()
 
-    def _record_refusal(self, uow: UnitOfWork, out: Outgoing, exc: CarrierError) -> None:
+    def _record_refusal(self, uow: UnitOfWork, *, out: Outgoing, exc: CarrierError) -> None:
         s = uow.session
         now = self._clock.now()
         job = s.get(Job, out.job_id)
@@ -466,49 +458,6 @@ class Outbox:
                 final_for_contact=isinstance(exc, OptedOutError | NotTextableError),
             )
         self._publish_job(uow, job, contact)
-        uow.commit()
-
-    # ---- delivery status ----------------------------------------------------------------
-    def apply_status(
-        self, uow: UnitOfWork, message: Message, status: str, code: int | None
-    ) -> None:
-        s = uow.session
-        if not sends.advance_delivery(message, status) and code is None:
-            return
-        conversation = s.get(Conversation, message.conversation_id)
-        assert conversation is not None
-        if code is not None:
-            message.error_code = code
-            message.error_message = errors.describe(code)
-            if code == 21610:
-                contact = s.get(Contact, conversation.contact_id)
-                if contact is not None and not contact.opted_out:
-                    contact.opted_out = True
-                    contact.opted_out_at = self._clock.now()
-                    self._publish_after(uow, ContactChanged(contact.id))
-        self._publish_after(uow, ConversationChanged(conversation.id, conversation.contact_id))
-        if message.call_id is not None:
-            self._publish_after(uow, CallChanged(message.call_id))
-
-    def keep_early_status(self, uow: UnitOfWork, sid: str, status: str, code: int | None) -> None:
-        """A callback for a SID not recorded yet: kept (bounded) until the SID is."""
-        s = uow.session
-        now = self._clock.now()
-        s.execute(delete(EarlyStatus).where(EarlyStatus.received_at < now - EARLY_STATUS_TTL))
-        row = s.get(EarlyStatus, sid)
-        if row is None:
-            count = s.scalar(select(func.count()).select_from(EarlyStatus)) or 0
-            if count >= EARLY_STATUS_CAP:
-                oldest = (
-                    select(EarlyStatus.sid)
-                    .order_by(EarlyStatus.received_at)
-                    .limit(count - EARLY_STATUS_CAP + 1)
-                )
-                s.execute(delete(EarlyStatus).where(EarlyStatus.sid.in_(oldest.scalar_subquery())))
-            s.add(EarlyStatus(sid=sid, status=status, error_code=code, received_at=now))
-        elif sends.DELIVERY_RANK.get(status, -1) >= sends.DELIVERY_RANK.get(row.status, -1):
-            row.status = status
-            row.error_code = code if code is not None else row.error_code
         uow.commit()
 
     # ---- texts the desk and the engine start ---------------------------------------------

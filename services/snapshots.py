@@ -125,3 +125,7 @@ class NoteItem:
     at: datetime
     author: str
     body: str
+
+
+#: One entry of a thread, oldest first: texts, calls, internal notes, activity lines.
+ThreadItem = MessageItem | CallItem | NoteItem | ActivityItem

@@ -1,7 +1,8 @@
 """What belongs to this PC, not to the office's shared database.
 
-``team.me`` (who is at this PC) and the PC's name (shown as the number holder) live in a
-small JSON file in the data dir (``this-pc.json``, private to the user). Settings keep
+``team.me`` (who is at this PC), the PC's name (shown as the number holder) and the
+office database it joined (its URL without the password) live in a small JSON file in
+the data dir (``this-pc.json``, private to the user). Settings keep
 one face: :func:`overlay` puts this PC's ``team.me`` over the shared settings and
 :func:`split` takes it out of a batch of changes before they reach the shared table.
 """
@@ -15,6 +16,8 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from services import settings as settings_mod
 from services.settings import Settings
@@ -76,6 +79,24 @@ class ThisPc:
         value = settings_mod.validate("team.me", name)
         self._save({**self._load(), "team.me": value})
         return str(value)
+
+    @property
+    def database_url(self) -> str | None:
+        """The office database this PC joined (no password: that is in the keyring), or
+        None for the PC's own SQLite database."""
+        value = self._load().get("database_url")
+        return value if isinstance(value, str) and value else None
+
+    def set_database_url(self, url: str | None) -> None:
+        """Join the office database ``url`` (must hold no password), or leave it (None)."""
+        data = self._load()
+        if url is None:
+            data.pop("database_url", None)
+        else:
+            if make_url(url).password is not None:
+                raise ValueError("the password goes to the keyring, never into this file")
+            data["database_url"] = url
+        self._save(data)
 
     def overlay(self, shared: Settings) -> Settings:
         """The shared settings with this PC's ``team.me`` (when this PC has one)."""

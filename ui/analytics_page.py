@@ -154,7 +154,8 @@ class AnalyticsPage(QWidget):
     """The Analytics screen.
 
     ``analytics`` computes the figures; ``events`` (optional) is any QObject with
-    ``callChanged(int)`` / ``conversationChanged(int, int)`` / ``contactChanged(int)``:
+    ``callChanged(int)`` / ``conversationChanged(int, int)`` / ``contactChanged(int)`` /
+    ``everythingChanged()``:
     while the page is visible, the figures are refreshed shortly after a change.
     """
 
@@ -222,7 +223,7 @@ class AnalyticsPage(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(1500)
         self._refresh_timer.timeout.connect(self._refresh_if_visible)
-        for name in ("callChanged", "conversationChanged", "contactChanged"):
+        for name in ("callChanged", "conversationChanged", "contactChanged", "everythingChanged"):
             signal = getattr(events, name, None)
             if signal is not None:
                 signal.connect(lambda *_: self._refresh_timer.start())

@@ -114,7 +114,8 @@ class ContactsModel(PagedSnapshotModel[ContactDetail]):
 
 
 class ContactsPage(QWidget):
-    """The Contacts screen. ``events``: any QObject with ``contactChanged(int)``."""
+    """The Contacts screen. ``events``: any QObject with ``contactChanged(int)`` (and
+    optionally ``everythingChanged()``: search again)."""
 
     openContact = Signal(int)
 
@@ -185,6 +186,9 @@ class ContactsPage(QWidget):
         changed = getattr(events, "contactChanged", None)
         if changed is not None:
             changed.connect(self.model.contact_changed)
+        everything = getattr(events, "everythingChanged", None)
+        if everything is not None:
+            everything.connect(self.reload_everything)
 
     async def load(self) -> None:
         self._loaded_once = True
@@ -217,6 +221,11 @@ class ContactsPage(QWidget):
         super().showEvent(event)
         if not self._loaded_once:
             self._loaded_once = True
+            self._run_search()
+
+    def reload_everything(self) -> None:
+        """Changes may have been missed: run the current search again (if it ever ran)."""
+        if self._loaded_once:
             self._run_search()
 
     def shutdown(self) -> None:

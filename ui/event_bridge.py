@@ -13,6 +13,11 @@ Signals (all emitted on the GUI thread):
 - ``callChanged(call_id)``: a call was recorded or its outcome/automation changed;
 - ``settingsChanged(keys)``: a list of setting keys that changed;
 - ``webhookSeen(path, status, reason)``: a webhook arrived (``reason`` may be empty);
+- ``colleagueTyping(contact_id, who, active)``: someone on another PC is typing a reply
+  in that thread (``active``), or sent/cleared it; in arrival order;
+- ``everythingChanged()``: changes may have been missed (the office database connection
+  was lost and is back): every view reloads what it shows. In a batch that has it, the
+  per-subject signals above are not emitted (the reload covers them);
 - ``flushed()``: after each batch (tests and the sidebar counts hang off this).
 """
 
@@ -25,9 +30,11 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from services.api import EventSource
 from services.events import (
     CallChanged,
+    ColleagueTyping,
     ContactChanged,
     ConversationChanged,
     Event,
+    EverythingChanged,
     SettingsChanged,
     WebhookSeen,
 )
@@ -39,6 +46,8 @@ class EventBridge(QObject):
     callChanged = Signal(int)
     settingsChanged = Signal(list)
     webhookSeen = Signal(str, int, str)
+    everythingChanged = Signal()
+    colleagueTyping = Signal(int, str, bool)
     flushed = Signal()
 
     _arrived = Signal(object)  # crosses threads when published off the GUI thread
@@ -56,6 +65,8 @@ class EventBridge(QObject):
         self._calls: dict[int, None] = {}
         self._settings: dict[str, None] = {}
         self._webhooks: list[WebhookSeen] = []
+        self._everything = False
+        self._typing: list[ColleagueTyping] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
@@ -92,6 +103,10 @@ class EventBridge(QObject):
             self._settings.update(dict.fromkeys(event.keys))
         elif isinstance(event, WebhookSeen):
             self._webhooks.append(event)
+        elif isinstance(event, EverythingChanged):
+            self._everything = True
+        elif isinstance(event, ColleagueTyping):
+            self._typing.append(event)
         if not self._timer.isActive():
             self._timer.start()
 
@@ -104,8 +119,14 @@ class EventBridge(QObject):
         calls, self._calls = self._calls, {}
         settings, self._settings = self._settings, {}
         webhooks, self._webhooks = self._webhooks, []
-        if not (conversations or contacts or calls or settings or webhooks):
+        everything, self._everything = self._everything, False
+        typing, self._typing = self._typing, []
+        if not (conversations or contacts or calls or settings or webhooks or everything or typing):
             return
+        if everything:
+            # One reload of every view; refreshing single rows as well would only race it.
+            conversations, contacts, calls, settings = {}, {}, {}, {}
+            self.everythingChanged.emit()
         if settings:
             self.settingsChanged.emit(list(settings))
         for contact_id, conversation_id in conversations.items():
@@ -114,6 +135,8 @@ class EventBridge(QObject):
             self.contactChanged.emit(contact_id)
         for call_id in calls:
             self.callChanged.emit(call_id)
+        for t in typing:
+            self.colleagueTyping.emit(t.contact_id, t.who, t.active)
         for hook in webhooks[-50:]:
             self.webhookSeen.emit(hook.path, hook.status, hook.reason or "")
         self.flushed.emit()

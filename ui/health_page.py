@@ -4,6 +4,10 @@ Shows a :class:`services.health.HealthSnapshot` from a :class:`services.api.Heal
 the public URL and tunnel state, the number's webhook URLs as Twilio has them (and
 whether they point here), the last webhook accepted, the rejected requests with the URL
 the signature was checked against, and a "Send me a test text" button.
+
+In an office (several PCs on one PostgreSQL database) it also says which PC holds the
+number; on a desk client it offers "Take over the number" (the composition root calls
+:meth:`HealthPage.refresh` when the holder changes).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ TUNNEL_WORDS = {
     "stopped": "Stopped",
     "none": "No public endpoint",
 }
+TAKEOVER_PATIENCE_MS = 20_000
 
 
 def _when(at: datetime) -> str:
@@ -71,6 +76,27 @@ class HealthPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.refresh_button)
+
+        office = QGroupBox("Office")
+        office.setObjectName("officeBox")
+        oform = QFormLayout(office)
+        self.this_pc = _label()
+        self.holder = _label()
+        self.take_over = QPushButton("Take over the number")
+        self.take_over.setObjectName("takeOver")
+        self.take_over.setToolTip(
+            "Ask the PC holding the number to hand it to this PC: Twilio then sends the "
+            "calls and texts here"
+        )
+        self.take_over.clicked.connect(self.request_takeover)
+        holder_row = QHBoxLayout()
+        holder_row.addWidget(self.holder, 1)
+        holder_row.addWidget(self.take_over)
+        oform.addRow("This PC:", self.this_pc)
+        oform.addRow("Number held by:", holder_row)
+        self.office_box = office
+        office.hide()  # shown for a shared office database only
+        self.take_over.hide()
 
         endpoint = QGroupBox("Public endpoint")
         form = QFormLayout(endpoint)
@@ -126,6 +152,7 @@ class HealthPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(office)
         layout.addWidget(endpoint)
         layout.addWidget(number)
         layout.addWidget(seen, 1)
@@ -170,6 +197,26 @@ class HealthPage(QWidget):
             always=lambda: self.refresh_button.setEnabled(True),
         )
 
+    def request_takeover(self) -> None:
+        """Ask the holder for the number; the page refreshes when the holder changes."""
+        self.take_over.setEnabled(False)
+        self.take_over.setText("Asking…")
+        # Offer it again if the number has not come here meanwhile (the holder is gone
+        # and another PC was quicker, or the request got lost).
+        QTimer.singleShot(TAKEOVER_PATIENCE_MS, self, self._take_over_again)
+
+        def failed(exc: BaseException) -> bool:
+            self.take_over.setEnabled(True)
+            self.take_over.setText("Take over the number")
+            self.holder.setText(f"{self.holder.text()}\nCould not ask for the number: {exc}")
+            return True
+
+        self._tasks.spawn(self._api.request_takeover(), what="take over the number", failed=failed)
+
+    def _take_over_again(self) -> None:
+        self.take_over.setEnabled(True)
+        self.take_over.setText("Take over the number")
+
     def send_test_text(self) -> None:
         to = self.test_to.text().strip()
         if not to:
@@ -200,7 +247,15 @@ class HealthPage(QWidget):
 
     def show_snapshot(self, snap: HealthSnapshot) -> None:
         self.snapshot = snap
-        if snap.disconnected:
+        self._show_office(snap)
+        if snap.desk_client:
+            summary = (
+                f"Desk client: {snap.holder} holds the number and receives the calls and "
+                "texts; this PC works the inbox, and its replies go out through it."
+                if snap.holder
+                else "Nobody holds the number right now: this PC is taking it over…"
+            )
+        elif snap.disconnected:
             summary = "Disconnected: the number has its previous webhooks back."
         elif snap.healthy:
             summary = "Healthy: Twilio sends this number's calls and texts here."
@@ -214,7 +269,14 @@ class HealthPage(QWidget):
             summary = snap.number_error or "Not receiving."
         self.summary.setText(summary)
 
-        self.public_url.setText(snap.public_url or "none yet")
+        self.public_url.setText(
+            snap.public_url
+            or (
+                "none: the PC holding the number receives the webhooks"
+                if snap.desk_client
+                else "none yet"
+            )
+        )
         self.tunnel_state.setText(TUNNEL_WORDS.get(snap.tunnel_state, snap.tunnel_state))
         problems = [p for p in (snap.tunnel_error, snap.catchup_error) if p]
         self.tunnel_error.setText("\n".join(problems) or "none")
@@ -233,7 +295,9 @@ class HealthPage(QWidget):
             self.sms_url.setText(number.sms_url or "(none: texts wait in Twilio's log)")
             self.status_callback.setText(number.status_callback or "(none)")
             self.fallback_url.setText(number.voice_fallback_url or "(none)")
-            if number.points_here:
+            if snap.desk_client:
+                self.points_here.setText(f"No: at {snap.holder or 'the PC holding the number'}")
+            elif number.points_here:
                 self.points_here.setText("Yes")
             elif number.expected_voice_url:
                 self.points_here.setText(f"No (expected {number.expected_voice_url})")
@@ -247,6 +311,22 @@ class HealthPage(QWidget):
             else "No webhook received since Frontdesk started."
         )
         self._fill_rejected(snap.rejected)
+
+    def _show_office(self, snap: HealthSnapshot) -> None:
+        self.office_box.setVisible(snap.office_shared)
+        if not snap.office_shared:
+            return
+        self.this_pc.setText(snap.pc_name)
+        if snap.holding:
+            self.holder.setText(f"{snap.pc_name} (this PC)")
+        else:
+            self.holder.setText(snap.holder or "nobody right now")
+        asking = not self.take_over.isEnabled()
+        offer = snap.desk_client and snap.holder is not None
+        self.take_over.setVisible(offer)
+        if not offer or not asking:
+            self.take_over.setEnabled(True)
+            self.take_over.setText("Take over the number")
 
     def _fill_rejected(self, rows: list[WebhookRow]) -> None:
         self.rejected.setRowCount(len(rows))

@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
         bridge.conversationChanged.connect(self.refresh_counts)
         bridge.contactChanged.connect(self.refresh_counts)
         bridge.callChanged.connect(self.refresh_counts)
+        bridge.everythingChanged.connect(self.refresh_counts)
         self._counts_timer = QTimer(self)  # "missed today" ages out: re-count now and then
         self._counts_timer.setInterval(60_000)
         self._counts_timer.timeout.connect(self.refresh_counts)

@@ -248,7 +248,8 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
 class MissedCallsPage(QWidget):
     """The Missed calls screen.
 
-    ``events`` is any QObject with a ``callChanged(int)`` signal (the UI's event bridge).
+    ``events`` is any QObject with a ``callChanged(int)`` signal (the UI's event bridge;
+    its ``everythingChanged()``, when it has one, reloads the list).
     ``actor`` names who cancels a text (a string or a function giving one). Double-click
     a row to open the caller's thread: :attr:`openContact` carries the contact id.
     """
@@ -336,6 +337,9 @@ class MissedCallsPage(QWidget):
         changed = getattr(events, "callChanged", None)
         if changed is not None:
             changed.connect(self.model.call_changed)
+        everything = getattr(events, "everythingChanged", None)
+        if everything is not None:
+            everything.connect(self.reload_everything)
 
     # ---- actions -------------------------------------------------------------------
     async def load(self) -> None:
@@ -408,6 +412,12 @@ class MissedCallsPage(QWidget):
         if not self._loaded_once:
             self._loaded_once = True
             self.tasks.spawn(self.model.reload(), what="load the missed calls")
+
+    def reload_everything(self) -> None:
+        """Changes may have been missed: reload, if the page was ever loaded (else its
+        first showing loads it)."""
+        if self._loaded_once:
+            self.tasks.spawn(self.model.reload(), what="reload the missed calls")
 
     def shutdown(self) -> None:
         self.model.shutdown()

@@ -6,7 +6,9 @@ field. Save sends every changed key in one ``InboxApi.update_settings`` call: al
 is stored or, when anything is refused, none of it.
 
 The "Twilio account & connection" group is the connection box the composition root
-passes in (credentials in the keyring, the public URL / tunnel).
+passes in (credentials in the keyring, the public URL / tunnel); the "Office database"
+section, when the root passes ``office_database``, is this PC's choice of database
+(ui/office_db_box.py), saved by that box, not by Save.
 """
 
 from __future__ import annotations
@@ -118,12 +120,14 @@ class SettingsPage(QWidget):
         *,
         actor: str | None = None,
         connection: QWidget | None = None,
+        office_database: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPage")
         self._inbox = inbox
         self._connection = connection
+        self._office_database = office_database
         self._actor = actor
         self.tasks = TaskRunner(self)
         self._fields: dict[str, _Field] = {}
@@ -154,6 +158,12 @@ class SettingsPage(QWidget):
         self._build_team()
         self._build_alerts()
         self._build_twilio()
+        if office_database is not None:
+            # This PC's own choice (its data dir and keyring), saved by the box itself,
+            # not by Save: a separate section.
+            section = self._section("Office database")
+            section.addWidget(office_database)
+            section.addStretch(1)
         self.nav.setCurrentRow(0)
         # As wide as the longest section name, not a fixed 210 px the forms need at 1024.
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + 8)
@@ -179,6 +189,9 @@ class SettingsPage(QWidget):
         signal = getattr(events, "settingsChanged", None)
         if signal is not None:
             signal.connect(self._settings_changed_elsewhere)
+        everything = getattr(events, "everythingChanged", None)
+        if everything is not None:
+            everything.connect(lambda: self._settings_changed_elsewhere([]))
 
     # ---- building ------------------------------------------------------------------
     def _section(self, title: str) -> QVBoxLayout:
@@ -837,9 +850,13 @@ class SettingsPage(QWidget):
         if not self._load_requested and not self._loaded:
             self._load_requested = True
             self.tasks.spawn(self.load(), what="load the settings")
+            load = getattr(self._office_database, "load", None)
+            if callable(load):
+                load()
 
     def shutdown(self) -> None:
         self.tasks.cancel_all()
-        hook = getattr(self._connection, "shutdown", None)
-        if callable(hook):
-            hook()
+        for part in (self._connection, self._office_database):
+            hook = getattr(part, "shutdown", None)
+            if callable(hook):
+                hook()

@@ -236,25 +236,6 @@ def test_quiet_hours_hold_the_text_until_they_end(env: Any) -> None:
     env(scenario, quiet_hours={"start": start, "end": end})
 
 
-def test_follow_up_goes_once_to_callers_who_did_not_reply(env: Any) -> None:
-    async def scenario(app: TestApp) -> None:
-        await app.missed_call(CALLER)
-        await app.standin.wait_for_messages(2, timeout=10)
-        await asyncio.sleep(1.5)
-        await settle(app)
-        bodies = [m["body"] for m in app.standin.messages_sent]
-        assert len(bodies) == 2
-        assert bodies[1] == "Still need a hand? Just reply here."
-        (call,) = await app.inbox.missed_calls()
-        assert call.followup_state == "sent"
-
-    env(
-        scenario,
-        followup__delay_seconds=1,
-        templates__follow_up="Still need a hand? Just reply here.",
-    )
-
-
 def test_carrier_opt_out_error_marks_the_contact_and_explains_the_failure(env: Any) -> None:
     async def scenario(app: TestApp) -> None:
         app.standin.opt_out(CALLER)

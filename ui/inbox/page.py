@@ -8,6 +8,8 @@ and, when it is open, the affected thread and contact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
@@ -28,11 +30,19 @@ from PySide6.QtWidgets import (
 )
 
 from services import phones, templates
-from services.api import InboxApi, MessagingApi, NotFound, ReplyRefused, ThreadStateError
+from services.api import (
+    InboxApi,
+    MessagingApi,
+    NotFound,
+    PresenceApi,
+    ReplyRefused,
+    ThreadStateError,
+)
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
 from ui import theme
 from ui.event_bridge import EventBridge
+from ui.inbox.collisions import CollisionGuard
 from ui.inbox.composer import Composer
 from ui.inbox.contact_panel import ContactPanel
 from ui.inbox.conversation_delegate import ConversationDelegate
@@ -108,6 +118,8 @@ class InboxPage(QWidget):
         *,
         runner: TaskRunner | None = None,
         drafts: DraftStore | None = None,
+        presence: PresenceApi | None = None,
+        now: Callable[[], datetime] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -213,6 +225,10 @@ class InboxPage(QWidget):
         self._draft_timer.setInterval(DRAFT_SAVE_MS)
         self._draft_timer.timeout.connect(self._save_draft)
         self.composer.edit.textChanged.connect(self._draft_timer.start)
+        # Other PCs see "… is replying"; a send right after a colleague's reply asks first.
+        self.collisions = CollisionGuard(inbox, presence, self.tasks, self, now=now)
+        self._filling_composer = False
+        self.composer.edit.textChanged.connect(self._typed)
 
         middle = QWidget(self)
         middle_layout = QVBoxLayout(middle)
@@ -222,6 +238,7 @@ class InboxPage(QWidget):
         middle_layout.addWidget(_hline(self))
         middle_layout.addWidget(self.thread_view, 1)
         middle_layout.addWidget(_hline(self))
+        middle_layout.addWidget(self.collisions.label)
         middle_layout.addWidget(self.composer)
 
         self.panel = ContactPanel(self)
@@ -262,6 +279,8 @@ class InboxPage(QWidget):
         bridge.contactChanged.connect(self._on_contact_changed)
         bridge.callChanged.connect(self._on_call_changed)
         bridge.settingsChanged.connect(self._on_settings_changed)
+        bridge.everythingChanged.connect(self.reload_everything)
+        bridge.colleagueTyping.connect(self.collisions.colleague_typing)
 
     THREAD_MIN = 360  # below this, bubbles get too narrow to read
 
@@ -480,6 +499,7 @@ class InboxPage(QWidget):
             if row >= 0:
                 self._restore_draft(self.model.rows()[row].phone)
         self.current_contact_id = contact_id
+        self.collisions.show_contact(contact_id)
         self._contact_generation += 1
         self.right.setCurrentIndex(1)
         self._reselect()
@@ -563,7 +583,11 @@ class InboxPage(QWidget):
         self._draft_phone = phone
         draft = self.drafts.get(phone)
         if draft and not self.composer.text:
-            self.composer.set_text(draft)
+            self._filling_composer = True  # not typing: nobody is told about it
+            try:
+                self.composer.set_text(draft)
+            finally:
+                self._filling_composer = False
             self._draft_timer.stop()
 
     def _save_draft(self) -> None:
@@ -579,6 +603,7 @@ class InboxPage(QWidget):
         )
 
     def close_conversation(self) -> None:
+        self.collisions.show_contact(None)
         self._save_draft()
         self._draft_phone = None
         self.current_contact_id = None
@@ -593,15 +618,36 @@ class InboxPage(QWidget):
         """Send what is typed (Ctrl+Enter from anywhere in the window)."""
         self.composer.submit()
 
+    def _typed(self) -> None:
+        if self._filling_composer or self.current_contact_id is None:
+            return
+        if self.composer.text.strip():
+            self.collisions.typed(self.current_contact_id, self.actor)
+        else:
+            self.collisions.sent(self.current_contact_id, self.actor, None)  # cleared
+
     def _send(self, body: str) -> None:
+        """Send ``body`` into the open thread, asking first when a colleague replied
+        there in the last 30 s."""
         contact_id = self.current_contact_id
         if contact_id is None:
             return
         phone = self._draft_phone
         self.composer.set_busy(True)
         self.composer.show_error("")
+        row = self.model.row_of(contact_id)
+        title = self.model.rows()[row].title if row >= 0 else "this customer"
+        self.collisions.check(
+            contact_id,
+            self.me,
+            title,
+            send=lambda: self._send_now(contact_id, phone, body),
+            cancel=lambda: self.composer.set_busy(False),
+        )
 
-        def done(_message_id: int) -> None:
+    def _send_now(self, contact_id: int, phone: str | None, body: str) -> None:
+        def done(message_id: int) -> None:
+            self.collisions.sent(contact_id, self.actor, message_id)
             if contact_id == self.current_contact_id:
                 self.composer.sent()
             if phone is not None:
@@ -699,6 +745,15 @@ class InboxPage(QWidget):
                 self._load_thread(call.contact_id)
 
         self.tasks.spawn(self._inbox.call(call_id), what="refresh a call", done=done)
+
+    def reload_everything(self) -> None:
+        """Changes may have been missed (the office connection came back): reload the
+        list, the settings it depends on, and the open thread and contact."""
+        self.model.reload()
+        self.tasks.spawn(self._inbox.settings(), what="load the settings", done=self._use_settings)
+        if self.current_contact_id is not None:
+            self._load_thread(self.current_contact_id)
+            self._load_contact(self.current_contact_id)
 
     def shutdown(self) -> None:
         self.panel.flush_notes()
