@@ -7,6 +7,7 @@ composition root of the UI: every page gets its services through its constructor
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import hashlib
 import logging
@@ -464,6 +465,7 @@ class Shell:
         from ui.contacts_page import ContactsPage
         from ui.health_page import HealthPage
         from ui.missed_calls_page import MissedCallsPage
+        from ui.settings.integrations import IntegrationsBox
         from ui.settings_page import SettingsPage
 
         inbox, engine = runtime.inbox, runtime.engine
@@ -486,10 +488,22 @@ class Shell:
             ("contacts", "Contacts", ContactsPage(inbox, bridge)),
             ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
             ("connection", "Connection", HealthPage(RuntimeHealth(runtime))),
-            ("settings", "Settings", SettingsPage(inbox, bridge, connection=connection)),
+            (
+                "settings",
+                "Settings",
+                SettingsPage(
+                    inbox,
+                    bridge,
+                    connection=connection,
+                    integrations=IntegrationsBox(runtime.integrations),
+                ),
+            ),
         ]
         window = MainWindow(pages, inbox, bridge, store, version=version())
         self.window = window
+        from services.export_file import export_to
+
+        window.set_exporter(functools.partial(export_to, runtime.db))
         window.quitRequested.connect(self.request_quit)
         if carrier is not None:
             self._add_demo_bar(window, carrier)

@@ -118,12 +118,14 @@ class SettingsPage(QWidget):
         *,
         actor: str | None = None,
         connection: QWidget | None = None,
+        integrations: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsPage")
         self._inbox = inbox
         self._connection = connection
+        self._integrations = integrations
         self._actor = actor
         self.tasks = TaskRunner(self)
         self._fields: dict[str, _Field] = {}
@@ -155,6 +157,8 @@ class SettingsPage(QWidget):
         self._build_team()
         self._build_alerts()
         self._build_twilio()
+        if integrations is not None:
+            self._build_integrations(integrations)
         self.nav.setCurrentRow(0)
 
         bar = QHBoxLayout()
@@ -651,6 +655,12 @@ class SettingsPage(QWidget):
             "fixed public URL above).",
         )
         layout.addStretch(1)
+
+    def _build_integrations(self, box: QWidget) -> None:
+        # Endpoints and the token are stored as they are added (not by Save): the box
+        # talks to the integrations service itself.
+        layout = self._section("Integrations")
+        layout.addWidget(box, 1)
 
     # ---- values --------------------------------------------------------------------
     @property
