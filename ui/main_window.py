@@ -249,10 +249,13 @@ class MainWindow(QMainWindow):
         dialog.setCancelButton(None)
         dialog.setMinimumDuration(0)
         dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
         dialog.setValue(0)
         self.export_dialog = dialog
+        self.export_steps: list[int] = []
 
         def progress(step: int, steps: int, text: str) -> None:
+            self.export_steps.append(step)
             dialog.setMaximum(steps)
             dialog.setValue(step)
             dialog.setLabelText(text)
