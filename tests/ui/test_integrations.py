@@ -89,9 +89,9 @@ def test_file_export_writes_the_cli_json_off_the_gui_thread(
                 await until(lambda t=target, d=dialog: t.exists() and not d.isVisible())
                 assert window.export_steps == [0, 1, 2, 3] and dialog.maximum() == 3
                 expected = await app.runtime.db.run(lambda uow: export.collect(uow.session))
-                text = target.read_text(encoding="utf-8")
+                raw = target.read_bytes()
                 want = export.to_json(expected) if fmt == "json" else export.to_csv(expected)
-                assert text == want
+                assert raw == want.encode("utf-8"), "byte for byte what the CLI writes"
                 assert (target.stat().st_mode & 0o777) == 0o600
             data = json.loads((tmp_path / "out.json").read_text())
             assert data["calls"][0]["outcome"] == "missed"
