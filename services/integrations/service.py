@@ -64,6 +64,9 @@ class Integrations:
         self.hubspot_host = hubspot_host
         self.request_timeout = request_timeout
         self._session: aiohttp.ClientSession | None = None
+        # One HubSpot request chain at a time: two deliveries for one caller must not both
+        # search, find nobody and create the contact twice (and it keeps under the rate).
+        self._hubspot_lock = asyncio.Lock()
         self.worker = DeliveryWorker(db, clock, self._send, concurrency=concurrency)
         self.recorder = Recorder(db, bus, clock, on_recorded=self.worker.wake)
 
@@ -107,7 +110,8 @@ class Integrations:
                 timeout=self.request_timeout,
                 learned_name=self._learned_name,
             )
-            return await sender.send(item.payload, at)
+            async with self._hubspot_lock:
+                return await sender.send(item.payload, at)
         if self._session is None:
             return Outcome(False, "not sent: deliveries are stopping", postpone=True)
         return await webhook_post.post(
