@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import aiohttp
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from services import records
@@ -129,14 +129,19 @@ class Integrations:
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
-            contact = s.scalar(select(Contact).where(Contact.phone == phone))
-            if contact is None or contact.name:
-                return
             now = self._clock.now()
-            contact.name = " ".join(name.split())[:200]
-            contact.updated_at = now
+            # One conditional UPDATE, not read-then-write: a name the desk types at the
+            # same moment must win (PostgreSQL re-checks the WHERE under the row lock).
+            done = s.execute(
+                update(Contact)
+                .where(Contact.phone == phone, Contact.name.is_(None))
+                .values(name=" ".join(name.split())[:200], updated_at=now)
+                .returning(Contact.id)
+            ).scalar()
+            if done is None:
+                return
             records.audit(s, now, "contact.renamed", actor="hubspot", subject=phone)
-            uow.after_commit(functools.partial(self._bus.publish, ContactChanged(contact.id)))
+            uow.after_commit(functools.partial(self._bus.publish, ContactChanged(done)))
             uow.commit()
 
         await self._db.run(work)
