@@ -115,16 +115,22 @@ def message_events(
 
 
 def contact_event(
-    audit_id: int, action: str, contact: Contact, actor: str, at: datetime
+    audit_id: int,
+    action: str,
+    contact: Contact,
+    actor: str,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
-    """The event an inbox action on ``contact`` (an audit row) makes, if any."""
+    """The event an inbox action on ``contact`` (an audit row) makes, if any. A booking's
+    value is the one the audit row recorded (the contact may have changed since)."""
     key = f"evt_audit{audit_id}"
     data: dict[str, Any]
     if action == BOOKED_ACTION:
         data = {
             "contact": contact_data(contact),
-            "booked_at": iso(contact.booked_at or at),
-            "value_cents": contact.booked_value_cents,
+            "booked_at": iso(at),
+            "value_cents": (detail or {}).get("value_cents", contact.booked_value_cents),
             "by": actor,
         }
         return key, envelope(EventType.CONTACT_BOOKED, at, data)

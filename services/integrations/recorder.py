@@ -236,10 +236,19 @@ class Recorder:
         else:
             audit = audit.where(AuditEntry.id < 0)
         for entry in s.scalars(audit.order_by(AuditEntry.id)):
-            contact = s.scalar(select(Contact).where(Contact.phone == entry.subject))
+            # Fresh from the database: on PostgreSQL this audit row may be newer than the
+            # contact this session loaded above (read committed), and the identity map
+            # would otherwise hand back that older state.
+            contact = s.scalar(
+                select(Contact)
+                .where(Contact.phone == entry.subject)
+                .execution_options(populate_existing=True)
+            )
             if contact is None:
                 continue
-            made = catalog.contact_event(entry.id, entry.action, contact, entry.actor, entry.at)
+            made = catalog.contact_event(
+                entry.id, entry.action, contact, entry.actor, entry.at, entry.detail
+            )
             if made is not None:
                 added += record(s, endpoints, made[0], made[1], entry.at, now)
         uow.commit()
