@@ -7,6 +7,7 @@ composition root of the UI: every page gets its services through its constructor
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import hashlib
 import logging
@@ -487,6 +488,7 @@ class Shell:
         from ui.health_page import HealthPage
         from ui.missed_calls_page import MissedCallsPage
         from ui.office_db_box import OfficeDatabaseBox
+        from ui.settings.integrations import IntegrationsBox
         from ui.settings_page import SettingsPage
 
         inbox, engine = runtime.inbox, runtime.engine
@@ -521,11 +523,15 @@ class Shell:
                     office_database=OfficeDatabaseBox(
                         DesktopOfficeDatabase(self.config, self.credentials)
                     ),
+                    integrations=IntegrationsBox(runtime.integrations),
                 ),
             ),
         ]
         window = MainWindow(pages, inbox, bridge, store, version=version())
         self.window = window
+        from services.export_file import export_to
+
+        window.set_exporter(functools.partial(export_to, runtime.db))
         window.quitRequested.connect(self.request_quit)
         if carrier is not None:
             self._add_demo_bar(window, carrier)

@@ -157,5 +157,10 @@ async def build_live_runtime(config: AppConfig, store: CredentialStore) -> Runti
     )
     token = creds.auth_token
     return Runtime(
-        config, carrier=gateway, auth_token=lambda: token, endpoint=factory, number_admin=gateway
+        config,
+        carrier=gateway,
+        auth_token=lambda: token,
+        endpoint=factory,
+        number_admin=gateway,
+        secrets=store,
     )

@@ -25,6 +25,8 @@ from services.engine import Engine
 from services.events import EventBus, OfficeChanged, WebhookSeen
 from services.holder import AdvisoryLock, HolderLock, SoloLock
 from services.inbox import Inbox
+from services.integrations.endpoints import MemoryVault, SecretVault
+from services.integrations.service import Integrations
 from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
@@ -94,6 +96,7 @@ class Runtime:
         endpoint: Callable[[], PublicEndpoint] | None,
         number_admin: NumberAdmin | None = None,
         clock: Clock | None = None,
+        secrets: SecretVault | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -119,6 +122,10 @@ class Runtime:
             sends_here=lambda: self.holding,
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
+        # Outbound webhooks and HubSpot: every PC edits them, the holder delivers.
+        self.integrations = Integrations(
+            self.db, self.bus, self.clock, secrets if secrets is not None else MemoryVault()
+        )
         self.webhooks = WebhookLog()
         self.refusals = RefusalLog(self.db)
         self._refusal_flush: asyncio.Task[None] | None = None
@@ -193,6 +200,7 @@ class Runtime:
     async def take(self) -> None:
         """Become the holder: reconcile in-flight sends, run jobs, listen, wire, catch up."""
         await self.engine.start()
+        await self.integrations.start()
         port = await self.receiver.start(self.config.host, self.config.port)
         if self._endpoint_factory is not None:
             self._first_url = asyncio.Event()
@@ -219,6 +227,7 @@ class Runtime:
             await self.tunnel.stop()
             self.tunnel = None
         await self.receiver.stop()
+        await self.integrations.stop()
         await self.engine.stop()
         self.public_url = None
 
@@ -354,6 +363,7 @@ class Runtime:
         if self.tunnel is not None:
             await self.tunnel.stop()
         await self.receiver.stop()
+        await self.integrations.stop()
         await self.engine.stop()
         if self.channel is not None:
             await self.channel.stop()

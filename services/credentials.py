@@ -474,3 +474,19 @@ class CredentialStore:
 
     def clear_database_password(self) -> None:
         self._delete(_DATABASE_USERNAME)
+
+    # -- named secrets (integrations: webhook signing secrets, the HubSpot token) --------
+
+    def load_secret(self, name: str) -> str | None:
+        """The secret stored as ``name`` in the keyring, or None."""
+        stored = self._get(name)
+        return (stored.strip() or None) if stored else None
+
+    def save_secret(self, name: str, value: str) -> None:
+        if not value or any(ch.isspace() for ch in value):
+            raise CredentialsError("A secret must be non-empty, without spaces or line breaks.")
+        self._set(name, value, "a working keyring", [value])
+        logger.info("saved secret %s", name)
+
+    def clear_secret(self, name: str) -> None:
+        self._delete(name)

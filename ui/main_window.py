@@ -18,7 +18,7 @@ Optional hooks a page may offer (looked up by name, none required):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -34,12 +34,14 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QCloseEvent, QFontMetrics, QKeySequence, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -54,6 +56,9 @@ from ui import theme
 from ui.event_bridge import EventBridge
 from ui.widgets import icons
 from ui.widgets.tasks import TaskRunner
+
+# path, format (json | csv), progress(step, steps, text) -> bytes written
+Exporter = Callable[[str, str, Callable[[int, int, str], None]], Coroutine[Any, Any, int]]
 
 KeyRole = Qt.ItemDataRole.UserRole + 1
 BadgeRole = Qt.ItemDataRole.UserRole + 2
@@ -194,6 +199,11 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        self.export_action = file_menu.addAction("&Export…")
+        self.export_action.triggered.connect(self.export)
+        self.export_action.setEnabled(False)
+        self._exporter: Exporter | None = None
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.quitRequested)
@@ -216,6 +226,58 @@ class MainWindow(QMainWindow):
         self._counts_timer = QTimer(self)  # "missed today" ages out: re-count now and then
         self._counts_timer.setInterval(60_000)
         self._counts_timer.timeout.connect(self.refresh_counts)
+
+    def set_exporter(self, exporter: Exporter) -> None:
+        """Enable File → Export… with ``exporter(path, fmt, progress)`` doing the work."""
+        self._exporter = exporter
+        self.export_action.setEnabled(True)
+
+    def export(self) -> None:
+        """Ask where, then export off the GUI thread with a progress dialog."""
+        if self._exporter is None:
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export", "frontdesk-export.json", "JSON (*.json);;CSV (*.csv)"
+        )
+        if path:
+            fmt = "csv" if chosen.startswith("CSV") or path.lower().endswith(".csv") else "json"
+            self.start_export(path, fmt)
+
+    def start_export(self, path: str, fmt: str) -> QProgressDialog:
+        assert self._exporter is not None
+        dialog = QProgressDialog("Exporting…", "", 0, 3, self)
+        dialog.setWindowTitle("Export")
+        dialog.setCancelButton(None)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setValue(0)
+        self.export_dialog = dialog
+        self.export_steps: list[int] = []
+
+        def progress(step: int, steps: int, text: str) -> None:
+            self.export_steps.append(step)
+            dialog.setMaximum(steps)
+            dialog.setValue(step)
+            dialog.setLabelText(text)
+
+        def done(size: int) -> None:
+            dialog.setLabelText(f"Exported {size:,} bytes to {path}.")
+            dialog.setCancelButtonText("Close")
+            self.statusBar().showMessage(f"Exported to {path}", 8000)
+            dialog.close()
+
+        def closed() -> None:
+            dialog.close()
+
+        self.tasks.spawn(
+            self._exporter(path, fmt, progress),
+            what="export",
+            done=done,
+            always=closed,
+        )
+        dialog.show()
+        return dialog
 
     def add_banner(self, widget: QWidget) -> None:
         """Show ``widget`` as a strip above the pages (e.g. the demo bar)."""

@@ -121,6 +121,7 @@ class SettingsPage(QWidget):
         actor: str | None = None,
         connection: QWidget | None = None,
         office_database: QWidget | None = None,
+        integrations: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -128,6 +129,7 @@ class SettingsPage(QWidget):
         self._inbox = inbox
         self._connection = connection
         self._office_database = office_database
+        self._integrations = integrations
         self._actor = actor
         self.tasks = TaskRunner(self)
         self._fields: dict[str, _Field] = {}
@@ -164,6 +166,8 @@ class SettingsPage(QWidget):
             section = self._section("Office database")
             section.addWidget(office_database)
             section.addStretch(1)
+        if integrations is not None:
+            self._build_integrations(integrations)
         self.nav.setCurrentRow(0)
         # As wide as the longest section name, not a fixed 210 px the forms need at 1024.
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + 8)
@@ -667,6 +671,12 @@ class SettingsPage(QWidget):
             "fixed public URL above).",
         )
         layout.addStretch(1)
+
+    def _build_integrations(self, box: QWidget) -> None:
+        # Endpoints and the token are stored as they are added (not by Save): the box
+        # talks to the integrations service itself.
+        layout = self._section("Integrations")
+        layout.addWidget(box, 1)
 
     # ---- values --------------------------------------------------------------------
     @property

@@ -257,3 +257,69 @@ class SyncState(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class IntegrationEndpoint(Base):
+    """Where integration events go: an outbound webhook URL, or the office's HubSpot.
+
+    The signing secret (webhooks) and the private-app token (HubSpot) are in the keyring
+    of each PC, under a name made from ``uid``; never here. Lifecycle and deliveries
+    belong to :mod:`services.integrations`.
+    """
+
+    __tablename__ = "integration_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # webhook | hubspot
+    url: Mapped[str] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    # Start of the current run of failed attempts (None after a success): 24 h of it
+    # disables the endpoint with a notice.
+    failing_since: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class IntegrationEvent(Base):
+    """One thing that happened, as the integrations tell it (Standard Webhooks payload).
+
+    ``key`` is made from what happened (``call.missed`` of call 12 is always the same
+    key), so seeing the same change twice records it once: it is also the webhook-id.
+    """
+
+    __tablename__ = "integration_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IntegrationDelivery(Base):
+    """One event to one endpoint: retried with backoff until delivered or given up.
+
+    Transitions belong to :mod:`services.integrations.delivery_state`."""
+
+    __tablename__ = "integration_deliveries"
+    __table_args__ = (
+        Index("ix_integration_deliveries_state_due", "state", "due_at"),
+        Index("uq_integration_deliveries_endpoint_event", "endpoint_id", "event_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("integration_endpoints.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("integration_events.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    first_attempt_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    response_code: Mapped[int | None]
+    result: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
