@@ -137,6 +137,18 @@ class TestApp:
             await asyncio.sleep(0.01)
             await self.idle()
 
+    async def jobs(self) -> list[tuple[str, str]]:
+        """Every job as (kind, state), oldest first."""
+
+        def read(uow: UnitOfWork) -> list[tuple[str, str]]:
+            from sqlalchemy import select
+
+            from services.storage.models import Job
+
+            return [(j.kind, j.state) for j in uow.session.scalars(select(Job).order_by(Job.id))]
+
+        return await self.runtime.db.run(read)
+
     async def outbound(self) -> list[Any]:
         """Every outbound message row: (sid, body, status, kind, error), oldest first."""
 

@@ -756,6 +756,8 @@ class InboxPage(QWidget):
             self._load_contact(self.current_contact_id)
 
     def shutdown(self) -> None:
+        for timer in (self._counts_timer, self._search_timer, self._draft_timer):
+            timer.stop()  # a debounce firing after this would start work on a dead page
         self.panel.flush_notes()
         self._save_draft()
         self.drafts.sync()
