@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from services.analytics_types import AnalyticsSummary, Period
+from services.analytics_types import AnalyticsReport, Period
 from services.events import Event
 from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
 from services.settings import Settings
@@ -93,7 +93,9 @@ class MessagingApi(Protocol):
 class AnalyticsApi(Protocol):
     """The analytics pane's figures (:class:`services.analytics.Analytics`)."""
 
-    async def analytics(self, period: Period) -> AnalyticsSummary: ...
+    async def analytics(
+        self, period: Period, *, location: str | None = None
+    ) -> AnalyticsReport: ...
 
 
 class ConnectionRefused(ValueError):

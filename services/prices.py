@@ -33,6 +33,7 @@ __all__ = ["Price", "PriceFetcher", "PriceSource", "apply", "parse_price"]
 
 log = logging.getLogger(__name__)
 
+
 def apply(row: Message | Call, price: Price | None) -> bool:
     """Put ``price`` on the row (a status callback carried one); True when it changed."""
     if price is None or (row.price_micros == price.micros and row.price_unit == price.unit):

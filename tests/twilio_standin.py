@@ -146,6 +146,7 @@ def call_price(status: str, duration: int | None) -> str | None:
     minutes = -(-(duration or 0) // 60) if status == "completed" else 0
     return f"{-(MINUTE_PRICE * minutes):.5f}"
 
+
 _DEFAULT_CODES = {400: 21201, 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
 
 
