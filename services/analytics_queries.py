@@ -41,6 +41,8 @@ from services.storage.models import AuditEntry, Call, Contact, Conversation, Job
 AUTOMATIC_KINDS = ("textback", "follow_up", "auto")
 TEXTBACK_KINDS = ("textback", "follow_up")
 CALLBACK_ACTION = "contact.callback_done"
+#: How long before it left an automatic text can have been created (held overnight).
+SEND_SLACK = timedelta(days=2)
 BOOKED_ACTION = "contact.booked"
 
 
@@ -187,6 +189,10 @@ def volume(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
         .where(
             Message.direction == "out",
             Message.kind.in_(AUTOMATIC_KINDS),
+            # Bounds on created_at keep this an index range: an automatic text leaves
+            # within hours of its creation (quiet hours hold it at most overnight).
+            Message.created_at >= start - SEND_SLACK,
+            Message.created_at < end,
             Message.sent_at.is_not(None),
             Message.sent_at >= start,
             Message.sent_at < end,
@@ -225,7 +231,7 @@ def volume(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
             _missed(scope),
         )
     )
-    median, _p90 = _median_and_p90(s, probe.subquery())
+    median, _p90, _n = _median_and_p90(s, probe.subquery())
     return {
         "missed_calls": int(row[0] or 0),
         "missed_callers": int(row[1] or 0),
@@ -265,9 +271,9 @@ def recovery(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
     }
 
 
-def _median_and_p90(s: Session, deltas: Any) -> tuple[float | None, float | None]:
-    """Median (mean of the middle two) and p90 (nearest rank) of ``deltas.c.v``, probing
-    only the ranks needed: one ordered pass, never the whole list in Python."""
+def _median_and_p90(s: Session, deltas: Any) -> tuple[float | None, float | None, int]:
+    """Median (mean of the middle two), p90 (nearest rank) and count of ``deltas.c.v``,
+    probing only the ranks needed: one ordered pass, never the whole list in Python."""
     ranked = select(
         deltas.c.v.label("v"),
         func.row_number().over(order_by=deltas.c.v).label("rn"),
@@ -281,12 +287,12 @@ def _median_and_p90(s: Session, deltas: Any) -> tuple[float | None, float | None
     )
     rows = s.execute(select(ranked.c.v, ranked.c.rn, ranked.c.n).where(wanted)).all()
     if not rows:
-        return None, None
+        return None, None, 0
     count = int(rows[0][2])
     by_rank = {int(rn): max(0.0, float(v)) for v, rn, _n in rows}
     middle = [by_rank[r] for r in {(count + 1) // 2, (count + 2) // 2} if r in by_rank]
     median = sum(middle) / len(middle)
-    return median, by_rank.get((count * 9 + 9) // 10)
+    return median, by_rank.get((count * 9 + 9) // 10), count
 
 
 def human_reply(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
@@ -297,20 +303,26 @@ def human_reply(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
     thread, so one wait is one (thread, number) group: its first trigger and its reply.
     """
     start, end = scope.start, scope.end
+    sqlite = dialect != "postgresql"
+
+    def key(moment: Any) -> Any:
+        # SQLite sorts numbers much faster than its datetime text: order by Julian day.
+        return func.julianday(moment) if sqlite else moment
+
     inbound = select(
         Message.conversation_id.label("conv"),
-        Message.created_at.label("at"),
+        key(Message.created_at).label("at"),
         literal(0).label("is_reply"),
     ).where(Message.kind == "inbound", Message.created_at >= start, Message.created_at < end)
     replies = select(
         Message.conversation_id.label("conv"),
-        Message.created_at.label("at"),
+        key(Message.created_at).label("at"),
         literal(1).label("is_reply"),
     ).where(Message.kind == "manual", Message.created_at >= start)
     calls = (
         select(
             Conversation.id.label("conv"),
-            Call.started_at.label("at"),
+            key(Call.started_at).label("at"),
             literal(0).label("is_reply"),
         )
         .select_from(Call)
@@ -339,13 +351,16 @@ def human_reply(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
         .group_by(grouped.c.conv, grouped.c.grp)
         .subquery()
     )
+    if sqlite:
+        delta: Any = (waits.c.answered - waits.c.asked) * 86400.0
+    else:
+        delta = seconds_between(dialect, waits.c.answered, waits.c.asked)
     deltas = (
-        select(seconds_between(dialect, waits.c.answered, waits.c.asked).label("v"))
+        select(delta.label("v"))
         .where(waits.c.asked.is_not(None), waits.c.answered.is_not(None))
         .subquery()
     )
-    median, p90 = _median_and_p90(s, deltas)
-    count = _count(s, select(func.count()).select_from(deltas)) if median is not None else 0
+    median, p90, count = _median_and_p90(s, deltas)
     return {
         "human_replies": count,
         "median_seconds_to_human": median,

@@ -134,6 +134,7 @@ class Message(Base):
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
         Index("ix_messages_created_at", "created_at"),
         Index("ix_messages_kind_created", "kind", "created_at"),
+        Index("ix_messages_call_id", "call_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

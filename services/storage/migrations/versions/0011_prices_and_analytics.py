@@ -31,6 +31,7 @@ def upgrade() -> None:
             )
     op.create_index("ix_messages_created_at", "messages", ["created_at"])
     op.create_index("ix_messages_kind_created", "messages", ["kind", "created_at"])
+    op.create_index("ix_messages_call_id", "messages", ["call_id"])
     op.create_index("ix_calls_contact_started", "calls", ["contact_id", "started_at"])
     op.create_index("ix_calls_outcome_started", "calls", ["outcome", "started_at"])
     op.create_index("ix_audit_action_at", "audit", ["action", "at"])
@@ -41,6 +42,7 @@ def downgrade() -> None:
     op.drop_index("ix_calls_outcome_started", table_name="calls")
     op.drop_index("ix_calls_contact_started", table_name="calls")
     op.drop_index("ix_messages_kind_created", table_name="messages")
+    op.drop_index("ix_messages_call_id", table_name="messages")
     op.drop_index("ix_messages_created_at", table_name="messages")
     for table in ("calls", "messages"):
         with op.batch_alter_table(table) as batch:
