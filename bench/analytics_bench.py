@@ -15,6 +15,7 @@ stdout and to bench/out/analytics.txt, and the exit code is 1 when a figure is o
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -86,7 +87,7 @@ def main() -> None:
     now = datetime.now(UTC)
     lines = [
         f"analytics bench, {now:%Y-%m-%d %H:%M} UTC, budget {BUDGET_MS:.0f} ms a figure, "
-        f"best of {args.repeat}",
+        f"best of {args.repeat}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
         f"{'database':<10} {'period':<6} {'number':<13} {'figure':<12} {'time':>11}",
     ]
     print("\n".join(lines))
@@ -95,7 +96,7 @@ def main() -> None:
     if args.postgres:
         lines += bench(args.postgres, "postgresql", args.repeat, now, tz)
     over = [line for line in lines if line.endswith("OVER")]
-    lines.append(f"{len(over)} figure(s) over budget")
+    lines.append(f"{len(over)} figure(s) over budget; load average now {os.getloadavg()[0]:.1f}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(lines[-1])

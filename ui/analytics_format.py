@@ -7,6 +7,7 @@ from services.analytics_types import Figures
 from ui.widgets.time_format import format_duration, money
 
 GOOD, BAD = "#2e7d32", "#c62828"
+ON_DARK = {GOOD: "#66bb6a", BAD: "#ef6f6c"}
 
 
 def format_value(value: float | None, kind: str, unit: str = "USD") -> str:

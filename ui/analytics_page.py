@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -38,7 +38,7 @@ from services.analytics_export import HEADLINE, Headline, report_csv
 from services.analytics_types import PERIOD_LABELS, PERIODS, AnalyticsReport, Figures, Period
 from services.api import AnalyticsApi
 from ui.analytics_charts import Heatmap, TrendChart, hour_label
-from ui.analytics_format import format_delta, format_value
+from ui.analytics_format import ON_DARK, format_delta, format_value
 from ui.analytics_report import write_pdf
 from ui.widgets.page_parts import page_heading
 from ui.widgets.tasks import TaskRunner
@@ -83,9 +83,10 @@ class Card(QFrame):
         self.value.setText(format_value(self.headline.read(now), self.headline.kind, unit))
         text, colour = format_delta(self.headline, now, before, unit)
         self.delta.setText(text)
-        self.delta.setStyleSheet(
-            f"color: {colour};" if colour else "color: palette(placeholder-text);"
-        )
+        if colour and self.palette().color(QPalette.ColorRole.Window).lightnessF() < 0.5:
+            colour = ON_DARK.get(colour, colour)  # the paper colours are too dim on dark
+        plain = "color: palette(placeholder-text);"
+        self.delta.setStyleSheet(f"color: {colour};" if colour else plain)
         self.detail.setText(detail)
 
 
@@ -177,7 +178,8 @@ class AnalyticsPage(QWidget):
         self.period_buttons[self.period].setChecked(True)
         self.export_button = QToolButton()
         self.export_button.setObjectName("exportReport")
-        self.export_button.setText("Export report")
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip("Save this period's report as a one-page PDF or a CSV")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         menu.addAction("PDF (one page)…", lambda: self.export("pdf"))
