@@ -341,3 +341,20 @@ def test_real_missed_call_counts(
             assert 0 <= result.median_seconds_to_text < 30
 
     asyncio.run(scenario())
+
+
+def test_report_csv(seeded: Database) -> None:
+    from services.analytics_export import report_csv
+
+    rows = report_csv(asyncio.run(report(seeded, "today", NOW, CHICAGO))).splitlines()
+    assert rows[0] == "section,item,value,previous"
+    assert "period,timezone,America/Chicago," in rows
+    assert "figures,missed_calls,3,0" in rows
+    assert "figures,recovered_value,100.00,0.00" in rows
+    assert "figures,recovery_rate,0.6667," in rows  # none missed before: no rate
+    assert "figures,median_to_human,2250," in rows
+    assert "figures,textback_cost,0.0316,0.0000" in rows
+    assert "day,2025-06-10,3,2" in rows
+    assert "heatmap,Tue 07,1," in rows
+    assert "person,Dana,2,0/1" in rows
+    assert "location,+15005550002,1,1" in rows
