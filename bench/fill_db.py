@@ -1,6 +1,7 @@
 """Fill a Frontdesk database with a large office's history, for the scale benchmarks.
 
     .venv/bin/python -m bench.fill_db --data-dir /tmp/big --contacts 50000 --messages 1000000
+    .venv/bin/python -m bench.fill_db --database-url postgresql+psycopg://HOST/EMPTY_DB
 
 Writes through the real schema (Alembic-migrated; the FTS5 triggers index every body)
 with bulk inserts, deterministic for a given --seed. About a minute for the full size.
@@ -13,12 +14,22 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, bindparam, insert, select, text, update
 
 from services.storage import migrate
 from services.storage.database import Database, default_sqlite_url
-from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
+from services.storage.models import (
+    AuditEntry,
+    Call,
+    Contact,
+    Conversation,
+    Job,
+    Message,
+    Tag,
+    contact_tags,
+)
 
 FIRST = [
     "Maria",
@@ -84,6 +95,8 @@ INBOUND = (
     "Yes please call me back",
     "Do you do drain cleaning?",
 )
+STAFF = ("Dana", "Luis", "Priya", "Omar")
+LINES = ("+15005550001", "+15005550002")
 OUTBOUND = (
     "Hi, this is Smith & Sons Plumbing. Sorry we missed your call! How can we help?",
     "We can be there between 8 and 10 tomorrow. Does that work?",
@@ -99,14 +112,12 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
     now = datetime.now(UTC)
     start = time.perf_counter()
     with db.engine.begin() as conn:
-        conn.execute(
-            insert(Tag),
-            [
-                {"id": 1, "name": "missed call"},
-                {"id": 2, "name": "pending callback"},
-                {"id": 3, "name": "booked"},
-            ],
-        )
+        # The migrations already create the built-in tags (0005); add any that are missing.
+        wanted = ("missed call", "pending callback", "booked")
+        have = {name for (name,) in conn.execute(select(Tag.name))}
+        if set(wanted) - have:
+            conn.execute(insert(Tag), [{"name": n} for n in wanted if n not in have])
+        tag_ids = [conn.execute(select(Tag.id).where(Tag.name == n)).scalar_one() for n in wanted]
         rows = []
         for i in range(1, contacts + 1):
             named = rng.random() < 0.7
@@ -125,7 +136,10 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
         conn.execute(
             insert(contact_tags),
             [
-                {"contact_id": i, "tag_id": rng.choice((1, 1, 2, 3))}
+                {
+                    "contact_id": i,
+                    "tag_id": rng.choice((tag_ids[0], tag_ids[0], tag_ids[1], tag_ids[2])),
+                }
                 for i in range(1, contacts + 1)
                 if rng.random() < 0.5
             ],
@@ -162,6 +176,8 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
                 inbound = k % 2 == 1
                 body = rng.choice(INBOUND if inbound else OUTBOUND)
                 at += timedelta(minutes=30)
+                kind = "inbound" if inbound else ("textback" if k == 0 else "manual")
+                priced = rng.random() < 0.97  # Twilio settles prices after the fact
                 batch.append(
                     {
                         "id": message_id,
@@ -169,9 +185,13 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
                         "direction": "in" if inbound else "out",
                         "body": body,
                         "status": "received" if inbound else "delivered",
-                        "kind": "inbound" if inbound else ("textback" if k == 0 else "manual"),
+                        "kind": kind,
                         "created_at": at,
+                        "sent_at": None if inbound else at,
                         "sid": f"SM{message_id:032x}",
+                        "author": rng.choice(STAFF) if kind == "manual" else None,
+                        "price_micros": (7900 if len(body) <= 160 else 15800) if priced else None,
+                        "price_unit": "USD" if priced else None,
                     }
                 )
             previews.append({"i": contact, "p": body[:200]})
@@ -181,12 +201,12 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
         if batch:
             conn.execute(insert(Message), batch)
         conn.execute(text("UPDATE conversations SET last_preview = :p WHERE id = :i"), previews)
-        calls = [
+        calls: list[dict[str, Any]] = [
             {
                 "sid": f"CA{i:032x}",
                 "from_raw": f"+1415{2000000 + i:07d}",
                 "phone": None,
-                "to_number": "+15005550001",
+                "to_number": LINES[i % 2],
                 "contact_id": i,
                 "started_at": last[i] - timedelta(hours=1),
                 "status": "completed",
@@ -194,10 +214,59 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
                 "mode": "ring",
                 "after_hours": rng.random() < 0.3,
                 "source": "live",
+                "price_micros": 8500 if rng.random() < 0.9 else None,
+                "price_unit": "USD",
             }
             for i in range(1, contacts + 1, 3)
         ]
         conn.execute(insert(Call), calls)
+        # Callbacks: an answered call with every sixth missed caller, within the hour.
+        callbacks = [
+            {
+                **c,
+                "sid": f"CB{n:032x}",
+                "outcome": "answered",
+                "started_at": c["started_at"] + timedelta(minutes=40),
+                "price_micros": 17000,
+            }
+            for n, c in enumerate(calls)
+            if n % 6 == 0
+        ]
+        conn.execute(insert(Call), callbacks)
+        # Bookings (one contact in ten, some right after a missed call) and who did what.
+        booked = [i for i in range(1, contacts + 1) if rng.random() < 0.1]
+        table = cast(Table, Contact.__table__)
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(booked_at=bindparam("b_at"), booked_value_cents=bindparam("b_v")),
+            [
+                {
+                    "b_id": i,
+                    "b_at": last[i] - timedelta(minutes=20),
+                    "b_v": rng.randrange(80, 2000) * 100,
+                }
+                for i in booked
+            ],
+        )
+        audit = [
+            {
+                "at": last[i] - timedelta(minutes=20),
+                "actor": rng.choice(STAFF),
+                "action": "contact.booked",
+                "subject": f"+1415{2000000 + i:07d}",
+            }
+            for i in booked
+        ] + [
+            {
+                "at": c["started_at"] + timedelta(minutes=45),
+                "actor": rng.choice(STAFF),
+                "action": "contact.callback_done",
+                "subject": c["from_raw"],
+            }
+            for c in callbacks
+        ]
+        conn.execute(insert(AuditEntry), audit)
         # Each call's text-back, sent (call ids follow insertion order on a fresh database).
         conn.execute(
             insert(Job),
@@ -218,18 +287,27 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
         )
     db.close()
     print(
-        f"filled {contacts} contacts, {messages} messages, {len(calls)} calls "
+        f"filled {contacts} contacts, {messages} messages, {len(calls)} missed calls, "
+        f"{len(callbacks)} callbacks, {len(booked)} bookings "
         f"in {time.perf_counter() - start:.1f} s"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--data-dir", help="a new SQLite workspace here")
     parser.add_argument("--contacts", type=int, default=50_000)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--database-url", help="fill this (empty) database instead, e.g. a PostgreSQL URL"
+    )
     args = parser.parse_args()
+    if args.database_url:
+        fill(args.database_url, args.contacts, args.messages, args.seed)
+        return
+    if not args.data_dir:
+        parser.error("give --data-dir or --database-url")
     folder = Path(args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "frontdesk.db").exists():

@@ -31,6 +31,7 @@ from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
 from services.presence import TYPING, Presence
+from services.prices import PriceFetcher, PriceSource
 from services.receiver import WebhookReceiver, WebhookRecord
 from services.refusals import RefusalLog
 from services.scheduler import Scheduler
@@ -142,6 +143,11 @@ class Runtime:
         self.tunnel_check_interval = 30.0
         self._first_url = asyncio.Event()
         self.catchup = CatchUp(self.db, carrier, self.engine, self.clock)
+        # Twilio settles prices after the fact: the holder asks for them (services/prices).
+        self.prices = (
+            PriceFetcher(self.db, carrier, self.clock) if isinstance(carrier, PriceSource) else None
+        )
+        self._price_task: asyncio.Task[None] | None = None
         self.catchup_error: str | None = None
         self.go_offline_timeout = 15.0
         self._wired = False  # the number was pointed here in this run
@@ -201,6 +207,8 @@ class Runtime:
         """Become the holder: reconcile in-flight sends, run jobs, listen, wire, catch up."""
         await self.engine.start()
         await self.integrations.start()
+        if self.prices is not None and self._price_task is None:
+            self._price_task = self._background.spawn(self.prices.run(), name="prices")
         port = await self.receiver.start(self.config.host, self.config.port)
         if self._endpoint_factory is not None:
             self._first_url = asyncio.Event()
@@ -223,6 +231,7 @@ class Runtime:
         if go_offline:
             await self.go_offline()
         self._wired = False
+        await self._stop_prices()
         if self.tunnel is not None:
             await self.tunnel.stop()
             self.tunnel = None
@@ -230,6 +239,13 @@ class Runtime:
         await self.integrations.stop()
         await self.engine.stop()
         self.public_url = None
+
+    async def _stop_prices(self) -> None:
+        task, self._price_task = self._price_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def request_takeover(self) -> None:
         """A desk client asks the holder for the number (see :class:`Office`)."""
@@ -360,6 +376,7 @@ class Runtime:
     async def stop(self) -> None:
         """Leave the office: a holder hands over, or sets the fallback if it is the last."""
         await self.office.stop()
+        await self._stop_prices()
         if self.tunnel is not None:
             await self.tunnel.stop()
         await self.receiver.stop()

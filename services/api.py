@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.analytics_types import AnalyticsSummary, Period
+from services.analytics_types import AnalyticsReport, Period
 from services.events import Event
 from services.health import (
     AccountCheckResult,
@@ -158,7 +158,9 @@ class PresenceApi(Protocol):
 class AnalyticsApi(Protocol):
     """The analytics pane's figures (:class:`services.analytics.Analytics`)."""
 
-    async def analytics(self, period: Period) -> AnalyticsSummary: ...
+    async def analytics(
+        self, period: Period, *, location: str | None = None
+    ) -> AnalyticsReport: ...
 
 
 class ConnectionRefused(ValueError):

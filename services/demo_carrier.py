@@ -60,6 +60,10 @@ def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+#: What one simulated SMS segment costs (Twilio's US rate, in dollars).
+DEMO_SEGMENT_PRICE = 0.0083
+
+
 class DemoCarrierError(CarrierError):
     """The simulated carrier could not reach the receiver, or the receiver refused it."""
 
@@ -200,7 +204,8 @@ class DemoCarrier:
             self._base_url + PATHS["sms_status"] if self._base_url else None
         )
         self._tasks.spawn(
-            self._deliver(sid, check.e164, from_, callback), name=f"demo-status-{sid}"
+            self._deliver(sid, check.e164, from_, callback, templates.segments(body).segments),
+            name=f"demo-status-{sid}",
         )
         return SentMessage(
             sid=sid,
@@ -212,7 +217,9 @@ class DemoCarrier:
             date_created=now,
         )
 
-    async def _deliver(self, sid: str, to: str, from_: str, callback: str | None) -> None:
+    async def _deliver(
+        self, sid: str, to: str, from_: str, callback: str | None, segments: int = 1
+    ) -> None:
         first, second = self._delays
         await asyncio.sleep(first)
         for status, wait in (("sent", second - first), ("delivered", 0.0)):
@@ -228,6 +235,8 @@ class DemoCarrier:
                     "MessageStatus": status,
                     "SmsStatus": status,
                 }
+                if status == "delivered":  # a simulated US rate, so the demo shows cost
+                    params |= {"Price": f"-{DEMO_SEGMENT_PRICE * segments:.5f}", "PriceUnit": "USD"}
                 try:
                     await self._post_url(callback, params, expect=(200, 204))
                 except DemoCarrierError as exc:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records, sends, settings_store, threads, twiml
+from services import phones, policy, prices, records, sends, settings_store, threads, twiml
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -291,6 +291,7 @@ class Engine:
             now = self._clock.now()
             call, _created = self._call_for(uow, call_sid, update.from_, update.to, now, cfg)
             call.status = status
+            prices.apply(call, update.price)  # rarely there: see services/prices.py
             if status in FINAL_CALL_STATUSES:
                 first_end = call.ended_at is None
                 call.ended_at = call.ended_at or now
@@ -583,6 +584,7 @@ class Engine:
                 if status != OTHER:  # an unknown status is no step forward: not kept
                     self.outbox.delivery.keep_early(uow, sid, status, code)
                 return
+            prices.apply(message, update.price)  # rarely there: see services/prices.py
             # OTHER is no step forward: only its error code is applied.
             self.outbox.delivery.apply(
                 uow, message, message.status if status == OTHER else status, code

@@ -57,6 +57,7 @@ from services.ports import (
     SentMessage,
     UncertainSendError,
 )
+from services.price_values import Price, parse_price
 
 __all__ = ["AccountInfo", "TwilioGateway"]
 
@@ -569,6 +570,27 @@ class TwilioGateway:
             )
             for c in records
         ]
+
+    async def fetch_message_price(self, sid: str) -> Price | None:
+        """What Twilio charged for a message (``GET Messages/{Sid}.json``): None while it
+        has no price yet. Raises :class:`CarrierError` (status 404 when it is gone)."""
+        resource = self._api().messages(sid)
+
+        async def fetch() -> Any:
+            return await resource.fetch_async()
+
+        record = await self._call("fetch message", fetch)
+        return parse_price(getattr(record, "price", None), getattr(record, "price_unit", None))
+
+    async def fetch_call_price(self, sid: str) -> Price | None:
+        """What Twilio charged for a call (``GET Calls/{Sid}.json``); as above."""
+        resource = self._api().calls(sid)
+
+        async def fetch() -> Any:
+            return await resource.fetch_async()
+
+        record = await self._call("fetch call", fetch)
+        return parse_price(getattr(record, "price", None), getattr(record, "price_unit", None))
 
     # -- account and numbers -----------------------------------------------------------
 

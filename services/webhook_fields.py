@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from services.price_values import Price, parse_price
+
 __all__ = [
     "CALL_STATUSES",
     "DIAL_STATUSES",
@@ -192,6 +194,7 @@ class CallStatusUpdate:
     status: str  # one of CALL_STATUSES or OTHER
     duration_seconds: int | None
     child_leg: bool  # ParentCallSid present: a leg of our own Dial
+    price: Price | None = None  # Price / PriceUnit, when Twilio includes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ class MessageStatusUpdate:
     message_sid: str
     status: str  # one of MESSAGE_STATUSES or OTHER
     error_code: int | None
+    price: Price | None = None  # Price / PriceUnit, when Twilio includes them
 
 
 def parse_voice(form: Mapping[str, str]) -> VoiceCall:
@@ -242,6 +246,7 @@ def parse_call_status(form: Mapping[str, str]) -> CallStatusUpdate:
         status=_enum(form, "CallStatus", CALL_STATUSES, required=True),
         duration_seconds=_count(form, "CallDuration", MAX_CALL_SECONDS),
         child_leg=bool(form.get("ParentCallSid", "").strip()),
+        price=_price(form),
     )
 
 
@@ -266,7 +271,18 @@ def parse_message_status(form: Mapping[str, str]) -> MessageStatusUpdate:
         message_sid=sid or _sid(form, "MessageSid"),
         status=_enum(form, status_field, MESSAGE_STATUSES, required=True),
         error_code=code or None,  # 0 is "no error"
+        price=_price(form),
     )
+
+
+def _price(form: Mapping[str, str]) -> Price | None:
+    raw = form.get("Price", "")
+    if not raw.strip():
+        return None
+    price = parse_price(raw, form.get("PriceUnit"))
+    if price is None:
+        _drop("Price", raw, "not a price")
+    return price
 
 
 def _media(form: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -7,7 +7,9 @@ It serves exactly what :class:`services.gateway.TwilioGateway` uses, under
   DateSent< filters), ``GET Messages/{Sid}.json``. As at Twilio, a created message is
   ``queued`` with no ``date_sent`` until it leaves (:meth:`TwilioStandIn.release`, or a
   status set with :meth:`TwilioStandIn.set_message_status`), so DateSent filters do not
-  see it; lists are newest first by creation.
+  see it; lists are newest first by creation. ``price`` stays null until the message
+  is final (delivered, undelivered, failed, read, received), as at Twilio; a call's
+  until it ended (:data:`SEGMENT_PRICE`, :data:`MINUTE_PRICE`).
 - Faults after the create (:meth:`TwilioStandIn.fail_after_create`): the message is
   created and then the connection is dropped, a 500 is answered, or the answer hangs.
 - ``GET Calls.json`` (To, From, ParentCallSid, Status, StartTime, StartTime>,
@@ -53,6 +55,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import format_datetime
 from types import TracebackType
 from typing import Any, Self
@@ -120,6 +123,29 @@ def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
 
 
 _NOT_YET_SENT = frozenset({"accepted", "scheduled", "queued", "sending"})
+#: As at Twilio, a message has a price only once it is final (never while queued or
+#: merely "sent"); a call once it has ended.
+_FINAL_MESSAGE = frozenset({"delivered", "undelivered", "failed", "read", "received"})
+_FINAL_CALL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+#: Twilio's US rates (dollars): per SMS segment, per started minute of an answered call.
+SEGMENT_PRICE = Decimal("0.0083")
+MINUTE_PRICE = Decimal("0.0085")
+
+
+def message_price(status: str, segments: int) -> str | None:
+    """The ``price`` Twilio shows for a message in ``status``: None until it is final."""
+    if status not in _FINAL_MESSAGE:
+        return None
+    return f"{-(SEGMENT_PRICE * segments):.5f}"
+
+
+def call_price(status: str, duration: int | None) -> str | None:
+    """The ``price`` of a call: None until it ended; only answered minutes are charged."""
+    if status not in _FINAL_CALL:
+        return None
+    minutes = -(-(duration or 0) // 60) if status == "completed" else 0
+    return f"{-(MINUTE_PRICE * minutes):.5f}"
+
 
 _DEFAULT_CODES = {400: 21201, 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
 
@@ -442,7 +468,7 @@ class TwilioStandIn:
             "duration": None if duration is None else str(duration),
             "date_created": rfc2822(start),
             "date_updated": rfc2822(end_time or start),
-            "price": None,
+            "price": call_price(status, duration),
             "price_unit": "USD",
             "answered_by": None,
             "api_version": API_VERSION,
@@ -533,6 +559,7 @@ class TwilioStandIn:
                     message["status"] = status
                     message["error_code"] = error_code
                     message["date_updated"] = rfc2822(now)
+                    message["price"] = message_price(status, int(message["num_segments"]))
                     if message["date_sent"] is None and status not in _NOT_YET_SENT:
                         message["date_sent"] = rfc2822(now)
                         message["_sent"] = now
@@ -816,7 +843,7 @@ class TwilioStandIn:
             "date_created": rfc2822(created),
             "date_updated": rfc2822(created),
             "date_sent": rfc2822(sent),
-            "price": None,
+            "price": message_price(status, segment_count(body)),
             "price_unit": "USD",
             "error_code": error_code,
             "error_message": None,

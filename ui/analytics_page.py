@@ -1,153 +1,127 @@
-"""Analytics: what Frontdesk recovered, as cards, and the missed calls by hour of day.
+"""Analytics: what missed calls cost and what Frontdesk won back, against the period before.
 
-The figures come from an :class:`~services.api.AnalyticsApi` (``analytics(period)``);
-the bar chart is painted with QPainter (QtCharts is not part of PySide6-Essentials).
+The figures come from an :class:`~services.api.AnalyticsApi` (``analytics(period,
+location=...)``) as one :class:`~services.analytics_types.AnalyticsReport`; this page only
+shows that snapshot: cards with the change since the previous period, the daily trend,
+the weekday x hour heatmap, per-person and per-number tables, and exports the report
+(PDF and CSV, :mod:`ui.analytics_report`).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QShowEvent
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QFont, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
+    QComboBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from services.analytics_types import PERIOD_LABELS, PERIODS, AnalyticsSummary, Period
+from services.analytics_export import HEADLINE, Headline, report_csv
+from services.analytics_types import PERIOD_LABELS, PERIODS, AnalyticsReport, Figures, Period
 from services.api import AnalyticsApi
+from ui.analytics_charts import Heatmap, TrendChart, hour_label
+from ui.analytics_format import ON_DARK, format_delta, format_value
+from ui.analytics_report import write_pdf
 from ui.widgets.page_parts import page_heading
 from ui.widgets.tasks import TaskRunner
-from ui.widgets.time_format import format_duration, money
+from ui.widgets.time_format import money
 
-
-def _hour_label(hour: int) -> str:
-    if hour == 0:
-        return "12a"
-    if hour == 12:
-        return "12p"
-    return f"{hour % 12}{'a' if hour < 12 else 'p'}"
-
-
-class HourChart(QWidget):
-    """24 bars: missed calls by hour of day (business time zone)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("hourChart")
-        self._counts: tuple[int, ...] = (0,) * 24
-        self.setMinimumHeight(200)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def set_counts(self, counts: tuple[int, ...]) -> None:
-        self._counts = tuple(counts[:24]) + (0,) * max(0, 24 - len(counts))
-        self.setToolTip(
-            "\n".join(f"{_hour_label(h)}: {n}" for h, n in enumerate(self._counts) if n)
-            or "No missed calls in this period"
-        )
-        self.update()
-
-    def counts(self) -> tuple[int, ...]:
-        return self._counts
-
-    def sizeHint(self) -> QSize:
-        return QSize(600, 240)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        palette = self.palette()
-        text = palette.color(QPalette.ColorRole.WindowText)
-        faint = QColor(text)
-        faint.setAlphaF(0.15)
-        bar = palette.color(QPalette.ColorRole.Highlight)
-        metrics = self.fontMetrics()
-        line = metrics.height()
-        top = line + 4
-        bottom = self.height() - line - 6
-        left = metrics.horizontalAdvance("000") + 8
-        right = self.width() - 6
-        height = max(1, bottom - top)
-        peak = max(self._counts) if any(self._counts) else 0
-        scale = max(1, peak)
-
-        # Axis and a top guide with the peak value.
-        painter.setPen(faint)
-        painter.drawLine(left, bottom, right, bottom)
-        painter.drawLine(left, top, right, top)
-        painter.setPen(text)
-        painter.drawText(
-            QRectF(0, top - line / 2, left - 6, line),
-            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-            str(scale),
-        )
-        painter.drawText(
-            QRectF(0, bottom - line / 2, left - 6, line),
-            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-            "0",
-        )
-
-        slot = (right - left) / 24
-        gap = max(1.0, slot * 0.2)
-        for hour, count in enumerate(self._counts):
-            x = left + hour * slot
-            if count:
-                h = height * count / scale
-                painter.fillRect(QRectF(x + gap / 2, bottom - h, slot - gap, h), bar)
-            if hour % 3 == 0:
-                painter.setPen(text)
-                painter.drawText(
-                    QRectF(x - slot, bottom + 3, slot * 3, line),
-                    int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
-                    _hour_label(hour),
-                )
-        if peak == 0:
-            painter.setPen(text)
-            painter.drawText(
-                QRectF(left, top, right - left, height),
-                int(Qt.AlignmentFlag.AlignCenter),
-                "No missed calls in this period",
-            )
-        painter.end()
+ALL_NUMBERS = "All numbers"
 
 
 class Card(QFrame):
-    """One figure: a big number, its name, and a line of detail."""
+    """One figure: its name, a big value, the change since the previous period, a note."""
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, headline: Headline, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.headline = headline
         self.setObjectName("card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("#card { background: palette(base); border-radius: 10px; }")
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 12)
-        layout.setSpacing(2)
-        self.name = QLabel(name)
+        layout.setContentsMargins(12, 8, 12, 10)
+        layout.setSpacing(1)
+        self.name = QLabel(headline.label)
         self.name.setStyleSheet("color: palette(placeholder-text);")
         self.value = QLabel("–")
         self.value.setObjectName("cardValue")
         font = QFont(self.value.font())
-        font.setPointSizeF(font.pointSizeF() * 2.0)
+        font.setPointSizeF(font.pointSizeF() * 1.7)
         font.setBold(True)
         self.value.setFont(font)
+        self.delta = QLabel("")
+        self.delta.setObjectName("cardDelta")
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
         self.detail.setStyleSheet("color: palette(placeholder-text);")
-        layout.addWidget(self.name)
-        layout.addWidget(self.value)
-        layout.addWidget(self.detail)
+        for widget in (self.name, self.value, self.delta, self.detail):
+            layout.addWidget(widget)
         layout.addStretch(1)
-        self.setMinimumWidth(170)
+        self.setMinimumWidth(150)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
 
-    def set(self, value: str, detail: str = "") -> None:
-        self.value.setText(value)
+    def show_figures(self, now: Figures, before: Figures, detail: str = "") -> None:
+        unit = now.cost_unit
+        self.value.setText(format_value(self.headline.read(now), self.headline.kind, unit))
+        text, colour = format_delta(self.headline, now, before, unit)
+        self.delta.setText(text)
+        if colour and self.palette().color(QPalette.ColorRole.Window).lightnessF() < 0.5:
+            colour = ON_DARK.get(colour, colour)  # the paper colours are too dim on dark
+        plain = "color: palette(placeholder-text);"
+        self.delta.setStyleSheet(f"color: {colour};" if colour else plain)
         self.detail.setText(detail)
+
+
+def _table(name: str, headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.verticalHeader().hide()
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for i in range(1, len(headers)):
+        header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+    table.setMinimumHeight(120)
+    table.setMaximumHeight(220)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]], empty: str) -> None:
+    table.setRowCount(max(1, len(rows)))
+    table.clearContents()
+    if not rows:
+        table.setSpan(0, 0, 1, table.columnCount())
+        table.setItem(0, 0, QTableWidgetItem(empty))
+        return
+    table.clearSpans()
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            if c:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
 
 
 class AnalyticsPage(QWidget):
@@ -157,6 +131,8 @@ class AnalyticsPage(QWidget):
     ``callChanged(int)`` / ``conversationChanged(int, int)`` / ``contactChanged(int)`` /
     ``everythingChanged()``:
     while the page is visible, the figures are refreshed shortly after a change.
+    ``ask_path`` (tests) replaces the save dialog: ``(title, suggested name, filter) ->
+    path or ""``.
     """
 
     def __init__(
@@ -171,16 +147,24 @@ class AnalyticsPage(QWidget):
         self._analytics = analytics
         self.tasks = TaskRunner(self)
         self.period: Period = "7d"
-        self.summary: AnalyticsSummary | None = None
-        self._loaded_once = False
+        self.location: str | None = None
+        self.report: AnalyticsReport | None = None
         self._generation = 0
+        self.ask_path = self._ask_path
+        self.last_export: Path | None = None
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.setSpacing(12)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 12, 16, 8)
+        outer.setSpacing(8)
         top = QHBoxLayout()
         top.addWidget(page_heading("Analytics"))
         top.addStretch(1)
+        self.location_box = QComboBox()
+        self.location_box.setObjectName("locationBox")
+        self.location_box.addItem(ALL_NUMBERS)
+        self.location_box.setToolTip("Limit the call figures to one called number")
+        self.location_box.activated.connect(self._location_chosen)
+        top.addWidget(self.location_box)
         self.period_buttons: dict[Period, QPushButton] = {}
         group = QButtonGroup(self)
         group.setExclusive(True)
@@ -193,31 +177,77 @@ class AnalyticsPage(QWidget):
             top.addWidget(button)
             self.period_buttons[period] = button
         self.period_buttons[self.period].setChecked(True)
-        layout.addLayout(top)
+        self.export_button = QToolButton()
+        self.export_button.setObjectName("exportReport")
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip("Save this period's report as a one-page PDF or a CSV")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("PDF (one page)…", lambda: self.export("pdf"))
+        menu.addAction("CSV (spreadsheet)…", lambda: self.export("csv"))
+        self.export_button.setMenu(menu)
+        top.addWidget(self.export_button)
+        outer.addLayout(top)
 
-        grid = QGridLayout()
-        grid.setSpacing(12)
-        self.cards = {
-            "missed": Card("Missed calls"),
-            "texts": Card("Texts sent"),
-            "replies": Card("Replied"),
-            "speed": Card("Time to text"),
-            "bookings": Card("Booked"),
-            "value": Card("Booked value"),
-        }
-        for i, card in enumerate(self.cards.values()):
-            grid.addWidget(card, i // 3, i % 3)
-        layout.addLayout(grid)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.setSpacing(10)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
 
-        chart_title = QLabel("<b>Missed calls by hour of day</b>")
-        layout.addWidget(chart_title)
-        self.chart = HourChart()
-        self.chart.setMaximumHeight(380)
-        layout.addWidget(self.chart, 1)
+        self.cards_grid = QGridLayout()
+        self.cards_grid.setSpacing(10)
+        shown = (
+            "missed_calls",
+            "recovered_callers",
+            "recovered_value",
+            "reply_rate",
+            "median_to_human",
+            "median_to_text",
+            "textback_cost",
+            "twilio_cost",
+        )
+        by_key = {h.key: h for h in HEADLINE}
+        self.cards: dict[str, Card] = {key: Card(by_key[key]) for key in shown}
+        self._columns = 0
+        layout.addLayout(self.cards_grid)
+        self._arrange_cards(4)
+
+        charts = QHBoxLayout()
+        charts.setSpacing(12)
+        trend_box = QVBoxLayout()
+        trend_box.addWidget(QLabel("<b>Missed and recovered calls, by day</b>"))
+        self.trend = TrendChart()
+        trend_box.addWidget(self.trend, 1)
+        heat_box = QVBoxLayout()
+        heat_box.addWidget(QLabel("<b>When calls are missed</b> (weekday × hour)"))
+        self.heatmap = Heatmap()
+        heat_box.addWidget(self.heatmap, 1)
+        charts.addLayout(trend_box, 1)
+        charts.addLayout(heat_box, 1)
+        layout.addLayout(charts, 1)
+
+        tables = QHBoxLayout()
+        tables.setSpacing(12)
+        people_box = QVBoxLayout()
+        people_box.addWidget(QLabel("<b>By person</b>"))
+        self.people = _table("peopleTable", ["Person", "Replies", "Callbacks", "Bookings"])
+        people_box.addWidget(self.people)
+        places_box = QVBoxLayout()
+        places_box.addWidget(QLabel("<b>By number called</b>"))
+        self.places = _table("locationsTable", ["Number", "Missed", "Callers", "Recovered"])
+        places_box.addWidget(self.places)
+        tables.addLayout(people_box, 1)
+        tables.addLayout(places_box, 1)
+        layout.addLayout(tables)
         self.footnote = QLabel()
+        self.footnote.setWordWrap(True)
         self.footnote.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(self.footnote)
-        layout.addStretch(0)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -228,52 +258,148 @@ class AnalyticsPage(QWidget):
             if signal is not None:
                 signal.connect(lambda *_: self._refresh_timer.start())
 
+    # ---- layout --------------------------------------------------------------------
+    def _arrange_cards(self, columns: int) -> None:
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for card in self.cards.values():
+            self.cards_grid.removeWidget(card)
+        for i, card in enumerate(self.cards.values()):
+            self.cards_grid.addWidget(card, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Four cards a row when they fit at a readable width, else two.
+        width = self.width()
+        self._arrange_cards(4 if width >= 4 * 200 else 2)
+        super().resizeEvent(event)
+
     # ---- data ----------------------------------------------------------------------
     def set_period(self, period: Period) -> None:
         self.period = period
         self.period_buttons[period].setChecked(True)
         self.tasks.spawn(self.load(), what="load the analytics")
 
+    def set_location(self, number: str | None) -> None:
+        self.location = number
+        self.tasks.spawn(self.load(), what="load the analytics")
+
+    def _location_chosen(self, index: int) -> None:
+        text = self.location_box.itemText(index)
+        self.set_location(None if text == ALL_NUMBERS else text)
+
     async def load(self) -> None:
-        self._loaded_once = True
         self._generation += 1
         generation = self._generation
-        summary = await self._analytics.analytics(self.period)
+        report = await self._analytics.analytics(self.period, location=self.location)
         if generation == self._generation:
-            self.show_summary(summary)
+            self.show_report(report)
 
-    def show_summary(self, s: AnalyticsSummary) -> None:
-        self.summary = s
-        busiest = max(range(24), key=lambda h: s.missed_by_hour[h])
-        self.cards["missed"].set(
-            str(s.missed_calls),
-            f"Busiest hour: {_hour_label(busiest)}–{_hour_label((busiest + 1) % 24)}"
-            if s.missed_calls
-            else "None missed in this period",
+    def show_report(self, r: AnalyticsReport) -> None:
+        self.report = r
+        now, before = r.current, r.previous
+        busiest = max(range(24), key=lambda h: r.missed_by_hour[h])
+        details = {
+            "missed_calls": (
+                f"{now.missed_callers} callers; busiest {hour_label(busiest)}–"
+                f"{hour_label((busiest + 1) % 24)}"
+                if now.missed_calls
+                else "None missed in this period"
+            ),
+            "recovered_callers": (
+                f"{now.recovered_by_reply} replied, {now.recovered_by_callback} called back, "
+                f"{now.recovered_by_booking} booked within 7 days"
+            ),
+            "recovered_value": "Bookings that recovered a missed call",
+            "reply_rate": (
+                f"{now.replied_callers} of {now.texted_callers} texted callers replied"
+                if now.texted_callers
+                else "No callers were texted"
+            ),
+            "median_to_human": (
+                f"p90 {format_value(now.p90_seconds_to_human, 'seconds')}; "
+                f"{now.human_replies} answered"
+                if now.human_replies
+                else "No replies typed by the desk"
+            ),
+            "median_to_text": "From the missed call to the text-back",
+            "textback_cost": (
+                f"Returned {money(now.recovered_value_cents)} recovered"
+                if now.textback_cost_micros or now.recovered_value_cents
+                else "Twilio's price of text-backs and follow-ups"
+            ),
+            "twilio_cost": (
+                f"{now.unpriced} not priced by Twilio yet"
+                if now.unpriced
+                else "Texts in and out, and calls"
+            ),
+        }
+        for key, card in self.cards.items():
+            card.show_figures(now, before, details[key])
+        self.trend.set_days(r.days)
+        self.heatmap.set_cells(r.heatmap)
+        _fill(
+            self.people,
+            [
+                [p.name or "(not recorded)", str(p.replies), str(p.callbacks), str(p.bookings)]
+                for p in r.people
+            ],
+            "Nobody replied, called back or booked in this period",
         )
-        self.cards["texts"].set(
-            str(s.texts_sent),
-            f"{s.delivered} delivered" if s.texts_sent else "Automatic texts that went out",
+        _fill(
+            self.places,
+            [
+                [
+                    loc.number or "(unknown)",
+                    str(loc.missed_calls),
+                    str(loc.missed_callers),
+                    str(loc.recovered_callers),
+                ]
+                for loc in r.locations
+            ],
+            "No missed calls in this period",
         )
-        rate = s.reply_rate
-        self.cards["replies"].set(
-            "–" if rate is None else f"{round(rate * 100)}%",
-            f"{s.replied_callers} of {s.texted_callers} texted callers replied"
-            if s.texted_callers
-            else "No callers were texted yet",
+        if r.location is None:
+            known = [self.location_box.itemText(i) for i in range(self.location_box.count())]
+            for loc in r.locations:
+                if loc.number and loc.number not in known:
+                    self.location_box.addItem(loc.number)
+        days = (r.end - r.start).total_seconds() / 86400
+        self.footnote.setText(
+            f"Compared with the {days:.3g} days before. Days and hours in "
+            f"{r.timezone.replace('_', ' ')} time. Recovered: a missed caller who replied, "
+            "was called back or booked within 7 days. Cost is Twilio's own price."
         )
-        median = s.median_seconds_to_text
-        self.cards["speed"].set(
-            "–" if median is None else format_duration(median),
-            "Median, from the missed call to the text",
-        )
-        self.cards["bookings"].set(str(s.bookings), "Contacts marked booked")
-        self.cards["value"].set(
-            money(s.booked_value_cents) if s.bookings else "$0",
-            "Revenue recovered (booked jobs' value)",
-        )
-        self.chart.set_counts(s.missed_by_hour)
-        self.footnote.setText(f"Hours in {s.timezone.replace('_', ' ')} time.")
+
+    # ---- export --------------------------------------------------------------------
+    def _ask_path(self, title: str, suggested: str, filter_: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filter_)
+        return path
+
+    def export(self, kind: str) -> Path | None:
+        """Save the shown period's report as ``kind`` ("pdf" | "csv"); the path or None."""
+        if self.report is None:
+            return None
+        r = self.report
+        stamp = f"{r.start.astimezone().date()}_{r.end.astimezone().date()}"
+        suggested = f"frontdesk-analytics-{stamp}.{kind}"
+        if kind == "pdf":
+            path = self.ask_path("Save the report as PDF", suggested, "PDF (*.pdf)")
+        else:
+            path = self.ask_path("Save the report as CSV", suggested, "CSV (*.csv)")
+        if not path:
+            return None
+        target = Path(path)
+        try:
+            if kind == "pdf":
+                write_pdf(r, target, self.palette())
+            else:
+                target.write_text(report_csv(r), encoding="utf-8")
+        except OSError as exc:
+            self.tasks.report("save the report", exc)
+            return None
+        self.last_export = target
+        return target
 
     def _refresh_if_visible(self) -> None:
         if self.isVisible():

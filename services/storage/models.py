@@ -81,6 +81,10 @@ class Call(Base):
     """One inbound call, keyed by the parent CallSid however many callbacks arrive."""
 
     __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_contact_started", "contact_id", "started_at"),
+        Index("ix_calls_outcome_started", "outcome", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -104,6 +108,11 @@ class Call(Base):
     # When the desk first gave this missed call its attention (opened the thread, marked
     # the callback done); None while it still waits: the "Missed calls" badge counts those.
     attended_at: Mapped[datetime | None]
+    # What Twilio charged (its ``price``, as a positive cost in millionths of
+    # ``price_unit``); None until Twilio has settled it (services/prices.py).
+    price_micros: Mapped[int | None] = mapped_column(BigInteger)
+    price_unit: Mapped[str | None] = mapped_column(String(3))
+    price_checked_at: Mapped[datetime | None]
 
 
 class Conversation(Base):
@@ -126,7 +135,12 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_created_at", "created_at"),
+        Index("ix_messages_kind_created", "kind", "created_at"),
+        Index("ix_messages_call_id", "call_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -144,6 +158,10 @@ class Message(Base):
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # What Twilio charged, as on calls (services/prices.py).
+    price_micros: Mapped[int | None] = mapped_column(BigInteger)
+    price_unit: Mapped[str | None] = mapped_column(String(3))
+    price_checked_at: Mapped[datetime | None]
 
 
 class Job(Base):
@@ -212,7 +230,10 @@ class ThreadNote(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_subject_at", "subject", "at"),)
+    __table_args__ = (
+        Index("ix_audit_subject_at", "subject", "at"),
+        Index("ix_audit_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

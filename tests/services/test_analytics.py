@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services import settings_store
-from services.analytics import Analytics, period_bounds, summary
+from services.analytics import Analytics, period_bounds, report
+from services.analytics_types import DayFigures, LocationFigures, PersonFigures
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Job, Message
+from services.storage.models import AuditEntry, Call, Contact, Conversation, Job, Message
 from tests.harness import running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)  # 10:00 in Chicago (CDT, UTC-5)
 CHICAGO = ZoneInfo("America/Chicago")
+LINE_1, LINE_2 = "+15005550001", "+15005550002"
+SEGMENT = 7900  # micro-dollars: one SMS segment
 
 
 class FixedClock:
@@ -29,10 +32,19 @@ class FixedClock:
 
 
 def seed(uow: UnitOfWork) -> None:
+    """A hand-built office history around NOW (Tuesday 10:00 in Chicago).
+
+    Today: A, B and D missed (D on the second line); A was texted, replied, got Dana's
+    reply 70 min after the call and booked ($100); B was texted and followed up, never
+    answered; D was called back (an answered call 20 min later, Luis marked it done).
+    E (no missed call) texted and got Dana's answer 5 min later. Yesterday: C missed,
+    texted, replied, answered by Luis 2 h after the call, booked ($250). 9 days ago F
+    missed and booked 8 days later ($500: not a recovery); 10 days ago D missed.
+    """
     s = uow.session
     contacts: dict[str, Contact] = {}
     convs: dict[str, Conversation] = {}
-    for i, key in enumerate("ABCDE"):
+    for i, key in enumerate("ABCDEF"):
         contact = Contact(
             phone=f"+1415555010{i}",
             name=key,
@@ -56,17 +68,21 @@ def seed(uow: UnitOfWork) -> None:
         ring: int = 0,
         outcome: str = "missed",
         state: str = "sent",
+        to: str = LINE_1,
+        price: int | None = None,
     ) -> Call:
         row = Call(
             sid=f"CA{next(sids):032x}",
             from_raw=contacts[who].phone,
             phone=contacts[who].phone,
-            to_number="+15005550001",
+            to_number=to,
             contact_id=contacts[who].id,
             started_at=at,
             ended_at=at + timedelta(seconds=ring) if ring else None,
             status="completed",
             outcome=outcome,
+            price_micros=price,
+            price_unit=None if price is None else "USD",
         )
         s.add(row)
         s.flush()
@@ -93,6 +109,8 @@ def seed(uow: UnitOfWork) -> None:
         status: str = "sent",
         call_id: int | None = None,
         direction: str = "out",
+        price: int | None = SEGMENT,
+        author: str | None = None,
     ) -> None:
         s.add(
             Message(
@@ -103,34 +121,61 @@ def seed(uow: UnitOfWork) -> None:
                 status=status,
                 kind=kind,
                 call_id=call_id,
+                author=author,
                 created_at=at,
                 sent_at=at if direction == "out" else None,
+                price_micros=price,
+                price_unit=None if price is None else "USD",
             )
         )
 
-    # Today (since 05:00 UTC): three missed calls at 08:00, 07:00 and 09:20 Chicago.
-    a = call("A", NOW - timedelta(hours=2), ring=20)
+    def audit(actor: str, action: str, at: datetime, who: str) -> None:
+        s.add(AuditEntry(at=at, actor=actor, action=action, subject=contacts[who].phone))
+
+    def inbound(who: str, at: datetime) -> None:
+        message(who, at, kind="inbound", status="received", direction="in")
+
+    # Today (since 05:00 UTC): missed calls at 08:00, 07:00 and 09:20 Chicago.
+    a = call("A", NOW - timedelta(hours=2), ring=20, price=8500)
     message(
         "A", a.started_at + timedelta(seconds=50), kind="textback", status="delivered", call_id=a.id
     )
-    message("A", NOW - timedelta(hours=1), kind="inbound", status="received", direction="in")
-    b = call("B", NOW - timedelta(hours=3), ring=10)
+    inbound("A", NOW - timedelta(hours=1))
+    message("A", NOW - timedelta(minutes=50), kind="manual", author="Dana")
+    b = call("B", NOW - timedelta(hours=3), ring=10, price=8500)
     message("B", b.started_at + timedelta(seconds=60), kind="textback", call_id=b.id)
-    message("B", NOW - timedelta(minutes=30), kind="follow_up", status="delivered", call_id=b.id)
-    call("D", NOW - timedelta(minutes=40), state="skipped")
-    call("E", NOW - timedelta(hours=1), outcome="answered", state="none")
+    message(
+        "B",
+        NOW - timedelta(minutes=30),
+        kind="follow_up",
+        status="delivered",
+        call_id=b.id,
+        price=2 * SEGMENT,
+    )
+    call("D", NOW - timedelta(minutes=40), state="skipped", to=LINE_2)
+    call("D", NOW - timedelta(minutes=20), outcome="answered", state="none", to=LINE_2, price=8500)
+    audit("Luis", "contact.callback_done", NOW - timedelta(minutes=15), "D")
+    call("E", NOW - timedelta(hours=1), outcome="answered", state="none", price=17000)
+    inbound("E", NOW - timedelta(minutes=45))
+    message("E", NOW - timedelta(minutes=40), kind="manual", author="Dana", price=None)
     # Yesterday: C was texted (70 s after the call), replied and booked.
     c = call("C", NOW - timedelta(days=1))
     message(
         "C", c.started_at + timedelta(seconds=70), kind="textback", status="delivered", call_id=c.id
     )
-    message("C", NOW - timedelta(hours=23), kind="inbound", status="received", direction="in")
+    inbound("C", NOW - timedelta(hours=23))
+    message("C", NOW - timedelta(hours=22), kind="manual", author="Luis")
     contacts["C"].booked_at = NOW - timedelta(hours=20)
     contacts["C"].booked_value_cents = 25000
+    audit("Luis", "contact.booked", NOW - timedelta(hours=20), "C")
     contacts["A"].booked_at = NOW - timedelta(minutes=30)
     contacts["A"].booked_value_cents = 10000
-    # Ten days ago: outside 7 days, inside 30.
+    audit("Dana", "contact.booked", NOW - timedelta(minutes=30), "A")
+    # Outside 7 days, inside 30: D's first call, and F booked 8 days after its call.
     call("D", NOW - timedelta(days=10), state="skipped")
+    call("F", NOW - timedelta(days=9), state="skipped")
+    contacts["F"].booked_at = NOW - timedelta(days=1)
+    contacts["F"].booked_value_cents = 50000
     settings_store.apply_changes(s, {"business.timezone": "America/Chicago"}, actor="test", now=NOW)
     uow.commit()
 
@@ -155,37 +200,105 @@ def test_today_bounds_start_at_local_midnight() -> None:
         period_bounds("year", NOW, CHICAGO)  # type: ignore[arg-type]
 
 
-def test_summary_today(seeded: Database) -> None:
-    result = asyncio.run(summary(seeded, "today", NOW, CHICAGO))
-    assert result.missed_calls == 3
-    assert result.texts_sent == 3  # two text-backs and a follow-up
-    assert result.delivered == 2
-    assert (result.texted_callers, result.replied_callers) == (2, 1)
-    assert result.reply_rate == 0.5
-    assert (result.bookings, result.booked_value_cents) == (1, 10000)
-    assert result.median_seconds_to_text == pytest.approx(40.0, abs=0.01)  # 30 s and 50 s
-    expected = [0] * 24
-    expected[7] = expected[8] = expected[9] = 1
-    assert list(result.missed_by_hour) == expected
+def test_today(seeded: Database) -> None:
+    result = asyncio.run(report(seeded, "today", NOW, CHICAGO))
+    now = result.current
+    assert (now.missed_calls, now.missed_callers) == (3, 3)
+    assert now.texts_sent == 3  # two text-backs and a follow-up
+    assert now.delivered == 2
+    assert (now.texted_callers, now.replied_callers) == (2, 1)
+    assert now.reply_rate == 0.5
+    assert now.median_seconds_to_text == pytest.approx(40.0, abs=0.01)  # 30 s and 50 s
+    # Recovered: A (replied and booked), D (called back); B never answered.
+    assert now.recovered_callers == 2
+    assert (now.recovered_by_reply, now.recovered_by_callback, now.recovered_by_booking) == (
+        1,
+        1,
+        1,
+    )
+    assert now.recovered_value_cents == 10000
+    # Waits for the desk: A from the missed call (70 min), E from its text (5 min).
+    assert now.human_replies == 2
+    assert now.median_seconds_to_human == pytest.approx(2250.0, abs=0.01)
+    assert now.p90_seconds_to_human == pytest.approx(4200.0, abs=0.01)
+    # Cost: text-backs 2 x 7900 + a two-segment follow-up; texts add A's and E's inbound
+    # and Dana's reply to A (her reply to E is not priced yet); calls a, b, E and D's
+    # callback (D's missed call is not priced yet).
+    assert now.textback_cost_micros == 31600
+    assert now.messages_cost_micros == 31600 + 3 * SEGMENT
+    assert now.calls_cost_micros == 3 * 8500 + 17000
+    assert now.total_cost_micros == 31600 + 3 * SEGMENT + 42500
+    assert (now.cost_unit, now.unpriced) == ("USD", 2)
+    assert result.days == (DayFigures(date(2025, 6, 10), 3, 2),)
+    expected = [[0] * 24 for _ in range(7)]
+    expected[1][7] = expected[1][8] = expected[1][9] = 1  # Tuesday 07:00, 08:00, 09:00
+    assert [list(row) for row in result.heatmap] == expected
+    assert result.missed_by_hour[7] == result.missed_by_hour[9] == 1
+    assert result.people == (PersonFigures("Dana", 2, 0, 1), PersonFigures("Luis", 0, 1, 0))
+    assert result.locations == (
+        LocationFigures(LINE_1, 2, 2, 1),
+        LocationFigures(LINE_2, 1, 1, 1),
+    )
+    # The previous period (the 10 hours before local midnight) had none of it.
+    assert result.previous_start == NOW - timedelta(hours=20)
+    assert result.previous.missed_calls == 0
+    assert result.previous.human_replies == 0
+    assert result.previous.median_seconds_to_human is None
 
 
-def test_summary_seven_and_thirty_days(seeded: Database) -> None:
-    week = asyncio.run(Analytics(seeded, FixedClock()).analytics("7d"))
-    assert week.timezone == "America/Chicago"
-    assert week.missed_calls == 4
+def test_seven_days_against_the_week_before(seeded: Database) -> None:
+    result = asyncio.run(Analytics(seeded, FixedClock()).analytics("7d"))
+    week = result.current
+    assert result.timezone == "America/Chicago"
+    assert (week.missed_calls, week.missed_callers) == (4, 4)
     assert (week.texts_sent, week.delivered) == (4, 3)
     assert (week.texted_callers, week.replied_callers) == (3, 2)
-    assert (week.bookings, week.booked_value_cents) == (2, 35000)
     assert week.median_seconds_to_text == pytest.approx(50.0, abs=0.01)  # 30, 50, 70
-    assert week.missed_by_hour[10] == 1  # C's call, 10:00 Chicago
-    month = asyncio.run(summary(seeded, "30d", NOW, CHICAGO))
-    assert month.missed_calls == 5
-    assert sum(month.missed_by_hour) == 5
+    assert week.recovered_callers == 3  # A, C, D
+    assert (week.recovered_by_reply, week.recovered_by_callback, week.recovered_by_booking) == (
+        2,
+        1,
+        2,
+    )
+    assert week.recovered_value_cents == 35000
+    assert week.recovery_rate == 0.75
+    assert week.human_replies == 3  # 300 s, 4200 s, 7200 s
+    assert week.median_seconds_to_human == pytest.approx(4200.0, abs=0.01)
+    assert week.p90_seconds_to_human == pytest.approx(7200.0, abs=0.01)
+    assert [d.day for d in result.days] == [date(2025, 6, n) for n in range(3, 11)]
+    assert result.days[-2] == DayFigures(date(2025, 6, 9), 1, 1)  # C, Monday 10:00
+    assert result.heatmap[0][10] == 1
+    assert result.people == (PersonFigures("Dana", 2, 0, 1), PersonFigures("Luis", 1, 1, 1))
+    # The week before: D (10 days ago) and F (9 days ago) missed, neither recovered
+    # within 7 days (D's callback and F's booking came later).
+    before = result.previous
+    assert (before.missed_calls, before.recovered_callers, before.recovered_value_cents) == (
+        2,
+        0,
+        0,
+    )
+
+
+def test_thirty_days_count_only_bookings_that_recovered_a_call(seeded: Database) -> None:
+    month = asyncio.run(report(seeded, "30d", NOW, CHICAGO)).current
+    assert (month.missed_calls, month.missed_callers) == (6, 5)
+    assert month.recovered_callers == 3
+    assert month.recovered_value_cents == 35000  # F's $500 came 8 days after its call
+    assert month.recovered_by_booking == 2
+
+
+def test_one_location(seeded: Database) -> None:
+    result = asyncio.run(report(seeded, "today", NOW, CHICAGO, location=LINE_2))
+    assert (result.current.missed_calls, result.current.recovered_callers) == (1, 1)
+    # The second line's calls: D's callback; D's missed call is not priced yet.
+    assert (result.current.calls_cost_micros, result.current.unpriced) == (8500, 2)
+    assert result.locations == (LocationFigures(LINE_2, 1, 1, 1),)
+    assert sum(result.missed_by_hour) == 1
 
 
 def test_hours_follow_half_hour_time_zones(seeded: Database) -> None:
     # 13:00 / 12:00 / 14:20 UTC are 18:30 / 17:30 / 19:50 in Kolkata (UTC+5:30).
-    result = asyncio.run(summary(seeded, "7d", NOW, ZoneInfo("Asia/Kolkata")))
+    result = asyncio.run(report(seeded, "7d", NOW, ZoneInfo("Asia/Kolkata")))
     assert result.missed_by_hour[17] == 1
     assert result.missed_by_hour[18] == 1
     assert result.missed_by_hour[19] == 1
@@ -195,13 +308,18 @@ def test_empty_database(database_url: str) -> None:
     db = Database(database_url)
     migrate.upgrade(db.engine)
     try:
-        result = asyncio.run(summary(db, "30d", NOW, CHICAGO))
+        result = asyncio.run(report(db, "30d", NOW, CHICAGO))
     finally:
         db.close()
-    assert result.missed_calls == result.texts_sent == result.bookings == 0
-    assert result.reply_rate is None
-    assert result.median_seconds_to_text is None
+    empty = result.current
+    assert empty.missed_calls == empty.texts_sent == empty.recovered_callers == 0
+    assert empty.reply_rate is None and empty.recovery_rate is None
+    assert empty.median_seconds_to_text is None
+    assert empty.median_seconds_to_human is None and empty.p90_seconds_to_human is None
+    assert (empty.total_cost_micros, empty.unpriced) == (0, 0)
     assert result.missed_by_hour == (0,) * 24
+    assert len(result.days) == 31 and not any(d.missed_calls for d in result.days)
+    assert result.people == result.locations == ()
 
 
 def test_real_missed_call_counts(
@@ -214,7 +332,8 @@ def test_real_missed_call_counts(
             await app.idle()
             await app.reply("+14155550123", "Yes please")
             await app.idle()
-            result = await Analytics(app.runtime.db, app.runtime.clock).analytics("today")
+            full = await Analytics(app.runtime.db, app.runtime.clock).analytics("today")
+            result = full.current
             assert result.missed_calls == 1
             assert result.texts_sent == 1
             assert (result.texted_callers, result.replied_callers) == (1, 1)
@@ -222,3 +341,20 @@ def test_real_missed_call_counts(
             assert 0 <= result.median_seconds_to_text < 30
 
     asyncio.run(scenario())
+
+
+def test_report_csv(seeded: Database) -> None:
+    from services.analytics_export import report_csv
+
+    rows = report_csv(asyncio.run(report(seeded, "today", NOW, CHICAGO))).splitlines()
+    assert rows[0] == "section,item,value,previous"
+    assert "period,timezone,America/Chicago," in rows
+    assert "figures,missed_calls,3,0" in rows
+    assert "figures,recovered_value,100.00,0.00" in rows
+    assert "figures,recovery_rate,0.6667," in rows  # none missed before: no rate
+    assert "figures,median_to_human,2250," in rows
+    assert "figures,textback_cost,0.0316,0.0000" in rows
+    assert "day,2025-06-10,3,2" in rows
+    assert "heatmap,Tue 07,1," in rows
+    assert "person,Dana,2,0/1" in rows
+    assert "location,+15005550002,1,1" in rows
