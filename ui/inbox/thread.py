@@ -219,7 +219,14 @@ def activity_line(item: ActivityItem, now: datetime | None = None) -> str:
 
 def scheduled_meta(item: ScheduledItem, now: datetime | None = None) -> str:
     """ "Dana · Scheduled for Thu 8:00 AM" (or why it was never sent)."""
-    when = day_and_clock(item.at, now)
+    local, today = item.at.astimezone(), (now or datetime.now(UTC)).astimezone().date()
+    ahead = (local.date() - today).days
+    if ahead == 0:
+        when = f"today {clock(item.at)}"
+    elif 0 < ahead < 7:
+        when = f"{local.strftime('%a')} {clock(item.at)}"  # "Thu 8:00 AM"
+    else:
+        when = day_and_clock(item.at, now)
     match item.shown:
         case Shown.SCHEDULED | Shown.RETRYING | Shown.HELD:
             state = f"Scheduled for {when}"
@@ -559,18 +566,19 @@ class ThreadDelegate(QStyledItemDelegate):
             if isinstance(item, ScheduledItem)
             else meta_line(item, self.now)
         )
-        meta_w = min(sfm.horizontalAdvance(meta) + 2, rect.width() - 2 * SIDE_MARGIN)
+        label = action_label(item)
+        link_w = sfm.horizontalAdvance(label) + 4 if label is not None else 0.0
+        bolt = sfm.height() + 3 if isinstance(item, MessageItem) and item.automatic else 0
+        room = rect.width() - 2 * SIDE_MARGIN - (link_w + 12 + bolt if label else 0)
+        meta_w = min(sfm.horizontalAdvance(meta) + 2, room)
         meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, sfm.height())
         if out:
             meta_rect.moveRight(bubble.right())
         else:
             meta_rect.moveLeft(bubble.left())
-        label = action_label(item)
         link = None
         if label is not None:
-            link_w = sfm.horizontalAdvance(label) + 4
-            bolt = sfm.height() + 3 if isinstance(item, MessageItem) and item.automatic else 0
-            left = max(rect.left() + SIDE_MARGIN, meta_rect.left() - bolt - 12 - link_w)
+            left = meta_rect.left() - bolt - 12 - link_w
             link = QRectF(left, meta_rect.top(), link_w, sfm.height())
         return bubble, meta_rect, link
 
@@ -657,12 +665,7 @@ class ThreadDelegate(QStyledItemDelegate):
         meta = meta_line(msg, self.now)
         painter.setFont(small)
         painter.setPen(theme.danger(palette) if failed else theme.muted_text(palette))
-        meta_w = min(sfm.horizontalAdvance(meta) + 2, rect.width() - 2 * SIDE_MARGIN)
-        meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, sfm.height())
-        if out:
-            meta_rect.moveRight(bubble.right())
-        else:
-            meta_rect.moveLeft(bubble.left())
+        _bubble, meta_rect, link = self.meta_rects(rect, option.font, msg)
         if msg.automatic and out:
             bolt = sfm.height() * 0.8
             icons.render(
@@ -684,9 +687,7 @@ class ThreadDelegate(QStyledItemDelegate):
             ),
             sfm.elidedText(meta, Qt.TextElideMode.ElideMiddle, meta_rect.width()),
         )
-        if failed:
-            _b, _m, link = self.meta_rects(rect, option.font, msg)
-            self._paint_link(painter, option, msg, link)
+        self._paint_link(painter, option, msg, link)
 
     def _paint_media(
         self, painter: QPainter, rect: QRectF, url: str, fg: Any, palette: QPalette
