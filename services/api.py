@@ -32,6 +32,7 @@ from services.snapshots import (
     FilterCounts,
     MessageItem,
     NoteItem,
+    ScheduledItem,
 )
 from services.thread_state import ThreadStateError
 
@@ -76,7 +77,7 @@ class InboxApi(Protocol):
 
     async def thread(
         self, contact_id: int, *, limit: int = 500
-    ) -> list[MessageItem | CallItem | NoteItem | ActivityItem]: ...
+    ) -> list[MessageItem | CallItem | NoteItem | ActivityItem | ScheduledItem]: ...
 
     async def mark_read(self, contact_id: int) -> None: ...
 
@@ -121,6 +122,20 @@ class MessagingApi(Protocol):
     async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int: ...
 
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
+
+    async def retry_text(self, message_id: int, *, author: str | None) -> int:
+        """A failed outbound text sent again as a new reply; returns the new message id.
+        Raises :class:`ReplyRefused` when it is not a failed text or they opted out."""
+        ...
+
+    async def schedule_reply(
+        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
+    ) -> int:
+        """A reply sent at ``due_at`` (UTC-aware, future); returns the job id. Raises
+        :class:`ReplyRefused` (nothing stored) like :meth:`send_reply`."""
+        ...
+
+    async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool: ...
 
 
 class OfficeDatabaseApi(Protocol):

@@ -139,6 +139,20 @@ class Engine:
         """A reply typed by the desk (see :meth:`Outbox.send_reply`)."""
         return await self.outbox.send_reply(contact_id, body, author=author)
 
+    async def retry_text(self, message_id: int, *, author: str | None) -> int:
+        """Send a failed text again as a new reply (see :meth:`Outbox.retry`)."""
+        return await self.outbox.retry(message_id, author)
+
+    async def schedule_reply(
+        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
+    ) -> int:
+        """A reply to send at ``due_at`` (see :meth:`Outbox.schedule_reply`)."""
+        return await self.outbox.schedule_reply(contact_id, body, due_at, author=author)
+
+    async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool:
+        """Cancel a scheduled reply not yet sending (see :meth:`Outbox.cancel_scheduled`)."""
+        return await self.outbox.cancel_scheduled(job_id, actor=actor)
+
     # ---- helpers -----------------------------------------------------------------
     def _publish_after(self, uow: UnitOfWork, *events: Event) -> None:
         for event in events:

@@ -40,6 +40,7 @@ from services.snapshots import (
     FilterCounts,
     MessageItem,
     NoteItem,
+    ScheduledItem,
     ThreadItem,
 )
 from services.storage.database import Database, UnitOfWork
@@ -422,7 +423,20 @@ class Inbox:
             items += [
                 _activity_item(e) for e in entries if oldest is None or as_utc(e.at) >= oldest
             ]
-            order = {CallItem: 0, MessageItem: 1, NoteItem: 2, ActivityItem: 3}
+            # Scheduled replies not sent yet (a sent one is a message row like any other).
+            waiting = s.scalars(
+                select(Job)
+                .where(
+                    Job.contact_id == contact_id,
+                    Job.kind == sends.JobKind.REPLY,
+                    Job.body.is_not(None),
+                    Job.message_id.is_(None),
+                    Job.state != sends.SendState.CANCELLED,
+                )
+                .order_by(Job.due_at, Job.id)
+            ).all()
+            items += [_scheduled_item(job) for job in waiting]
+            order = {CallItem: 0, MessageItem: 1, NoteItem: 2, ActivityItem: 3, ScheduledItem: 4}
             items.sort(key=lambda item: (item.at, order[type(item)], item.id))
             return items
 
@@ -762,6 +776,16 @@ def _message_item(m: Message) -> MessageItem:
         media=tuple((d.get("url", ""), d.get("content_type", "")) for d in (m.media or [])),
         author=m.author,
         segments=m.segments,
+    )
+
+
+def _scheduled_item(job: Job) -> ScheduledItem:
+    shown = sends.shown(job.state, attempts=job.attempts)
+    reason = job.reason
+    if reason and shown is sends.Shown.SKIPPED:
+        reason = policy.describe_skip(reason)
+    return ScheduledItem(
+        job.id, as_utc(job.due_at), job.body or "", job.author, shown, reason or None
     )
 
 

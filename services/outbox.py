@@ -266,7 +266,8 @@ class Outbox:
                 return None
         conversation = records.conversation_for(s, contact)
         if message is None:
-            body = self.render(cfg, job.template_key, contact)
+            # A scheduled reply carries the desk's words; every other job renders now.
+            body = job.body if job.body is not None else self.render(cfg, job.template_key, contact)
             message = records.add_message(
                 s,
                 conversation,
@@ -275,6 +276,7 @@ class Outbox:
                     body=body,
                     status="sending",
                     kind=kind.message_kind,
+                    author=job.author,
                     segments=templates.segments(body).segments,
                     call_id=job.call_id,
                     created_at=now,
@@ -469,12 +471,7 @@ class Outbox:
         events. Raises :class:`ReplyRefused` (nothing stored) when the body is empty or
         too long, the contact opted out, or no business number is set.
         """
-        if not body.strip():
-            raise ReplyRefused("Type a message first.")
-        if len(body) > MAX_BODY:
-            raise ReplyRefused(
-                f"That text is {len(body):,} characters; Twilio takes at most {MAX_BODY:,}."
-            )
+        self._check_body(body)
         queued = await self._db.run(
             lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author),
             urgent=True,
@@ -483,6 +480,116 @@ class Outbox:
             self.send_later(queued)
             return queued.message_id
         return queued
+
+    async def retry(self, message_id: int, author: str | None) -> int:
+        """Send a failed outbound text again, as a new reply with the same body; returns
+        the new message id (the failed one stays in the thread as it was).
+
+        Raises :class:`ReplyRefused` (nothing stored) when the message is not a failed
+        outbound text, the contact opted out, or no business number is set.
+        """
+        queued = await self._db.run(
+            lambda uow: self._queue_retry(uow, message_id, author), urgent=True
+        )
+        if isinstance(queued, Outgoing):
+            self.send_later(queued)
+            return queued.message_id
+        return queued
+
+    def _queue_retry(self, uow: UnitOfWork, message_id: int, author: str | None) -> Outgoing | int:
+        s = uow.session
+        message = s.get(Message, message_id)
+        if message is None or message.direction != "out":
+            raise ReplyRefused("That text no longer exists.")
+        if message.status not in sends.FAILED_DELIVERY:
+            raise ReplyRefused("Only a text that failed can be sent again.")
+        conversation = s.get(Conversation, message.conversation_id)
+        assert conversation is not None  # messages cascade with their conversation
+        return self._queue(
+            uow, conversation.contact_id, message.body, kind=JobKind.REPLY, author=author
+        )
+
+    async def schedule_reply(
+        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
+    ) -> int:
+        """Queue a reply typed now to be sent at ``due_at``; returns the job's id.
+
+        The message row is written when it is sent; until then the thread shows it as
+        scheduled (cancel it with :meth:`cancel_scheduled`). Raises :class:`ReplyRefused`
+        (nothing stored) for an empty or too long body, a time not in the future, a
+        contact who opted out, or no business number.
+        """
+        self._check_body(body)
+
+        def work(uow: UnitOfWork) -> int:
+            s = uow.session
+            now = self._clock.now()
+            if as_utc(due_at) <= now:
+                raise ReplyRefused("Pick a time in the future to schedule the text.")
+            contact = self._textable_contact(uow, contact_id)
+            conversation = records.conversation_for(s, contact)
+            job = sends.new_job(
+                JobKind.REPLY, now=now, due_at=as_utc(due_at), contact_id=contact.id
+            )
+            job.body = body
+            job.author = author
+            s.add(job)
+            s.flush()
+            records.audit(
+                s, now, "reply.scheduled", actor=author or "system", subject=contact.phone
+            )
+            self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
+            uow.after_commit(self._scheduler.wake)
+            uow.commit()
+            return job.id
+
+        return await self._db.run(work, urgent=True)
+
+    async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool:
+        """Cancel a scheduled reply that has not started sending; False when it already
+        has (or was cancelled)."""
+
+        def work(uow: UnitOfWork) -> bool:
+            s = uow.session
+            job = s.get(Job, job_id)
+            if (
+                job is None
+                or job.kind != JobKind.REPLY
+                or job.body is None
+                or job.state not in sends.CANCELLABLE
+            ):
+                return False
+            sends.cancel(job, self._clock.now(), f"cancelled by {actor}")
+            contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
+            self._publish_job(uow, job, contact)
+            uow.commit()
+            return True
+
+        return await self._db.run(work, urgent=True)
+
+    @staticmethod
+    def _check_body(body: str) -> None:
+        if not body.strip():
+            raise ReplyRefused("Type a message first.")
+        if len(body) > MAX_BODY:
+            raise ReplyRefused(
+                f"That text is {len(body):,} characters; Twilio takes at most {MAX_BODY:,}."
+            )
+        if "\x00" in body:  # PostgreSQL refuses it, and no phone shows it
+            raise ReplyRefused("That text contains a NUL character; remove it and try again.")
+
+    def _textable_contact(self, uow: UnitOfWork, contact_id: int) -> Contact:
+        contact = uow.session.get(Contact, contact_id)
+        if contact is None:
+            raise ReplyRefused("That contact no longer exists.")
+        if contact.opted_out:
+            raise ReplyRefused(
+                f"{contact.phone} opted out (texted STOP). They must text START before you "
+                "can message them again."
+            )
+        if not self._settings(uow.session)["business.phone_number"]:
+            raise ReplyRefused("Set the business's Twilio number in Settings first.")
+        return contact
 
     async def send_auto(self, contact_id: int, body: str) -> None:
         """An automatic answer (HELP, START): a job like any other, sent now."""
@@ -527,16 +634,7 @@ class Outbox:
         holds the number, else the message id (the job waits, due now, for the holder)."""
         s = uow.session
         cfg = self._settings(s)
-        contact = s.get(Contact, contact_id)
-        if contact is None:
-            raise ReplyRefused("That contact no longer exists.")
-        if contact.opted_out:
-            raise ReplyRefused(
-                f"{contact.phone} opted out (texted STOP). They must text START before you "
-                "can message them again."
-            )
-        if not cfg["business.phone_number"]:
-            raise ReplyRefused("Set the business's Twilio number in Settings first.")
+        contact = self._textable_contact(uow, contact_id)
         now = self._clock.now()
         conversation = records.conversation_for(s, contact)
         message = records.add_message(

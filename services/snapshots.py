@@ -127,5 +127,23 @@ class NoteItem:
     body: str
 
 
-#: One entry of a thread, oldest first: texts, calls, internal notes, activity lines.
-ThreadItem = MessageItem | CallItem | NoteItem | ActivityItem
+@dataclass(frozen=True, slots=True)
+class ScheduledItem:
+    """A reply the desk scheduled for later, before it is sent (it has no message row
+    yet): shown at the end of the thread with its time and a Cancel action."""
+
+    id: int  # the job's id (cancel with it)
+    at: datetime  # when it is due to send
+    body: str
+    author: str | None
+    shown: Shown  # SCHEDULED, RETRYING, SENDING; FAILED / SKIPPED: never sent (``reason``)
+    reason: str | None
+
+    @property
+    def cancellable(self) -> bool:
+        return self.shown in (Shown.SCHEDULED, Shown.RETRYING, Shown.HELD)
+
+
+#: One entry of a thread, oldest first: texts, calls, internal notes, activity lines,
+#: scheduled replies.
+ThreadItem = MessageItem | CallItem | NoteItem | ActivityItem | ScheduledItem

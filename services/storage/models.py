@@ -191,6 +191,10 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+    # A reply scheduled for later: what the desk typed and who, until its message row
+    # is written at send time (None for every other job: their text is rendered then).
+    body: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(100))
 
 
 class EarlyStatus(Base):

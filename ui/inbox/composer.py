@@ -5,10 +5,14 @@ tokens filled in for the open conversation; Send off past Twilio's 1,600 charact
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QDateTime, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -22,6 +26,23 @@ from PySide6.QtWidgets import (
 from services import templates
 from ui import theme
 from ui.widgets import icons
+from ui.widgets.time_format import clock
+
+
+def schedule_choices(now: datetime) -> list[tuple[str, datetime]]:
+    """(label, when) for the Later menu, in local time: in an hour, tomorrow 8:00 AM,
+    next Monday 8:00 AM."""
+    local = now.astimezone()
+    tomorrow = (local + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    days_to_monday = (7 - local.weekday()) % 7 or 7
+    monday = (local + timedelta(days=days_to_monday)).replace(
+        hour=8, minute=0, second=0, microsecond=0
+    )
+    return [
+        ("In 1 hour", now + timedelta(hours=1)),
+        (f"Tomorrow, {clock(tomorrow)}", tomorrow.astimezone(UTC)),
+        (f"Monday, {clock(monday)}", monday.astimezone(UTC)),
+    ]
 
 
 def _show(ch: str) -> str:
@@ -83,6 +104,7 @@ class Composer(QWidget):
     :meth:`show_error`."""
 
     sendRequested = Signal(str)
+    scheduleRequested = Signal(str, object)  # body, when (UTC-aware datetime)
     noteRequested = Signal(str)  # an internal note (never sent)
 
     REPLY_HINT = "Type a reply… (Enter sends, Shift+Enter for a new line)"
@@ -98,6 +120,18 @@ class Composer(QWidget):
         self.send_button.setIcon(icons.icon("send"))
         self.send_button.setAccessibleName("Send reply")
         self.send_button.setToolTip("Send (Enter)")
+        self.later_button = QToolButton(self)
+        self.later_button.setObjectName("sendLater")
+        self.later_button.setText("Later")
+        self.later_button.setIcon(icons.icon("clock"))
+        self.later_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.later_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.later_button.setToolTip("Schedule this text to send later")
+        self.later_button.setAccessibleName("Schedule the text for later")
+        self.later_menu = QMenu(self.later_button)
+        self.later_menu.aboutToShow.connect(self._fill_later_menu)
+        self.later_button.setMenu(self.later_menu)
+        self.now: datetime | None = None  # tests pin it; else the wall clock
         self.note_button = QToolButton(self)
         self.note_button.setObjectName("noteMode")
         self.note_button.setText("Note")
@@ -140,6 +174,7 @@ class Composer(QWidget):
         row.addWidget(self.snippets_button)
         row.addWidget(self.note_button)
         row.addWidget(self.counter, 1)
+        row.addWidget(self.later_button)
         row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 10)
@@ -280,6 +315,45 @@ class Composer(QWidget):
         if not self.error.isHidden() and self.text:
             self.show_error("")
         self._sync_enabled()
+
+    def _fill_later_menu(self) -> None:
+        self.later_menu.clear()
+        for label, when in schedule_choices(self.now or datetime.now(UTC)):
+            action = self.later_menu.addAction(label)
+            action.triggered.connect(lambda _=False, w=when: self.schedule(w))
+        pick = self.later_menu.addAction("Pick a date and time…")
+        pick.triggered.connect(self._pick_time)
+
+    def _pick_time(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Send later")
+        edit = QDateTimeEdit(dialog)
+        edit.setCalendarPopup(True)
+        start = (self.now or datetime.now(UTC)).astimezone() + timedelta(hours=1)
+        start = start.replace(minute=0, second=0, microsecond=0)
+        edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp())))
+        edit.setMinimumDateTime(QDateTime.currentDateTime())
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog
+        )
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        box = QVBoxLayout(dialog)
+        box.addWidget(QLabel("Send this text at:", dialog))
+        box.addWidget(edit)
+        box.addWidget(buttons)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            picked = datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
+            self.schedule(picked)
+
+    def schedule(self, when: datetime) -> None:
+        """Ask for the typed text to be sent at ``when`` (same checks as Send)."""
+        body = self.text
+        if self._busy or not body.strip() or self.note_mode:
+            return
+        if self._blocked_reason or self.too_long_by:
+            return
+        self.scheduleRequested.emit(body, when)
 
     def submit(self) -> None:
         body = self.text

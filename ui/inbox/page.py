@@ -219,6 +219,9 @@ class InboxPage(QWidget):
         self.thread_view.setFrameShape(QFrame.Shape.NoFrame)
         self.composer = Composer(self)
         self.composer.sendRequested.connect(self._send)
+        self.composer.scheduleRequested.connect(self._schedule)
+        self.thread_view.retryRequested.connect(self._retry)
+        self.thread_view.cancelScheduledRequested.connect(self._cancel_scheduled)
         self.composer.noteRequested.connect(self._add_note)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -668,6 +671,54 @@ class InboxPage(QWidget):
             failed=failed,
             always=lambda: self.composer.set_busy(False),
         )
+
+    def _schedule(self, body: str, when: datetime) -> None:
+        """Schedule ``body`` for ``when`` in the open thread (shown there until it sends)."""
+        contact_id = self.current_contact_id
+        if contact_id is None:
+            return
+        phone = self._draft_phone
+        self.composer.set_busy(True)
+        self.composer.show_error("")
+
+        def done(_job_id: int) -> None:
+            if contact_id == self.current_contact_id:
+                self.composer.sent()
+            if phone is not None:
+                self.drafts.put(phone, "")
+            self._load_thread(contact_id)
+
+        self.tasks.spawn(
+            self._messaging.schedule_reply(contact_id, body, when, author=self.me),
+            what="schedule the text",
+            done=done,
+            failed=self._refused_in_composer,
+            always=lambda: self.composer.set_busy(False),
+        )
+
+    def _retry(self, message_id: int) -> None:
+        contact_id = self.current_contact_id
+        self.composer.show_error("")
+        self.tasks.spawn(
+            self._messaging.retry_text(message_id, author=self.me),
+            what="send the text again",
+            done=lambda _id: self._load_thread(contact_id) if contact_id is not None else None,
+            failed=self._refused_in_composer,
+        )
+
+    def _cancel_scheduled(self, job_id: int) -> None:
+        contact_id = self.current_contact_id
+        self.tasks.spawn(
+            self._messaging.cancel_scheduled(job_id, actor=self.actor),
+            what="cancel the scheduled text",
+            done=lambda _ok: self._load_thread(contact_id) if contact_id is not None else None,
+        )
+
+    def _refused_in_composer(self, exc: BaseException) -> bool:
+        if isinstance(exc, ReplyRefused):
+            self.composer.show_error(str(exc))
+            return True
+        return False
 
     # ---- contact actions ------------------------------------------------------------------
     def _wire_panel(self) -> None:

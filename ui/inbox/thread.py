@@ -38,20 +38,21 @@ from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequ
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
+    QMenu,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
 
 from services.send_state import FAILED_DELIVERY, Shown
-from services.snapshots import ActivityItem, CallItem, MessageItem, NoteItem
+from services.snapshots import ActivityItem, CallItem, MessageItem, NoteItem, ScheduledItem
 from ui import theme
 from ui.widgets import icons
 from ui.widgets.time_format import clock, day_and_clock, format_duration
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
-Item = MessageItem | CallItem | NoteItem | ActivityItem
+Item = MessageItem | CallItem | NoteItem | ActivityItem | ScheduledItem
 
 STATUS_WORDS = {
     "sending": "Sending…",
@@ -202,7 +203,9 @@ def wrapped_lines(font: QFont, text: str, width: float) -> list[str]:
 
 
 def _key(item: Item) -> tuple[str, int]:
-    kind = {CallItem: "c", MessageItem: "m", NoteItem: "n", ActivityItem: "a"}[type(item)]
+    kind = {CallItem: "c", MessageItem: "m", NoteItem: "n", ActivityItem: "a", ScheduledItem: "s"}[
+        type(item)
+    ]
     return (kind, item.id)
 
 
@@ -212,6 +215,35 @@ def activity_line(item: ActivityItem, now: datetime | None = None) -> str:
     if item.until is not None:
         text += f" until {day_and_clock(item.until, now)}"
     return f"{item.actor} · {text} · {day_and_clock(item.at, now)}"
+
+
+def scheduled_meta(item: ScheduledItem, now: datetime | None = None) -> str:
+    """ "Dana · Scheduled for Thu 8:00 AM" (or why it was never sent)."""
+    local, today = item.at.astimezone(), (now or datetime.now(UTC)).astimezone().date()
+    ahead = (local.date() - today).days
+    if ahead == 0:
+        when = f"today {clock(item.at)}"
+    elif 0 < ahead < 7:
+        when = f"{local.strftime('%a')} {clock(item.at)}"  # "Thu 8:00 AM"
+    else:
+        when = day_and_clock(item.at, now)
+    match item.shown:
+        case Shown.SCHEDULED | Shown.RETRYING | Shown.HELD:
+            state = f"Scheduled for {when}"
+        case Shown.SENDING:
+            state = "Sending…"
+        case _:
+            state = f"Not sent: {item.reason or item.shown.value}"
+    return " · ".join(p for p in (item.author, state) if p)
+
+
+def action_label(item: Item) -> str | None:
+    """The link under a bubble: Retry on a failed text, Cancel on a scheduled one."""
+    if isinstance(item, MessageItem) and item.direction == "out" and item.status in FAILED:
+        return "Retry"
+    if isinstance(item, ScheduledItem) and item.cancellable:
+        return "Cancel"
+    return None
 
 
 def note_meta(item: NoteItem, now: datetime | None = None) -> str:
@@ -299,6 +331,8 @@ class ThreadModel(QAbstractListModel):
                 return activity_line(item)
             if isinstance(item, NoteItem):
                 return f"{note_meta(item)}: {item.body}"
+            if isinstance(item, ScheduledItem):
+                return f"You (scheduled): {item.body}. {scheduled_meta(item)}"
             who = "You" if item.direction == "out" else "They"
             media = f" ({len(item.media)} attachment(s))" if item.media else ""
             return f"{who}: {item.body}{media}. {meta_line(item)}"
@@ -387,7 +421,7 @@ class ThreadDelegate(QStyledItemDelegate):
         else:
             inner = self.bubble_max(width) - 2 * BUBBLE_PAD_X
             text = self._text_rect(option.font, item.body, inner)
-            media_h = len(item.media) * (THUMB_H + 6)
+            media_h = len(item.media) * (THUMB_H + 6) if isinstance(item, MessageItem) else 0
             body_h = text.height() + media_h + 2 * BUBBLE_PAD_Y
             height = body_h + sfm.height() + 4 + ROW_GAP
         size = QSize(width, int(height + 0.999))
@@ -410,6 +444,8 @@ class ThreadDelegate(QStyledItemDelegate):
             self._paint_activity(painter, option, item)
         elif isinstance(item, NoteItem):
             self._paint_note(painter, option, item)
+        elif isinstance(item, ScheduledItem):
+            self._paint_scheduled(painter, option, item)
         else:
             self._paint_message(painter, option, item)
         painter.restore()
@@ -504,6 +540,91 @@ class ThreadDelegate(QStyledItemDelegate):
             )
             y += sfm.height()
 
+    def meta_rects(
+        self, rect: QRectF, font: QFont, item: MessageItem | ScheduledItem
+    ) -> tuple[QRectF, QRectF, QRectF | None]:
+        """(bubble, meta line, action link or None) of a text's row at ``rect``; the
+        view hit-tests the link with the same geometry the painter draws it with."""
+        sfm = QFontMetricsF(theme.small_font(font))
+        out = isinstance(item, ScheduledItem) or item.direction == "out"
+        media = item.media if isinstance(item, MessageItem) else ()
+        inner_max = self.bubble_max(int(rect.width())) - 2 * BUBBLE_PAD_X
+        text_rect = self._text_rect(font, item.body, inner_max)
+        content_w = max(text_rect.width(), THUMB_W if media else 0, 24.0)
+        bubble = QRectF(
+            0,
+            rect.top() + ROW_GAP / 2,
+            content_w + 2 * BUBBLE_PAD_X,
+            text_rect.height() + len(media) * (THUMB_H + 6) + 2 * BUBBLE_PAD_Y,
+        )
+        if out:
+            bubble.moveRight(rect.right() - SIDE_MARGIN)
+        else:
+            bubble.moveLeft(rect.left() + SIDE_MARGIN)
+        meta = (
+            scheduled_meta(item, self.now)
+            if isinstance(item, ScheduledItem)
+            else meta_line(item, self.now)
+        )
+        label = action_label(item)
+        link_w = sfm.horizontalAdvance(label) + 4 if label is not None else 0.0
+        bolt = sfm.height() + 3 if isinstance(item, MessageItem) and item.automatic else 0
+        room = rect.width() - 2 * SIDE_MARGIN - (link_w + 12 + bolt if label else 0)
+        meta_w = min(sfm.horizontalAdvance(meta) + 2, room)
+        meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, sfm.height())
+        if out:
+            meta_rect.moveRight(bubble.right())
+        else:
+            meta_rect.moveLeft(bubble.left())
+        link = None
+        if label is not None:
+            left = meta_rect.left() - bolt - 12 - link_w
+            link = QRectF(left, meta_rect.top(), link_w, sfm.height())
+        return bubble, meta_rect, link
+
+    def _paint_link(
+        self, painter: QPainter, option: QStyleOptionViewItem, item: Item, link: QRectF | None
+    ) -> None:
+        label = action_label(item)
+        if link is None or label is None:
+            return
+        font = theme.small_font(option.font)
+        font.setUnderline(True)
+        painter.setFont(font)
+        painter.setPen(theme.accent(option.palette))
+        painter.drawText(link, int(Qt.AlignmentFlag.AlignCenter), label)
+
+    def _paint_scheduled(
+        self, painter: QPainter, option: QStyleOptionViewItem, item: ScheduledItem
+    ) -> None:
+        palette: QPalette = option.palette
+        bubble, meta_rect, link = self.meta_rects(QRectF(option.rect), option.font, item)
+        bg, _fg = theme.bubble_colors(palette, True)
+        pen = QPen(
+            theme.muted_text(palette) if item.shown is not Shown.FAILED else theme.danger(palette)
+        )
+        pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(theme.blend(palette.color(QPalette.ColorRole.Base), bg, 0.45))
+        painter.drawRoundedRect(bubble, 12, 12)
+        if item.body:
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+            inner_max = self.bubble_max(int(option.rect.width())) - 2 * BUBBLE_PAD_X
+            wrap_body(option.font, item.body, inner_max).draw(
+                painter, QPointF(bubble.left() + BUBBLE_PAD_X, bubble.top() + BUBBLE_PAD_Y)
+            )
+        small = theme.small_font(option.font)
+        sfm = QFontMetricsF(small)
+        painter.setFont(small)
+        painter.setPen(theme.muted_text(palette))
+        meta = scheduled_meta(item, self.now)
+        painter.drawText(
+            meta_rect,
+            int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight),
+            sfm.elidedText(meta, Qt.TextElideMode.ElideMiddle, meta_rect.width()),
+        )
+        self._paint_link(painter, option, item, link)
+
     def _paint_message(
         self, painter: QPainter, option: QStyleOptionViewItem, msg: MessageItem
     ) -> None:
@@ -544,12 +665,7 @@ class ThreadDelegate(QStyledItemDelegate):
         meta = meta_line(msg, self.now)
         painter.setFont(small)
         painter.setPen(theme.danger(palette) if failed else theme.muted_text(palette))
-        meta_w = min(sfm.horizontalAdvance(meta) + 2, rect.width() - 2 * SIDE_MARGIN)
-        meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, sfm.height())
-        if out:
-            meta_rect.moveRight(bubble.right())
-        else:
-            meta_rect.moveLeft(bubble.left())
+        _bubble, meta_rect, link = self.meta_rects(rect, option.font, msg)
         if msg.automatic and out:
             bolt = sfm.height() * 0.8
             icons.render(
@@ -571,6 +687,7 @@ class ThreadDelegate(QStyledItemDelegate):
             ),
             sfm.elidedText(meta, Qt.TextElideMode.ElideMiddle, meta_rect.width()),
         )
+        self._paint_link(painter, option, msg, link)
 
     def _paint_media(
         self, painter: QPainter, rect: QRectF, url: str, fg: Any, palette: QPalette
@@ -603,7 +720,15 @@ class ThreadDelegate(QStyledItemDelegate):
 
 
 class ThreadView(QListView):
-    """The list of bubbles; keeps to the bottom as messages arrive; ticks countdowns."""
+    """The list of bubbles; keeps to the bottom as messages arrive; ticks countdowns.
+
+    A click on a failed text's "Retry" link emits :attr:`retryRequested` (message id); on
+    a scheduled text's "Cancel", :attr:`cancelScheduledRequested` (job id). The same
+    actions are in the bubble's context menu (keyboard: the menu key).
+    """
+
+    retryRequested = Signal(int)
+    cancelScheduledRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -654,6 +779,44 @@ class ThreadView(QListView):
         for row in self.thread_model.row_of_media(url):
             idx = self.thread_model.index(row)
             self.thread_model.dataChanged.emit(idx, idx)
+
+    def link_rect(self, index: QModelIndex) -> QRectF | None:
+        """Where the row's Retry / Cancel link is drawn, in viewport coordinates."""
+        item = index.data(ItemRole)
+        if not isinstance(item, MessageItem | ScheduledItem) or action_label(item) is None:
+            return None
+        _b, _m, link = self.thread_delegate.meta_rects(
+            QRectF(self.visualRect(index)), self.font(), item
+        )
+        return link
+
+    def _act(self, item: Any) -> None:
+        if isinstance(item, MessageItem) and action_label(item) == "Retry":
+            self.retryRequested.emit(item.id)
+        elif isinstance(item, ScheduledItem) and item.cancellable:
+            self.cancelScheduledRequested.emit(item.id)
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        index = self.indexAt(event.position().toPoint())
+        link = self.link_rect(index) if index.isValid() else None
+        if link is not None and link.adjusted(-4, -4, 4, 4).contains(event.position()):
+            self._act(index.data(ItemRole))
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event: Any) -> None:
+        index = self.indexAt(event.pos()) if event.reason() == event.Reason.Mouse else None
+        if index is None or not index.isValid():
+            index = self.currentIndex()
+        item = index.data(ItemRole) if index.isValid() else None
+        label = action_label(item) if item is not None else None
+        if label is None:
+            return
+        menu = QMenu(self)
+        action = menu.addAction("Retry sending" if label == "Retry" else "Cancel scheduled text")
+        action.triggered.connect(lambda: self._act(item))
+        menu.exec(event.globalPos())
 
     def _open_media(self, index: QModelIndex) -> None:
         item = index.data(ItemRole)
