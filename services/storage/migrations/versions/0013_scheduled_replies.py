@@ -5,7 +5,7 @@ A scheduled reply has no message row until it is sent (the thread shows it as
 ``jobs.body`` and ``jobs.author`` when the job runs.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
