@@ -116,6 +116,7 @@ class Runtime:
             # A desk client's replies ask for delivery status at the holder's receiver.
             public_url=lambda: self.public_url or self.holder_url,
             sends_here=lambda: self.holding,
+            voicemail_dir=config.data_dir / "voicemail",
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
         self.webhooks = WebhookLog()
@@ -133,7 +134,9 @@ class Runtime:
         self.tunnel_wait_seconds = 30.0
         self.tunnel_check_interval = 30.0
         self._first_url = asyncio.Event()
-        self.catchup = CatchUp(self.db, carrier, self.engine, self.clock)
+        self.catchup = CatchUp(
+            self.db, carrier, self.engine, self.clock, callbacks=self.engine.callbacks
+        )
         self.catchup_error: str | None = None
         self.go_offline_timeout = 15.0
         self._wired = False  # the number was pointed here in this run

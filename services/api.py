@@ -15,7 +15,14 @@ from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
 from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
 from services.settings import Settings
-from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
+from services.snapshots import (
+    CallbackItem,
+    CallItem,
+    ContactDetail,
+    ConversationRow,
+    Counts,
+    MessageItem,
+)
 
 
 class ReplyRefused(ValueError):
@@ -53,7 +60,7 @@ class InboxApi(Protocol):
 
     async def thread(
         self, contact_id: int, *, limit: int = 500
-    ) -> list[MessageItem | CallItem]: ...
+    ) -> list[MessageItem | CallItem | CallbackItem]: ...
 
     async def mark_read(self, contact_id: int) -> None: ...
 
@@ -88,6 +95,16 @@ class MessagingApi(Protocol):
     async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int: ...
 
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
+
+    async def call_back(self, contact_id: int, *, actor: str) -> int:
+        """Ring the desk's phone, then the contact (business number as caller ID);
+        raises ``CallbackRefused`` (a ValueError) with what to do."""
+        ...
+
+    async def voicemail_file(self, voicemail_id: int) -> str:
+        """The voicemail's audio file on this PC (fetched when missing); raises
+        LookupError when it is gone, ``CarrierError`` when Twilio cannot be reached."""
+        ...
 
 
 class AnalyticsApi(Protocol):

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from services import phones, policy, records, sends, settings_store
 from services.api import NotFound
+from services.callbacks import WORDS as CALLBACK_WORDS
+from services.callbacks import CallbackState
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -31,9 +33,28 @@ from services.events import (
     SettingsChanged,
 )
 from services.settings import Settings
-from services.snapshots import CallItem, ContactDetail, ConversationRow, Counts, MessageItem
+from services.snapshots import (
+    CallbackItem,
+    CallItem,
+    ContactDetail,
+    ConversationRow,
+    Counts,
+    MessageItem,
+    VoicemailView,
+)
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Contact, Conversation, Job, Message, Tag, contact_tags
+from services.storage.models import (
+    Call,
+    Callback,
+    Contact,
+    Conversation,
+    Job,
+    Message,
+    NumberLookup,
+    Tag,
+    Voicemail,
+    contact_tags,
+)
 from services.this_pc import ThisPc
 from services.webhook_fields import clean_text
 
@@ -214,10 +235,13 @@ class Inbox:
 
         return await self._read(query)
 
-    async def thread(self, contact_id: int, *, limit: int = 500) -> list[MessageItem | CallItem]:
-        """The newest ``limit`` messages and the calls among them, oldest first."""
+    async def thread(
+        self, contact_id: int, *, limit: int = 500
+    ) -> list[MessageItem | CallItem | CallbackItem]:
+        """The newest ``limit`` messages and the calls and callbacks among them, oldest
+        first."""
 
-        def query(s: Session) -> list[MessageItem | CallItem]:
+        def query(s: Session) -> list[MessageItem | CallItem | CallbackItem]:
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
@@ -232,7 +256,9 @@ class Inbox:
                         .limit(limit)
                     ).all()
                 )
-            items: list[MessageItem | CallItem] = [_message_item(m) for m in messages]
+            items: list[MessageItem | CallItem | CallbackItem] = [
+                _message_item(m) for m in messages
+            ]
             oldest = as_utc(messages[-1].created_at) if len(messages) == limit else None
             calls = s.scalars(
                 select(Call).where(Call.contact_id == contact_id).order_by(Call.started_at)
@@ -242,7 +268,17 @@ class Inbox:
                 for c in calls
                 if oldest is None or as_utc(c.started_at) >= oldest
             ]
-            items.sort(key=lambda item: (item.at, 0 if isinstance(item, CallItem) else 1))
+            callbacks = s.scalars(
+                select(Callback)
+                .where(Callback.contact_id == contact_id)
+                .order_by(Callback.started_at)
+            ).all()
+            items += [
+                _callback_item(c)
+                for c in callbacks
+                if oldest is None or as_utc(c.started_at) >= oldest
+            ]
+            items.sort(key=lambda item: (item.at, 1 if isinstance(item, MessageItem) else 0))
             return items
 
         return await self._read(query)
@@ -494,6 +530,12 @@ def _search_clause(s: Session, text: str) -> Any:
         )
     if len(digits) >= 3:
         clauses.append(Contact.phone.like(f"%{digits}%"))
+    # Voicemail transcripts: few per contact, a plain LIKE is enough.
+    clauses.append(
+        Contact.id.in_(
+            select(Voicemail.contact_id).where(Voicemail.transcript.ilike(like, escape="\\"))
+        )
+    )
     return or_(*clauses)
 
 
@@ -594,6 +636,49 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
         followup_state=follow.shown if follow.shown is not sends.Shown.NONE else None,
         followup_due_at=follow.due_at,
         source=call.source,
+        voicemail=_voicemail_view(s, call),
+        line_type=_line_type(s, call.phone),
+    )
+
+
+def _line_type(s: Session, phone: str | None) -> str | None:
+    if not phone:
+        return None
+    row = s.get(NumberLookup, phone)
+    return row.line_type if row is not None else None
+
+
+def _callback_item(c: Callback) -> CallbackItem:
+    state = CallbackState(c.state)
+    return CallbackItem(
+        id=c.id,
+        at=as_utc(c.started_at),
+        contact_id=c.contact_id,
+        display_phone=phones.format_for_display(c.phone),
+        state=state.value,
+        words=CALLBACK_WORDS[state],
+        duration_seconds=c.duration_seconds,
+        actor=c.actor,
+        source=c.source,
+    )
+
+
+def _voicemail_view(s: Session, call: Call) -> VoicemailView | None:
+    row = s.scalar(
+        select(Voicemail)
+        .where(Voicemail.call_id == call.id, Voicemail.status != "absent")
+        .order_by(Voicemail.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return None
+    return VoicemailView(
+        id=row.id,
+        recording_sid=row.recording_sid,
+        duration_seconds=row.duration_seconds,
+        transcript=row.transcript,
+        playable=row.status == "completed" and row.removed_at is None,
+        removed=row.removed_at is not None,
     )
 
 
