@@ -136,11 +136,20 @@ class _FrontdeskHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # SDK 
         # Never log auth or headers (the Authorization header carries the token).
         _log.debug("twilio %s %s", method.upper(), url)
         session: aiohttp.ClientSession = self.session
+        form: list[tuple[str, object]] | None = None
+        if data is not None:
+            # A list value (StatusCallbackEvent) is a repeated field, as Twilio reads it;
+            # handed to aiohttp as is it would be sent as the list's repr.
+            form = [
+                (key, item)
+                for key, value in data.items()
+                for item in (value if isinstance(value, list | tuple) else [value])
+            ]
         async with session.request(
             method.upper(),
             url,
             params=cast("Mapping[str, str] | None", params),
-            data=data,
+            data=form,
             headers=send_headers,
             timeout=aiohttp.ClientTimeout(total=total),
             allow_redirects=allow_redirects,
@@ -646,13 +655,11 @@ class TwilioGateway:
         self, *, to: str, from_: str, twiml: str, status_callback: str | None
     ) -> str:
         """``Calls.create`` with inline ``Twiml``; the status callback (when given) gets
-        initiated, ringing, answered and completed. Never repeated once it may have
-        reached Twilio (a second call would ring the desk twice)."""
+        the call's end (Twilio's default event: its final status, no-answer or busy
+        included). Never repeated once it may have reached Twilio (a second call would
+        ring the desk twice)."""
         calls = self._api().calls
         callback: object = status_callback if status_callback else _UNSET
-        events: object = (
-            ["initiated", "ringing", "answered", "completed"] if status_callback else _UNSET
-        )
 
         async def create() -> Any:
             return await calls.create_async(
@@ -661,7 +668,6 @@ class TwilioGateway:
                 twiml=twiml,
                 status_callback=callback,
                 status_callback_method="POST" if status_callback else _UNSET,
-                status_callback_event=events,
             )
 
         call = await self._create_once(create)
