@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from desktop.runtime import Runtime
-from services import phones
+from services import messaging_health, phones
 from services.api import ConnectionRefused, ReplyRefused
 from services.clock import as_utc
-from services.health import HealthSnapshot, NumberWebhooks, WebhookRow
+from services.health import HealthSnapshot, MessagingProblem, NumberWebhooks, WebhookRow
 from services.ports import CarrierError
 from services.receiver import WebhookRecord
 from services.send_state import SendState
@@ -57,7 +57,12 @@ class RuntimeHealth:
             rejected=await self._rejected(),
             refused=await rt.refusals.counts(),
             unsaved_calls=rt.engine.unsaved_calls,
+            messaging=await self.messaging_problem(),
         )
+
+    async def messaging_problem(self) -> MessagingProblem | None:
+        rt = self._runtime
+        return await rt.db.run(lambda uow: messaging_health.check(uow.session, rt.clock.now()))
 
     async def _number(self, phone: str) -> tuple[NumberWebhooks | None, str | None]:
         rt = self._runtime

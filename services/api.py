@@ -13,7 +13,13 @@ from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsSummary, Period
 from services.events import Event
-from services.health import AccountCheckResult, ConnectionDetails, ConnectionEntry, HealthSnapshot
+from services.health import (
+    AccountCheckResult,
+    ConnectionDetails,
+    ConnectionEntry,
+    HealthSnapshot,
+    MessagingProblem,
+)
 from services.settings import Settings
 from services.snapshots import (
     CallbackItem,
@@ -122,6 +128,10 @@ class HealthApi(Protocol):
     """The webhook-health page (implemented in desktop/health.py)."""
 
     async def health(self) -> HealthSnapshot: ...
+
+    async def messaging_problem(self) -> MessagingProblem | None:
+        """Every text failing for a reason the owner must fix (the banner), or None."""
+        ...
 
     async def send_test_text(self, to: str) -> str:
         """Text ``to`` from the business number; returns the message SID ("" when the PC

@@ -15,6 +15,7 @@ __all__ = [
     "ConnectionDetails",
     "ConnectionEntry",
     "HealthSnapshot",
+    "MessagingProblem",
     "NumberWebhooks",
     "RefusalCount",
     "WebhookRow",
@@ -69,6 +70,18 @@ class RefusalCount:
 
 
 @dataclass(frozen=True, slots=True)
+class MessagingProblem:
+    """Every text failing for one reason the owner must fix (services.messaging_health)."""
+
+    code: int
+    title: str
+    meaning: str
+    steps: tuple[str, ...]
+    failed_count: int
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSnapshot:
     """Everything the health page shows, read at one moment."""
 
@@ -87,6 +100,8 @@ class HealthSnapshot:
     refused: list[RefusalCount] = field(default_factory=list)  # totals, most first
     # CallSids answered whose record has not been saved (yet): never silently lost.
     unsaved_calls: list[str] = field(default_factory=list)
+    # Every text failing for a reason the owner must fix (unregistered number, ...).
+    messaging: MessagingProblem | None = None
 
     @property
     def healthy(self) -> bool:

@@ -8,6 +8,7 @@ the signature was checked against, and a "Send me a test text" button.
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from services.api import ConnectionRefused, HealthApi
 from services.health import HealthSnapshot, WebhookRow
+from ui.messaging_banner import problem_text
 from ui.widgets.tasks import TaskRunner
 
 TUNNEL_WORDS = {
@@ -124,8 +126,16 @@ class HealthPage(QWidget):
         test_box.addWidget(test)
         test_box.addWidget(self.test_result)
 
+        self.texting = QGroupBox("Texting")
+        xform = QVBoxLayout(self.texting)
+        self.texting_problem = _label()
+        self.texting_problem.setTextFormat(Qt.TextFormat.RichText)
+        xform.addWidget(self.texting_problem)
+        self.texting.hide()
+
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.texting)
         layout.addWidget(endpoint)
         layout.addWidget(number)
         layout.addWidget(seen, 1)
@@ -247,6 +257,11 @@ class HealthPage(QWidget):
             else "No webhook received since Frontdesk started."
         )
         self._fill_rejected(snap.rejected)
+        problem = snap.messaging
+        self.texting.setVisible(problem is not None)
+        if problem is not None:
+            headline, details = problem_text(problem)
+            self.texting_problem.setText(f"<b>{html.escape(headline)}</b><br>{details}")
 
     def _fill_rejected(self, rows: list[WebhookRow]) -> None:
         self.rejected.setRowCount(len(rows))
