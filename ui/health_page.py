@@ -212,6 +212,8 @@ class HealthPage(QWidget):
         self.snapshot = snap
         if snap.disconnected:
             summary = "Disconnected: the number has its previous webhooks back."
+        elif snap.healthy and snap.messaging is not None:
+            summary = "Receiving calls and texts here, but your texts are not getting through."
         elif snap.healthy:
             summary = "Healthy: Twilio sends this number's calls and texts here."
         elif snap.wiring_error:

@@ -144,7 +144,6 @@ class ContactPanel(QFrame):
         quick.addStretch(1)
         actions = QHBoxLayout()
         actions.setSpacing(6)
-        actions.addWidget(self.call_back_button)
         actions.addWidget(self.booked_button)
         actions.addWidget(self.callback_button)
 
@@ -168,6 +167,7 @@ class ContactPanel(QFrame):
         layout.addWidget(self.name)
         layout.addWidget(self.phone)
         layout.addWidget(self.status)
+        layout.addWidget(self.call_back_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(actions)
         layout.addWidget(self.cancel_textback_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.booked_value)

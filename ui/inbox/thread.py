@@ -52,7 +52,7 @@ from ui.widgets.time_format import clock, day_and_clock, format_duration
 ItemRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 Item = MessageItem | CallItem | CallbackItem
-TRANSCRIPT_WIDTH = 70  # characters per transcript line in a call's box
+TRANSCRIPT_WIDTH = 50  # characters per transcript line in a call's box
 TRANSCRIPT_LINES = 4
 
 STATUS_WORDS = {
