@@ -47,6 +47,7 @@ def test_unregistered_number_is_named_with_steps_and_count_then_clears(
             # A text delivered after the last failure: fixed, the banner goes away.
             await app.missed_call("+14155550199")
             sent = await twilio_standin.wait_for_messages(4)
+            await app.idle()  # the SID is recorded before its status arrives
             await _status(app, sent[3]["sid"], "delivered")
             assert await health.messaging_problem() is None
 
