@@ -535,6 +535,12 @@ class Shell:
         window.quitRequested.connect(self.request_quit)
         if carrier is not None:
             self._add_demo_bar(window, carrier)
+        from ui.messaging_banner import MessagingBanner
+
+        banner = MessagingBanner(RuntimeHealth(runtime))
+        window.add_banner(banner)
+        bridge.conversationChanged.connect(lambda *_args: banner.refresh())
+        banner.refresh()
         tray_ok = QSystemTrayIcon.isSystemTrayAvailable()
         if tray_ok:
             self.tray = Tray(icons.app_icon(), self.raise_window, self.request_quit)

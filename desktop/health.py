@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from desktop.runtime import Runtime
-from services import phones
+from services import messaging_health, phones
 from services.api import ConnectionRefused, ReplyRefused
 from services.clock import as_utc
-from services.health import HealthSnapshot, NumberWebhooks, WebhookRow
+from services.health import HealthSnapshot, MessagingProblem, NumberWebhooks, WebhookRow
 from services.ports import CarrierError
 from services.receiver import WebhookRecord
 from services.send_state import SendState
@@ -61,7 +61,12 @@ class RuntimeHealth:
             pc_name=rt.pc_name,
             holding=rt.holding,
             holder=rt.office.holder,
+            messaging=await self.messaging_problem(),
         )
+
+    async def messaging_problem(self) -> MessagingProblem | None:
+        rt = self._runtime
+        return await rt.db.run(lambda uow: messaging_health.check(uow.session, rt.clock.now()))
 
     async def request_takeover(self) -> None:
         await self._runtime.request_takeover()

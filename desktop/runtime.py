@@ -121,6 +121,7 @@ class Runtime:
             # A desk client's replies ask for delivery status at the holder's receiver.
             public_url=lambda: self.public_url or self.holder_url,
             sends_here=lambda: self.holding,
+            voicemail_dir=config.data_dir / "voicemail",
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
         # Outbound webhooks and HubSpot: every PC edits them, the holder delivers.
@@ -142,7 +143,9 @@ class Runtime:
         self.tunnel_wait_seconds = 30.0
         self.tunnel_check_interval = 30.0
         self._first_url = asyncio.Event()
-        self.catchup = CatchUp(self.db, carrier, self.engine, self.clock)
+        self.catchup = CatchUp(
+            self.db, carrier, self.engine, self.clock, callbacks=self.engine.callbacks
+        )
         # Twilio settles prices after the fact: the holder asks for them (services/prices).
         self.prices = (
             PriceFetcher(self.db, carrier, self.clock) if isinstance(carrier, PriceSource) else None

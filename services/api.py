@@ -20,11 +20,13 @@ from services.health import (
     ConnectionEntry,
     DatabaseCheck,
     HealthSnapshot,
+    MessagingProblem,
     OfficeDatabaseDetails,
 )
 from services.settings import Settings
 from services.snapshots import (
     ActivityItem,
+    CallbackItem,
     CallItem,
     ContactDetail,
     ConversationRow,
@@ -77,7 +79,7 @@ class InboxApi(Protocol):
 
     async def thread(
         self, contact_id: int, *, limit: int = 500
-    ) -> list[MessageItem | CallItem | NoteItem | ActivityItem | ScheduledItem]: ...
+    ) -> list[MessageItem | CallItem | CallbackItem | NoteItem | ActivityItem | ScheduledItem]: ...
 
     async def mark_read(self, contact_id: int) -> None: ...
 
@@ -137,6 +139,16 @@ class MessagingApi(Protocol):
 
     async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool: ...
 
+    async def call_back(self, contact_id: int, *, actor: str) -> int:
+        """Ring the desk's phone, then the contact (business number as caller ID);
+        raises ``CallbackRefused`` (a ValueError) with what to do."""
+        ...
+
+    async def voicemail_file(self, voicemail_id: int) -> str:
+        """The voicemail's audio file on this PC (fetched when missing); raises
+        LookupError when it is gone, ``CarrierError`` when Twilio cannot be reached."""
+        ...
+
 
 class OfficeDatabaseApi(Protocol):
     """ "This office shares a database" (implemented in desktop/office_database.py).
@@ -187,6 +199,10 @@ class HealthApi(Protocol):
     """The webhook-health page (implemented in desktop/health.py)."""
 
     async def health(self) -> HealthSnapshot: ...
+
+    async def messaging_problem(self) -> MessagingProblem | None:
+        """Every text failing for a reason the owner must fix (the banner), or None."""
+        ...
 
     async def send_test_text(self, to: str) -> str:
         """Text ``to`` from the business number; returns the message SID ("" when the PC

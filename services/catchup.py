@@ -57,6 +57,10 @@ class CatchUpSink(Protocol):
     async def catch_up_message(self, form: dict[str, str], *, received_at: datetime) -> bool: ...
 
 
+class OutboundSink(Protocol):
+    async def found_in_log(self, call: RemoteCall) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CatchUpResult:
     """What one run found: new records, already known ones, undecided calls, the cursor."""
@@ -68,6 +72,7 @@ class CatchUpResult:
     messages: int = 0
     already_known: int = 0
     pending: int = 0
+    callbacks: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,9 @@ class CatchUp:
         *,
         overlap: timedelta = timedelta(minutes=2),
         limit: int = 1000,
+        callbacks: OutboundSink | None = None,
     ) -> None:
+        self._callbacks = callbacks
         self._db = db
         self._carrier = carrier
         self._engine = engine
@@ -175,6 +182,18 @@ class CatchUp:
             else:
                 counts["messages"] += 1
 
+        called_back = 0
+        if self._callbacks is not None:
+            # Calls from the business number made elsewhere count as callbacks.
+            outbound = await self._carrier.list_calls(
+                from_=phone_number, start_time_after=since, limit=self._limit
+            )
+            for call in sorted(outbound, key=lambda c: c.start_time or now):
+                if call.start_time is not None and call.status not in FINAL:
+                    hold = min(hold, as_utc(call.start_time) - timedelta(seconds=1))
+                    continue
+                called_back += await self._callbacks.found_in_log(call)
+
         cursor = max(since, hold)
 
         def advance(uow: UnitOfWork) -> None:
@@ -190,6 +209,7 @@ class CatchUp:
             messages=counts["messages"],
             already_known=counts["known"],
             pending=pending,
+            callbacks=called_back,
         )
         if result.calls_missed or result.calls_answered or result.messages:
             log.info(

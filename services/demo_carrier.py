@@ -31,6 +31,7 @@ from twilio.request_validator import RequestValidator
 from services import phones, templates
 from services.ports import (
     CarrierError,
+    LineInfo,
     NotTextableError,
     OptedOutError,
     RemoteCall,
@@ -268,6 +269,7 @@ class DemoCarrier:
         self,
         *,
         to: str | None = None,
+        from_: str | None = None,
         start_time_after: datetime | None = None,
         parent_call_sid: str | None = None,
         limit: int = 200,
@@ -276,6 +278,7 @@ class DemoCarrier:
             c
             for c in reversed(self._calls)
             if (to is None or c.to == to)
+            and (from_ is None or c.from_ == from_)
             and (parent_call_sid is None or c.parent_call_sid == parent_call_sid)
             and (
                 start_time_after is None
@@ -287,6 +290,24 @@ class DemoCarrier:
     async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:
         """The demo's simulated texts carry no media."""
         return []
+
+    async def lookup_number(self, phone: str, *, timeout_seconds: float) -> LineInfo:
+        """The demo's callers are all mobiles, nameless (no cost, no network)."""
+        return LineInfo(phone, True, "mobile", "Demo Wireless", None, None)
+
+    async def fetch_recording(self, recording_sid: str, *, max_bytes: int) -> bytes:
+        raise CarrierError("the demo carrier records no voicemails")
+
+    async def create_call(
+        self, *, to: str, from_: str, twiml: str, status_callback: str | None
+    ) -> str:
+        """A simulated call: logged as an outbound call, completed at once."""
+        sid = _sid("CA")
+        now = datetime.now(UTC)
+        self._calls.append(
+            RemoteCall(sid, None, from_, to, "completed", "outbound-api", now, now, 0)
+        )
+        return sid
 
     # -- simulations ---------------------------------------------------------------------
 

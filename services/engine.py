@@ -19,13 +19,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import phones, policy, prices, records, sends, settings_store, threads, twiml
+from services import lookups, phones, policy, prices, records, sends, settings_store, threads, twiml
+from services.callbacks import Callbacks
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -35,6 +37,7 @@ from services.events import (
     EventBus,
     SettingsChanged,
 )
+from services.lookups import Lookups
 from services.outbox import Outbox
 from services.ports import (
     Carrier,
@@ -44,14 +47,18 @@ from services.scheduler import Scheduler
 from services.sends import JobKind, SendState
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Call, Job, Message
+from services.storage.models import Call, Job, Message, Voicemail
 from services.tasks import TaskSet
+from services.voicemail import Voicemails
 from services.webhook_fields import (
     OTHER,
     CallStatusUpdate,
     DialResult,
     InboundMessage,
     MessageStatusUpdate,
+    RecordingDone,
+    RecordingStatus,
+    TranscriptionDone,
     VoiceCall,
     parse_inbound_message,
 )
@@ -85,8 +92,10 @@ class Engine:
         public_url: Callable[[], str | None],
         retry_base_seconds: float = 5.0,
         sends_here: Callable[[], bool] = lambda: True,
+        voicemail_dir: Path | None = None,
     ) -> None:
         self._db = db
+        self._public_url = public_url
         self._carrier = carrier
         self._bus = bus
         self._clock = clock
@@ -97,6 +106,18 @@ class Engine:
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
         bus.subscribe(self._on_event)
+        self.lookups = Lookups(db, carrier, bus, clock)
+        self.voicemails = Voicemails(
+            db,
+            carrier,
+            bus,
+            clock,
+            voicemail_dir or Path("voicemail"),
+            settings=self._settings,
+        )
+        self.callbacks = Callbacks(
+            db, carrier, bus, clock, public_url=public_url, settings=self._settings
+        )
         self.outbox = Outbox(
             db,
             carrier,
@@ -107,6 +128,7 @@ class Engine:
             settings=self._settings,
             retry_base_seconds=retry_base_seconds,
             sends_here=sends_here,
+            lookups=self.lookups,
         )
 
     # ---- life cycle -------------------------------------------------------------
@@ -114,6 +136,15 @@ class Engine:
         """Reconcile sends cut short by a crash, then start running due jobs."""
         await self.outbox.recover()
         await self._scheduler.start(self.outbox.run_job)
+        self._background.spawn(self._voicemail_upkeep(), name="voicemail-upkeep")
+
+    async def _voicemail_upkeep(self) -> None:
+        """On taking the number: apply retention, fetch recordings a restart left behind."""
+        try:
+            await self.voicemails.prune()
+            await self.voicemails.fetch_missing()
+        except Exception:
+            log.exception("voicemail upkeep failed")
 
     async def stop(self) -> None:
         await self._scheduler.stop()
@@ -186,6 +217,10 @@ class Engine:
         not hold the caller: the answer goes out and the write is retried in the
         background until it lands (:meth:`_record_voice`).
         """
+        if call.recording is not None:
+            # A <Record> without an action (TwiML from before this version) comes back
+            # here: keep the voicemail and hang up, never greet and record again.
+            return await self.recorded(call.recording)
         cfg = self._settings_cache[1] if self._settings_cache else None
         if cfg is None:
             cfg = await self._db.run(lambda uow: self._settings(uow.session))
@@ -201,7 +236,18 @@ class Engine:
             return twiml.dial(
                 numbers, timeout=cfg["forwarding.ring_seconds"], action=PATHS["dial_result"]
             )
-        return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
+        return self._voicemail_twiml(cfg)
+
+    def _voicemail_twiml(self, cfg: Settings) -> str:
+        record = None
+        if cfg["voicemail.record"]:
+            base = (self._public_url() or "").rstrip("/")
+            record = twiml.RecordUrls(
+                action=base + PATHS["recorded"],
+                status_callback=base + PATHS["recording_status"],
+                transcribe_callback=base + PATHS["transcription"],
+            )
+        return twiml.voicemail(cfg["voicemail.greeting"], record=record)
 
     @property
     def unsaved_calls(self) -> list[str]:
@@ -269,6 +315,9 @@ class Engine:
 
     async def dial_result(self, result: DialResult) -> str:
         """The Dial ended: answered, or missed (not bridged / not completed)."""
+        if result.recording is not None:
+            # A <Record> whose action was missing or pointed here: never a 400.
+            return await self.recorded(result.recording)
         call_sid, dial_status = result.call_sid, result.dial_status
         answered = dial_status == FINAL_DIAL_OK and result.bridged is not False
 
@@ -289,7 +338,7 @@ class Engine:
             uow.commit()
             if answered:
                 return twiml.hangup()
-            return twiml.voicemail(cfg["voicemail.greeting"], record=cfg["voicemail.record"])
+            return self._voicemail_twiml(cfg)
 
         return await self._run_keyed(work, urgent=True)
 
@@ -334,7 +383,7 @@ class Engine:
         if job is None:
             return
         due, held = policy.hold_for_quiet_hours(
-            cfg, now + timedelta(seconds=cfg["textback.delay_seconds"])
+            cfg, now + timedelta(seconds=cfg["textback.delay_seconds"]), call.phone
         )
         if due > as_utc(job.due_at):
             sends.reschedule(job, due, held=held is not None)
@@ -441,7 +490,7 @@ class Engine:
                 reason=decision.reason or policy.DISABLED,
             )
             s.add(job)
-        elif decision.due_at <= now:
+        elif decision.due_at <= now and not lookups.needed(s, cfg, contact.phone):
             # Due now (no delay): claimed here and sent straight after this commit, sparing
             # the scheduler a round trip; a crash in between is recovered like any claim.
             job = sends.claimed_job(
@@ -496,6 +545,114 @@ class Engine:
             .limit(1)
         )
         return as_utc(value) if value is not None else None
+
+    # ---- voicemail -------------------------------------------------------------------
+    def _voicemail_for(self, uow: UnitOfWork, recording_sid: str, call_sid: str) -> Voicemail:
+        """The voicemail row of ``recording_sid``, created (linked to its call) when new."""
+        s = uow.session
+        row = s.scalar(select(Voicemail).where(Voicemail.recording_sid == recording_sid))
+        if row is not None:
+            return row
+        call = s.scalar(select(Call).where(Call.sid == call_sid))
+        row = Voicemail(
+            recording_sid=recording_sid,
+            call_id=call.id if call is not None else None,
+            contact_id=call.contact_id if call is not None else None,
+            status="in-progress",
+            created_at=self._clock.now(),
+        )
+        s.add(row)
+        s.flush()
+        if call is not None:
+            self._publish_after(uow, CallChanged(call.id))
+            self._use_voicemail_template(uow, call)
+        return row
+
+    def _use_voicemail_template(self, uow: UnitOfWork, call: Call) -> None:
+        """The caller left a message: their waiting text-back thanks them for it (when
+        the owner wrote a ``templates.voicemail``)."""
+        s = uow.session
+        cfg = self._settings(s)
+        if not cfg["templates.voicemail"].strip():
+            return
+        job = s.scalar(
+            select(Job).where(
+                Job.call_id == call.id,
+                Job.kind == JobKind.TEXTBACK,
+                Job.state.in_([SendState.PENDING.value, SendState.HELD.value]),
+                Job.message_id.is_(None),
+            )
+        )
+        if job is not None and job.template_key != "templates.catch_up":
+            job.template_key = "templates.voicemail"
+
+    async def recorded(self, done: RecordingDone) -> str:
+        """The ``<Record>`` action: the caller finished their message. Answered with a
+        hang-up (this is the Record's own action, so Twilio never asks for the greeting
+        again)."""
+        recording_sid = done.recording_sid
+        if recording_sid is not None:
+
+            def work(uow: UnitOfWork) -> None:
+                row = self._voicemail_for(uow, recording_sid, done.call_sid)
+                if done.duration_seconds is not None:
+                    row.duration_seconds = done.duration_seconds
+                uow.commit()
+
+            await self._run_keyed(work)
+        return twiml.hangup()
+
+    async def recording_status(self, update: RecordingStatus) -> None:
+        """Twilio's recording status: once completed, fetch the audio (in the background)."""
+
+        def work(uow: UnitOfWork) -> bool:
+            row = self._voicemail_for(uow, update.recording_sid, update.call_sid)
+            row.status = update.status
+            if update.duration_seconds is not None:
+                row.duration_seconds = update.duration_seconds
+            if row.call_id is not None:
+                self._publish_after(uow, CallChanged(row.call_id))
+            fetch = update.status == "completed" and row.file_name is None
+            uow.commit()
+            return fetch
+
+        if await self._run_keyed(work):
+            self._background.spawn(
+                self.voicemails.fetch(update.recording_sid), name=f"fetch {update.recording_sid}"
+            )
+
+    async def transcription(self, done: TranscriptionDone) -> None:
+        """Twilio's transcript of a voicemail (kept when Twilio completed one)."""
+        if done.status != "completed" or not done.text:
+            return
+
+        def work(uow: UnitOfWork) -> None:
+            row = self._voicemail_for(uow, done.recording_sid, done.call_sid)
+            row.transcript = done.text
+            if row.call_id is not None:
+                self._publish_after(uow, CallChanged(row.call_id))
+            if row.contact_id is not None:
+                conversation_id = records.known_conversation_id(uow.session, row.contact_id)
+                if conversation_id is not None:
+                    self._publish_after(uow, ConversationChanged(conversation_id, row.contact_id))
+            uow.commit()
+
+        await self._run_keyed(work)
+
+    # ---- callbacks --------------------------------------------------------------------
+    async def callback_dial(self, result: DialResult) -> str:
+        return await self.callbacks.dial_result(result)
+
+    async def callback_status(self, update: CallStatusUpdate) -> None:
+        await self.callbacks.status(update)
+
+    async def call_back(self, contact_id: int, *, actor: str) -> int:
+        """Staff pressed "Call back" (see :meth:`services.callbacks.Callbacks.call_back`)."""
+        return await self.callbacks.call_back(contact_id, actor=actor)
+
+    async def voicemail_file(self, voicemail_id: int) -> str:
+        """The voicemail's audio on this PC (see :meth:`Voicemails.local_file`)."""
+        return str(await self.voicemails.local_file(voicemail_id))
 
     # ---- messaging -------------------------------------------------------------------
     async def inbound_message(self, message: InboundMessage) -> str:

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from services import policy, sends
 from services.clock import as_utc
-from services.storage.models import Call, Contact, Conversation, Job, Message
+from services.storage.models import (
+    Call,
+    Contact,
+    Conversation,
+    Job,
+    Message,
+    NumberLookup,
+    Voicemail,
+)
 
 CSV_COLUMNS = (
     "record",
@@ -51,6 +59,17 @@ def _textback(job: Job | None) -> dict[str, str | None]:
     return {"state": shown.value, "reason": reason}
 
 
+def _voicemail(vm: Voicemail | None) -> dict[str, Any] | None:
+    """DESIGN.md's ``{"recording_sid", "duration_seconds", "transcript"}`` or None."""
+    if vm is None:
+        return None
+    return {
+        "recording_sid": vm.recording_sid,
+        "duration_seconds": vm.duration_seconds,
+        "transcript": vm.transcript,
+    }
+
+
 def collect(session: Session) -> dict[str, Any]:
     contacts = session.scalars(select(Contact).order_by(Contact.id)).all()
     by_id = {c.id: c for c in contacts}
@@ -62,6 +81,13 @@ def collect(session: Session) -> dict[str, Any]:
     ):
         if job.call_id is not None:
             textbacks[job.call_id] = job  # the first job of each call wins
+    lines = {row.phone: row.line_type for row in session.scalars(select(NumberLookup))}
+    voicemails: dict[int, Voicemail] = {}
+    for vm in session.scalars(
+        select(Voicemail).where(Voicemail.status != "absent").order_by(Voicemail.id)
+    ):
+        if vm.call_id is not None:
+            voicemails[vm.call_id] = vm
     messages: dict[int, list[Message]] = {}
     for m in session.scalars(select(Message).order_by(Message.created_at, Message.id)):
         messages.setdefault(m.conversation_id, []).append(m)
@@ -86,6 +112,8 @@ def collect(session: Session) -> dict[str, Any]:
                 "started_at": _iso(call.started_at),
                 "outcome": call.outcome,
                 "after_hours": call.after_hours,
+                "line_type": lines.get(call.phone or ""),
+                "voicemail": _voicemail(voicemails.get(call.id)),
                 "textback": _textback(textbacks.get(call.id)),
             }
             for call in calls

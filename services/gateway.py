@@ -49,6 +49,7 @@ from twilio.rest import Client
 from services.ports import (
     AuthenticationError,
     CarrierError,
+    LineInfo,
     NotTextableError,
     NumberConfig,
     OptedOutError,
@@ -136,11 +137,20 @@ class _FrontdeskHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # SDK 
         # Never log auth or headers (the Authorization header carries the token).
         _log.debug("twilio %s %s", method.upper(), url)
         session: aiohttp.ClientSession = self.session
+        form: list[tuple[str, object]] | None = None
+        if data is not None:
+            # A list value (StatusCallbackEvent) is a repeated field, as Twilio reads it;
+            # handed to aiohttp as is it would be sent as the list's repr.
+            form = [
+                (key, item)
+                for key, value in data.items()
+                for item in (value if isinstance(value, list | tuple) else [value])
+            ]
         async with session.request(
             method.upper(),
             url,
             params=cast("Mapping[str, str] | None", params),
-            data=data,
+            data=form,
             headers=send_headers,
             timeout=aiohttp.ClientTimeout(total=total),
             allow_redirects=allow_redirects,
@@ -535,11 +545,12 @@ class TwilioGateway:
         self,
         *,
         to: str | None = None,
+        from_: str | None = None,
         start_time_after: datetime | None = None,
         parent_call_sid: str | None = None,
         limit: int = 200,
     ) -> list[RemoteCall]:
-        """Calls matching ``To`` / ``StartTime>`` / ``ParentCallSid``, newest first.
+        """Calls matching ``To`` / ``From`` / ``StartTime>`` / ``ParentCallSid``, newest first.
 
         Same paging and error contract as :meth:`list_messages`; ``duration_seconds``
         is in whole seconds.
@@ -550,6 +561,7 @@ class TwilioGateway:
         async def first(page_size: int) -> Any:
             return await calls.page_async(
                 to=to if to else _UNSET,
+                from_=from_ if from_ else _UNSET,
                 start_time_after=after,
                 parent_call_sid=parent_call_sid if parent_call_sid else _UNSET,
                 page_size=page_size,
@@ -591,6 +603,99 @@ class TwilioGateway:
 
         record = await self._call("fetch call", fetch)
         return parse_price(getattr(record, "price", None), getattr(record, "price_unit", None))
+
+    # -- lookup, recordings, outbound calls --------------------------------------------
+
+    async def lookup_number(self, phone: str, *, timeout_seconds: float) -> LineInfo:
+        """Lookup v2 ``GET /v2/PhoneNumbers/{phone}?Fields=line_type_intelligence,caller_name``:
+        one request, bounded by ``timeout_seconds`` and never retried (the text-back
+        waits on it). Raises :class:`CarrierError`."""
+        if self._client is None:
+            raise RuntimeError("TwilioGateway is not started: await start() first")
+        context = self._client.lookups.v2.phone_numbers(phone)
+        try:
+            found = await asyncio.wait_for(
+                context.fetch_async(fields="line_type_intelligence,caller_name"),
+                timeout_seconds,
+            )
+        except Exception as exc:
+            err = _map_exception(exc)
+            if err is None:
+                raise
+            raise err from exc
+        line = found.line_type_intelligence
+        cnam = found.caller_name
+        line = line if isinstance(line, dict) else {}
+        cnam = cnam if isinstance(cnam, dict) else {}
+        return LineInfo(
+            phone=_as_str(found.phone_number) or phone,
+            valid=found.valid if isinstance(found.valid, bool) else None,
+            line_type=_as_str(line.get("type")),
+            carrier_name=_as_str(line.get("carrier_name")),
+            caller_name=_as_str(cnam.get("caller_name")),
+            caller_type=_as_str(cnam.get("caller_type")),
+        )
+
+    async def fetch_recording(self, recording_sid: str, *, max_bytes: int) -> bytes:
+        """``GET /2010-04-01/Accounts/{Sid}/Recordings/{RecordingSid}.mp3`` with the
+        account's credentials, read in chunks and refused past ``max_bytes``. Retries
+        like every read. Raises :class:`CarrierError`."""
+        if self._http is None:
+            raise RuntimeError("TwilioGateway is not started: await start() first")
+        if not (recording_sid.isascii() and recording_sid.isalnum()):
+            raise CarrierError(f"{recording_sid!r} is not a recording SID")
+        url = f"{_TWILIO_API}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.mp3"
+        if self.base_url is not None:
+            url = _rebase_url(url, self.base_url)
+        if self._api_key and self._api_secret:
+            login, secret = self._api_key, self._api_secret
+        else:
+            login, secret = self.account_sid, self._auth_token
+        http = self._http
+
+        async def get() -> bytes:
+            async with http.session.get(
+                url,
+                headers={"Authorization": aiohttp.encode_basic_auth(login, secret)},
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+            ) as resp:
+                if resp.status >= 400:
+                    text = await resp.text(errors="replace")
+                    raise _error_from_response(Response(resp.status, text[:2000], resp.headers))
+                if (resp.content_length or 0) > max_bytes:
+                    raise CarrierError(f"the recording is larger than {max_bytes:,} bytes")
+                data = bytearray()
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise CarrierError(f"the recording is larger than {max_bytes:,} bytes")
+                return bytes(data)
+
+        return await self._call("fetch recording", get)
+
+    async def create_call(
+        self, *, to: str, from_: str, twiml: str, status_callback: str | None
+    ) -> str:
+        """``Calls.create`` with inline ``Twiml``; the status callback (when given) gets
+        the call's end (Twilio's default event: its final status, no-answer or busy
+        included). Never repeated once it may have reached Twilio (a second call would
+        ring the desk twice)."""
+        calls = self._api().calls
+        callback: object = status_callback if status_callback else _UNSET
+
+        async def create() -> Any:
+            return await calls.create_async(
+                to=to,
+                from_=from_,
+                twiml=twiml,
+                status_callback=callback,
+                status_callback_method="POST" if status_callback else _UNSET,
+            )
+
+        call = await self._create_once(create)
+        if not getattr(call, "sid", None):
+            raise UncertainSendError("Twilio's answer to the call had no call SID")
+        return str(call.sid)
 
     # -- account and numbers -----------------------------------------------------------
 

@@ -16,6 +16,7 @@ __all__ = [
     "ConnectionEntry",
     "DatabaseCheck",
     "HealthSnapshot",
+    "MessagingProblem",
     "NumberWebhooks",
     "OfficeDatabaseDetails",
     "RefusalCount",
@@ -71,6 +72,18 @@ class RefusalCount:
 
 
 @dataclass(frozen=True, slots=True)
+class MessagingProblem:
+    """Every text failing for one reason the owner must fix (services.messaging_health)."""
+
+    code: int
+    title: str
+    meaning: str
+    steps: tuple[str, ...]
+    failed_count: int
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSnapshot:
     """Everything the health page shows, read at one moment."""
 
@@ -99,6 +112,9 @@ class HealthSnapshot:
     def desk_client(self) -> bool:
         """Another PC receives the number's calls and texts; this one works the inbox."""
         return self.office_shared and not self.holding
+
+    # Every text failing for a reason the owner must fix (unregistered number, ...).
+    messaging: MessagingProblem | None = None
 
     @property
     def healthy(self) -> bool:

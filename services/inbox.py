@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from services import phones, policy, records, sends, settings_store, threads
 from services.api import NotFound
+from services.callbacks import WORDS as CALLBACK_WORDS
+from services.callbacks import CallbackState
 from services.clock import Clock, as_utc
 from services.events import (
     CallChanged,
@@ -33,6 +35,7 @@ from services.events import (
 from services.settings import Settings
 from services.snapshots import (
     ActivityItem,
+    CallbackItem,
     CallItem,
     ContactDetail,
     ConversationRow,
@@ -42,17 +45,21 @@ from services.snapshots import (
     NoteItem,
     ScheduledItem,
     ThreadItem,
+    VoicemailView,
 )
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import (
     AuditEntry,
     Call,
+    Callback,
     Contact,
     Conversation,
     Job,
     Message,
+    NumberLookup,
     Tag,
     ThreadNote,
+    Voicemail,
     contact_tags,
 )
 from services.this_pc import ThisPc
@@ -436,7 +443,24 @@ class Inbox:
                 .order_by(Job.due_at, Job.id)
             ).all()
             items += [_scheduled_item(job) for job in waiting]
-            order = {CallItem: 0, MessageItem: 1, NoteItem: 2, ActivityItem: 3, ScheduledItem: 4}
+            callbacks = s.scalars(
+                select(Callback)
+                .where(Callback.contact_id == contact_id)
+                .order_by(Callback.started_at)
+            ).all()
+            items += [
+                _callback_item(c)
+                for c in callbacks
+                if oldest is None or as_utc(c.started_at) >= oldest
+            ]
+            order = {
+                CallItem: 0,
+                CallbackItem: 0,
+                MessageItem: 1,
+                NoteItem: 2,
+                ActivityItem: 3,
+                ScheduledItem: 4,
+            }
             items.sort(key=lambda item: (item.at, order[type(item)], item.id))
             return items
 
@@ -706,6 +730,12 @@ def _search_clause(s: Session, text: str) -> Any:
         )
     if len(digits) >= 3:
         clauses.append(Contact.phone.like(f"%{digits}%"))
+    # Voicemail transcripts: few per contact, a plain LIKE is enough.
+    clauses.append(
+        Contact.id.in_(
+            select(Voicemail.contact_id).where(Voicemail.transcript.ilike(like, escape="\\"))
+        )
+    )
     return or_(*clauses)
 
 
@@ -844,6 +874,49 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
         followup_state=follow.shown if follow.shown is not sends.Shown.NONE else None,
         followup_due_at=follow.due_at,
         source=call.source,
+        voicemail=_voicemail_view(s, call),
+        line_type=_line_type(s, call.phone),
+    )
+
+
+def _line_type(s: Session, phone: str | None) -> str | None:
+    if not phone:
+        return None
+    row = s.get(NumberLookup, phone)
+    return row.line_type if row is not None else None
+
+
+def _callback_item(c: Callback) -> CallbackItem:
+    state = CallbackState(c.state)
+    return CallbackItem(
+        id=c.id,
+        at=as_utc(c.started_at),
+        contact_id=c.contact_id,
+        display_phone=phones.format_for_display(c.phone),
+        state=state.value,
+        words=CALLBACK_WORDS[state],
+        duration_seconds=c.duration_seconds,
+        actor=c.actor,
+        source=c.source,
+    )
+
+
+def _voicemail_view(s: Session, call: Call) -> VoicemailView | None:
+    row = s.scalar(
+        select(Voicemail)
+        .where(Voicemail.call_id == call.id, Voicemail.status != "absent")
+        .order_by(Voicemail.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return None
+    return VoicemailView(
+        id=row.id,
+        recording_sid=row.recording_sid,
+        duration_seconds=row.duration_seconds,
+        transcript=row.transcript,
+        playable=row.status == "completed" and row.removed_at is None,
+        removed=row.removed_at is not None,
     )
 
 

@@ -30,11 +30,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import errors, phones, policy, records, sends, templates
+from services import errors, lookups, phones, policy, records, sends, templates
 from services.api import ReplyRefused
 from services.clock import Clock, as_utc
 from services.delivery import DeliveryStatus
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
+from services.lookups import Lookups
 from services.ports import (
     Carrier,
     CarrierError,
@@ -71,6 +72,14 @@ class Outgoing:
     to: str
     from_: str
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsLookup:
+    """A claimed text-back to a number Twilio Lookup has not seen yet."""
+
+    job_id: int
+    phone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +122,10 @@ class Outbox:
         retry_base_seconds: float = 5.0,
         settle_seconds: float = 30.0,
         sends_here: Callable[[], bool] = lambda: True,
+        lookups: Lookups | None = None,
     ) -> None:
         self._db = db
+        self._lookups = lookups
         self._carrier = carrier
         self._bus = bus
         self._clock = clock
@@ -155,6 +166,14 @@ class Outbox:
         """Run one claimed job: look up, re-check, send, record. Never raises."""
         try:
             step = await self._db.run(lambda uow: self._start(uow, job_id), urgent=True)
+            if isinstance(step, NeedsLookup) and self._lookups is not None:
+                # A new number: one bounded Lookup first (a failure texts without it).
+                await self._lookups.ensure(step.phone)
+                step = await self._db.run(
+                    lambda uow: self._start(uow, job_id, looked_up=True), urgent=True
+                )
+            if isinstance(step, NeedsLookup):
+                step = None
             if isinstance(step, Lookup):
                 step = await self._reconcile(step)
             if step is not None:
@@ -164,11 +183,24 @@ class Outbox:
             await self._db.run(lambda uow: self._unexpected(uow, job_id))
             self._scheduler.wake()
 
-    def _start(self, uow: UnitOfWork, job_id: int) -> Outgoing | Lookup | None:
+    def _start(
+        self, uow: UnitOfWork, job_id: int, *, looked_up: bool = False
+    ) -> Outgoing | Lookup | NeedsLookup | None:
         job = uow.session.get(Job, job_id)
         if job is None or job.state != SendState.CLAIMED:
             return None
         message = uow.session.get(Message, job.message_id) if job.message_id else None
+        if (
+            not looked_up
+            and message is None
+            and self._lookups is not None
+            and job.kind == JobKind.TEXTBACK
+            and job.contact_id is not None
+        ):
+            contact = uow.session.get(Contact, job.contact_id)
+            cfg = self._settings(uow.session)
+            if contact is not None and lookups.needed(uow.session, cfg, contact.phone):
+                return NeedsLookup(job.id, contact.phone)
         if job.maybe_sent_since is not None and message is not None:
             contact = uow.session.get(Contact, job.contact_id)
             cfg = self._settings(uow.session)
@@ -259,7 +291,16 @@ class Outbox:
             if kind is JobKind.FOLLOW_UP and self._replied_since(s, contact.id, job.created_at):
                 end(lambda: sends.cancel(job, now, "they replied"))
                 return None
-            held_to, held = policy.hold_for_quiet_hours(cfg, now)
+            line = lookups.cached(s, contact.phone) if cfg["lookup.enabled"] else None
+            if line is not None and line.line_type:
+                check = phones.classify(
+                    contact.phone, cfg["business.default_region"], line_type=line.line_type
+                )
+                if not check.textable:
+                    reason = check.reason or phones.NOT_MOBILE
+                    end(lambda: sends.skip(job, now, reason))
+                    return None
+            held_to, held = policy.hold_for_quiet_hours(cfg, now, contact.phone)
             if held is not None:
                 end(lambda: sends.hold(job, held_to))
                 uow.after_commit(self._scheduler.wake)

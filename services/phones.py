@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+from phonenumbers import timezone as pn_timezone
 
 __all__ = [
     "ANONYMOUS",
@@ -29,6 +31,7 @@ __all__ = [
     "describe_reason",
     "format_for_display",
     "normalize",
+    "time_zone",
 ]
 
 # Stable reason codes (stored in the database and shown in the UI via describe_reason).
@@ -45,7 +48,8 @@ REASONS: Final[dict[str, str]] = {
     SIP: "The call came over SIP (an internet phone address), so it can't be texted.",
     SHORT_CODE: "This is a short code (a service number), which can't receive texts.",
     INVALID: "This is not a valid phone number, so it can't be texted.",
-    NOT_MOBILE: "This number is a landline or fixed VoIP line, which can't receive texts.",
+    NOT_MOBILE: "Landline: call back. This number is a landline or fixed VoIP line, which "
+    "can't receive texts.",
 }
 
 # Caller-ID words carriers and Twilio use when the number is withheld (compared lowercased).
@@ -164,6 +168,22 @@ def classify(raw: str, default_region: str = "US", line_type: str | None = None)
         if kind in _NOT_MOBILE_LINE_TYPES:
             return PhoneCheck(raw, e164, False, NOT_MOBILE)
     return PhoneCheck(raw, e164, True, None)
+
+
+def time_zone(e164: str) -> ZoneInfo | None:
+    """The one IANA zone of this number's region (its area code in North America), or
+    None when the number spans several zones or is not a phone number."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None
+    zones = [z for z in pn_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
+    if len(zones) != 1:
+        return None
+    try:
+        return ZoneInfo(zones[0])
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def describe_reason(code: str) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services import hours as business_hours
+from services import phones
 from services.phones import REASONS, PhoneCheck, describe_reason
 from services.settings import Settings
 
@@ -63,7 +65,21 @@ class Decision:
 
 
 def after_hours(settings: Settings, when: datetime) -> bool:
+    """Outside business hours, or on one of ``business.closed_dates`` (holidays,
+    closures: the whole day, in the business's time zone)."""
+    if when.astimezone(settings.tz).date().isoformat() in settings["business.closed_dates"]:
+        return True
     return not business_hours.is_open(settings["business.hours"], settings.tz, when)
+
+
+def caller_tz(settings: Settings, phone: str | None) -> ZoneInfo:
+    """The caller's time zone, from their number's region when that region has exactly
+    one zone (most countries; a US area code usually names one), else the business's."""
+    if phone:
+        zone = phones.time_zone(phone)
+        if zone is not None:
+            return zone
+    return settings.tz
 
 
 def decide_textback(settings: Settings, facts: Facts) -> Decision:
@@ -93,13 +109,16 @@ def decide_textback(settings: Settings, facts: Facts) -> Decision:
     if not settings[key].strip():
         return skip(NO_TEMPLATE)
     due = facts.now + timedelta(seconds=settings["textback.delay_seconds"])
-    due, held = hold_for_quiet_hours(settings, due)
+    due, held = hold_for_quiet_hours(settings, due, facts.phone.e164)
     return Decision(True, None, key, closed, due, held)
 
 
-def hold_for_quiet_hours(settings: Settings, due: datetime) -> tuple[datetime, datetime | None]:
-    """Move ``due`` to the end of quiet hours when it falls inside them."""
-    until = business_hours.quiet_until(settings["quiet_hours"], settings.tz, due)
+def hold_for_quiet_hours(
+    settings: Settings, due: datetime, phone: str | None
+) -> tuple[datetime, datetime | None]:
+    """Move ``due`` to the end of quiet hours when it falls inside them, quiet hours read
+    on the caller's clock (:func:`caller_tz`): 21:00 in Los Angeles, not in New York."""
+    until = business_hours.quiet_until(settings["quiet_hours"], caller_tz(settings, phone), due)
     return (until, until) if until is not None else (due, None)
 
 

@@ -72,6 +72,22 @@ class NumberConfig:
     capabilities: dict[str, bool] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class LineInfo:
+    """Twilio Lookup v2 on one number: line type intelligence and caller name (CNAM).
+
+    ``line_type`` is Twilio's ``line_type_intelligence.type`` (mobile, landline,
+    fixedVoip, nonFixedVoip, tollFree, ...) or None when unknown; ``caller_name`` and
+    ``caller_type`` (CONSUMER / BUSINESS) come from CNAM, US numbers only."""
+
+    phone: str
+    valid: bool | None
+    line_type: str | None
+    carrier_name: str | None
+    caller_name: str | None
+    caller_type: str | None
+
+
 class CarrierError(Exception):
     """A send or lookup the carrier refused or could not answer.
 
@@ -144,11 +160,29 @@ class Carrier(Protocol):
         self,
         *,
         to: str | None = None,
+        from_: str | None = None,
         start_time_after: datetime | None = None,
         parent_call_sid: str | None = None,
         limit: int = 200,
     ) -> list[RemoteCall]:
         """The newest calls matching the filters, newest first, at most ``limit``."""
+        ...
+
+    async def lookup_number(self, phone: str, *, timeout_seconds: float) -> LineInfo:
+        """Lookup v2 line type and caller name of ``phone`` (E.164), one request bounded
+        by ``timeout_seconds``, never retried. Raises :class:`CarrierError`."""
+        ...
+
+    async def fetch_recording(self, recording_sid: str, *, max_bytes: int) -> bytes:
+        """A recording's audio (MP3), with the account's credentials; at most
+        ``max_bytes`` (a larger one raises :class:`CarrierError`)."""
+        ...
+
+    async def create_call(
+        self, *, to: str, from_: str, twiml: str, status_callback: str | None
+    ) -> str:
+        """Place a call from ``from_`` to ``to`` that runs ``twiml`` once answered;
+        returns its CallSid. Never repeated. Raises :class:`CarrierError`."""
         ...
 
     async def list_media(self, message_sid: str, *, limit: int = 10) -> list[tuple[str, str]]:

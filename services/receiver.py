@@ -1,6 +1,6 @@
 """The embedded webhook receiver: Twilio's voice and messaging webhooks over aiohttp.
 
-Only the five Twilio paths in :data:`PATHS` are served, POST only; every other path is
+Only the Twilio paths in :data:`PATHS` are served, POST only; every other path is
 404 and another method on a Twilio path is 405. Each request goes through, in order:
 
 1. Twilio's signature, before anything of the request is trusted: no
@@ -52,6 +52,9 @@ from services.webhook_fields import (
     DialResult,
     InboundMessage,
     MessageStatusUpdate,
+    RecordingDone,
+    RecordingStatus,
+    TranscriptionDone,
     VoiceCall,
 )
 
@@ -78,6 +81,11 @@ PATHS: Final[Mapping[str, str]] = MappingProxyType(
         "call_status": "/twilio/voice/status",
         "sms": "/twilio/sms",
         "sms_status": "/twilio/sms/status",
+        "recorded": "/twilio/voice/recorded",
+        "recording_status": "/twilio/voice/recording-status",
+        "transcription": "/twilio/voice/transcription",
+        "callback_dial": "/twilio/voice/callback-dial",
+        "callback_status": "/twilio/voice/callback-status",
     }
 )
 """Name -> path of every webhook served. Build webhook URLs from these (public URL + path)."""
@@ -105,6 +113,16 @@ class WebhookHandlers(Protocol):
     async def inbound_message(self, message: InboundMessage) -> str: ...
 
     async def message_status(self, update: MessageStatusUpdate) -> None: ...
+
+    async def recorded(self, done: RecordingDone) -> str: ...
+
+    async def recording_status(self, update: RecordingStatus) -> None: ...
+
+    async def transcription(self, done: TranscriptionDone) -> None: ...
+
+    async def callback_dial(self, result: DialResult) -> str: ...
+
+    async def callback_status(self, update: CallStatusUpdate) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +170,29 @@ async def _message_status(h: WebhookHandlers, form: _Form) -> str | None:
     return None
 
 
+async def _recorded(h: WebhookHandlers, form: _Form) -> str | None:
+    return await h.recorded(fields.parse_recording_done(form))
+
+
+async def _recording_status(h: WebhookHandlers, form: _Form) -> str | None:
+    await h.recording_status(fields.parse_recording_status(form))
+    return None
+
+
+async def _transcription(h: WebhookHandlers, form: _Form) -> str | None:
+    await h.transcription(fields.parse_transcription(form))
+    return None
+
+
+async def _callback_dial(h: WebhookHandlers, form: _Form) -> str | None:
+    return await h.callback_dial(fields.parse_dial_result(form))
+
+
+async def _callback_status(h: WebhookHandlers, form: _Form) -> str | None:
+    await h.callback_status(fields.parse_call_status(form))
+    return None
+
+
 # path -> (parse the fields and call the handler, answers with TwiML?)
 _ROUTES: Final[Mapping[str, tuple[_Route, bool]]] = MappingProxyType(
     {
@@ -160,6 +201,11 @@ _ROUTES: Final[Mapping[str, tuple[_Route, bool]]] = MappingProxyType(
         PATHS["call_status"]: (_call_status, False),
         PATHS["sms"]: (_inbound_message, True),
         PATHS["sms_status"]: (_message_status, False),
+        PATHS["recorded"]: (_recorded, True),
+        PATHS["recording_status"]: (_recording_status, False),
+        PATHS["transcription"]: (_transcription, False),
+        PATHS["callback_dial"]: (_callback_dial, True),
+        PATHS["callback_status"]: (_callback_status, False),
     }
 )
 

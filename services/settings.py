@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -157,6 +158,28 @@ def _quiet_hours(value: Any) -> dict[str, str] | None:
     return {"start": value["start"], "end": value["end"]}
 
 
+_MAX_CLOSED_DATES = 366
+
+
+def _dates(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise SettingsError('must be a list of dates like ["2025-12-25", "2026-01-01"]')
+    if len(value) > _MAX_CLOSED_DATES:
+        raise SettingsError(f"lists more than {_MAX_CLOSED_DATES} days")
+    result: set[str] = set()
+    for item in value:
+        if not isinstance(item, str) or not re.fullmatch(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}", item.strip()
+        ):
+            raise SettingsError(f"{item!r} is not a date written YYYY-MM-DD")
+        try:
+            date.fromisoformat(item.strip())
+        except ValueError:
+            raise SettingsError(f"{item!r} is not a real date") from None
+        result.add(item.strip())
+    return sorted(result)
+
+
 def _url(value: Any, *, allow_empty: bool = True) -> str:
     if value in ("", None) and allow_empty:
         return ""
@@ -262,6 +285,12 @@ SPECS: dict[str, SettingSpec] = {
             "One follow-up if they have not replied",
         ),
         SettingSpec(
+            "templates.voicemail",
+            templates.DEFAULT_TEMPLATES["templates.voicemail"],
+            _template,
+            "Text after a missed call where the caller left a voicemail (empty: the usual one)",
+        ),
+        SettingSpec(
             "templates.catch_up",
             templates.DEFAULT_TEMPLATES["templates.catch_up"],
             _template,
@@ -287,6 +316,31 @@ SPECS: dict[str, SettingSpec] = {
             "What callers hear when nobody answers (empty: hang up)",
         ),
         SettingSpec("voicemail.record", False, _bool, "Record a voicemail after the greeting"),
+        SettingSpec(
+            "voicemail.retention_days",
+            365,
+            _int_range(0, 3650, "days"),
+            "Delete voicemail recordings older than this (0 = keep them)",
+        ),
+        SettingSpec(
+            "lookup.enabled",
+            True,
+            _bool,
+            "Check a new caller's line type and name with Twilio Lookup before texting "
+            "(about 1 cent per new number; landlines are not texted)",
+        ),
+        SettingSpec(
+            "business.closed_dates",
+            [],
+            _dates,
+            "Days the business is closed (holidays), as YYYY-MM-DD: after-hours all day",
+        ),
+        SettingSpec(
+            "callbacks.desk_phone",
+            "",
+            _e164,
+            "Phone that rings first for Call back (empty: the first phone to ring)",
+        ),
         SettingSpec("team.members", [], _names, "Team members for assignment"),
         SettingSpec("team.me", "", _text(100), "Who is using this PC (for 'Assigned to me')"),
         SettingSpec("snippets", [], _snippets, "Saved replies"),

@@ -50,6 +50,33 @@ class MessageItem:
 
 
 @dataclass(frozen=True, slots=True)
+class VoicemailView:
+    """A voicemail left on a missed call: play it with ``Engine.voicemail_file(id)``."""
+
+    id: int
+    recording_sid: str
+    duration_seconds: int | None
+    transcript: str | None
+    playable: bool  # Twilio finished it and retention has not deleted it
+    removed: bool  # deleted by the retention setting
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackItem:
+    """A call from the business number back to the contact, shown in their thread."""
+
+    id: int
+    at: datetime
+    contact_id: int
+    display_phone: str
+    state: str  # services.callbacks.CallbackState
+    words: str  # the state in words
+    duration_seconds: int | None
+    actor: str | None
+    source: str  # desk | log
+
+
+@dataclass(frozen=True, slots=True)
 class CallItem:
     """A call event shown inline in the thread and in the Missed calls list."""
 
@@ -72,6 +99,8 @@ class CallItem:
     followup_state: Shown | None  # None: no follow-up was ever planned
     followup_due_at: datetime | None
     source: str
+    voicemail: VoicemailView | None = None  # "left a message"
+    line_type: str | None = None  # from Twilio Lookup, when looked up
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,4 +175,4 @@ class ScheduledItem:
 
 #: One entry of a thread, oldest first: texts, calls, internal notes, activity lines,
 #: scheduled replies.
-ThreadItem = MessageItem | CallItem | NoteItem | ActivityItem | ScheduledItem
+ThreadItem = MessageItem | CallItem | CallbackItem | NoteItem | ActivityItem | ScheduledItem

@@ -65,6 +65,10 @@ DEFAULT_TEMPLATES: Final[dict[str, str]] = {
         "Hi [First Name], just checking in from [Business Name]. Still need a hand? "
         "Reply here or call us at [Business Phone]."
     ),
+    "templates.voicemail": (
+        "Hi [First Name], this is [Business Name]. Thanks for your voicemail! We'll call "
+        "you back soon. You can also reply here."
+    ),
     "templates.catch_up": (
         "Hi [First Name], this is [Business Name]. Sorry we missed your call earlier! "
         "Still need help? Just reply to this text."

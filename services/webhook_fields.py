@@ -37,11 +37,15 @@ __all__ = [
     "MAX_SID",
     "MESSAGE_STATUSES",
     "OTHER",
+    "RECORDING_STATUSES",
     "BadWebhook",
     "CallStatusUpdate",
     "DialResult",
     "InboundMessage",
     "MessageStatusUpdate",
+    "RecordingDone",
+    "RecordingStatus",
+    "TranscriptionDone",
     "VoiceCall",
     "clean_sid",
     "clean_text",
@@ -49,6 +53,9 @@ __all__ = [
     "parse_dial_result",
     "parse_inbound_message",
     "parse_message_status",
+    "parse_recording_done",
+    "parse_recording_status",
+    "parse_transcription",
     "parse_voice",
 ]
 
@@ -71,6 +78,9 @@ CALL_STATUSES: Final = frozenset(
 DIAL_STATUSES: Final = frozenset(
     {"completed", "answered", "busy", "no-answer", "failed", "canceled"}
 )
+RECORDING_STATUSES: Final = frozenset({"in-progress", "completed", "absent", "failed"})
+TRANSCRIPTION_STATUSES: Final = frozenset({"completed", "failed"})
+MAX_TRANSCRIPT: Final = 5000  # Twilio transcribes at most 2 minutes of speech
 MESSAGE_STATUSES: Final = frozenset(
     {"accepted", "scheduled", "queued", "sending", "sent", "receiving", "received"}
     | {"delivered", "undelivered", "failed", "read", "canceled", "partially_delivered"}
@@ -163,13 +173,49 @@ def _bool(form: Mapping[str, str], name: str) -> bool | None:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingDone:
+    """A ``<Record>`` verb's action request: the caller finished (or skipped) a voicemail.
+
+    ``recording_sid`` is None when nothing was recorded (silence, an immediate hang-up)."""
+
+    call_sid: str
+    recording_sid: str | None
+    duration_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStatus:
+    """A recording status callback (``recordingStatusCallback``)."""
+
+    call_sid: str
+    recording_sid: str
+    status: str  # one of RECORDING_STATUSES or OTHER
+    duration_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionDone:
+    """A transcription callback (``transcribeCallback``) for a voicemail."""
+
+    call_sid: str
+    recording_sid: str
+    status: str  # one of TRANSCRIPTION_STATUSES or OTHER
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceCall:
-    """The voice webhook: a call reached the number."""
+    """The voice webhook: a call reached the number.
+
+    ``recording`` is set when the request is a ``<Record>`` without an ``action``
+    coming back to the voice URL (TwiML served before this version): answered with a
+    hang-up, never the greeting again."""
 
     call_sid: str
     from_: str
     to: str
     status: str  # one of CALL_STATUSES, OTHER or "" when absent
+    recording: RecordingDone | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +225,11 @@ class DialResult:
     call_sid: str
     from_: str
     to: str
-    dial_status: str  # one of DIAL_STATUSES or OTHER
+    dial_status: str  # one of DIAL_STATUSES or OTHER; "" for a Record request
     bridged: bool | None
     dial_seconds: int | None
+    # A <Record> that reached the Dial-result URL (its action missing or pointing here).
+    recording: RecordingDone | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,16 +266,66 @@ class MessageStatusUpdate:
     price: Price | None = None  # Price / PriceUnit, when Twilio includes them
 
 
+def _is_record_request(form: Mapping[str, str]) -> bool:
+    return any(form.get(name, "").strip() for name in ("RecordingSid", "RecordingUrl"))
+
+
+def _optional_sid(form: Mapping[str, str], name: str) -> str | None:
+    raw = form.get(name, "").strip()
+    sid = clean_sid(raw)
+    if raw and sid is None:
+        _drop(name, raw, "not a Twilio SID")
+    return sid
+
+
 def parse_voice(form: Mapping[str, str]) -> VoiceCall:
     return VoiceCall(
         call_sid=_sid(form, "CallSid"),
         from_=_address(form, "From", required=True),
         to=_address(form, "To"),
         status=_enum(form, "CallStatus", CALL_STATUSES, required=False),
+        recording=parse_recording_done(form) if _is_record_request(form) else None,
+    )
+
+
+def parse_recording_done(form: Mapping[str, str]) -> RecordingDone:
+    return RecordingDone(
+        call_sid=_sid(form, "CallSid"),
+        recording_sid=_optional_sid(form, "RecordingSid"),
+        duration_seconds=_count(form, "RecordingDuration", MAX_CALL_SECONDS),
+    )
+
+
+def parse_recording_status(form: Mapping[str, str]) -> RecordingStatus:
+    return RecordingStatus(
+        call_sid=_sid(form, "CallSid"),
+        recording_sid=_sid(form, "RecordingSid"),
+        status=_enum(form, "RecordingStatus", RECORDING_STATUSES, required=True),
+        duration_seconds=_count(form, "RecordingDuration", MAX_CALL_SECONDS),
+    )
+
+
+def parse_transcription(form: Mapping[str, str]) -> TranscriptionDone:
+    return TranscriptionDone(
+        call_sid=_sid(form, "CallSid"),
+        recording_sid=_sid(form, "RecordingSid"),
+        status=_enum(form, "TranscriptionStatus", TRANSCRIPTION_STATUSES, required=True),
+        text=clean_text(form.get("TranscriptionText", ""), MAX_TRANSCRIPT, multiline=True),
     )
 
 
 def parse_dial_result(form: Mapping[str, str]) -> DialResult:
+    if not form.get("DialCallStatus", "").strip() and _is_record_request(form):
+        done = parse_recording_done(form)
+        return DialResult(
+            call_sid=done.call_sid,
+            from_=_address(form, "From"),
+            to=_address(form, "To"),
+            dial_status="",
+            bridged=None,
+            dial_seconds=None,
+            recording=done,
+        )
     return DialResult(
         call_sid=_sid(form, "CallSid"),
         from_=_address(form, "From"),

@@ -17,6 +17,13 @@ It serves exactly what :class:`services.gateway.TwilioGateway` uses, under
 - ``GET/POST IncomingPhoneNumbers.json`` (list filtered by PhoneNumber / buy),
   ``GET/POST IncomingPhoneNumbers/{Sid}.json`` (fetch / update webhooks)
 - ``GET Accounts/{Sid}.json``
+- ``POST Calls.json`` (an outbound call: To, From and one of Url / Twiml /
+  ApplicationSid required, as at Twilio; recorded in :attr:`TwilioStandIn.calls_created`)
+- ``GET Recordings/{Sid}.json`` / ``.mp3`` / ``.wav`` (seed with
+  :meth:`TwilioStandIn.add_recording`)
+- Lookup v2 ``GET /v2/PhoneNumbers/{PhoneNumber}`` (``Fields`` checked against
+  Twilio's list; line type and caller name seeded with :meth:`TwilioStandIn.set_lookup`,
+  an unknown valid number is a mobile with no CNAM; ``lookup_latency_seconds`` delays it)
 
 Every request is checked for HTTP Basic auth (the account SID or an added API key, with
 the configured secret); anything else gets 401 with Twilio's error JSON (code 20003).
@@ -198,6 +205,9 @@ class _State:
     failures: list[_Failure] = field(default_factory=list)
     after_create: list[_AfterCreate] = field(default_factory=list)
     opted_out: set[str] = field(default_factory=set)
+    recordings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lookups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls_created: list[dict[str, Any]] = field(default_factory=list)
 
 
 class TwilioStandIn:
@@ -225,6 +235,7 @@ class TwilioStandIn:
         self.friendly_name = friendly_name
         self.account_status = account_status
         self.latency_seconds = latency_seconds
+        self.lookup_latency_seconds = 0.0
         self._api_keys: dict[str, str] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -486,6 +497,51 @@ class TwilioStandIn:
             self._changed.notify_all()
             return _public(call)
 
+    def add_recording(
+        self, call_sid: str, *, audio: bytes = b"ID3fake-mp3", duration: int = 7
+    ) -> str:
+        """A recording of ``call_sid`` (its MP3 bytes); returns its RecordingSid."""
+        sid = new_sid("RE")
+        now = datetime.now(UTC)
+        with self._lock:
+            self._state.recordings[sid] = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "call_sid": call_sid,
+                "duration": str(duration),
+                "status": "completed",
+                "channels": 1,
+                "source": "RecordVerb",
+                "date_created": rfc2822(now),
+                "uri": f"{self._account_uri()}/Recordings/{sid}.json",
+                "_audio": audio,
+            }
+        return sid
+
+    def set_lookup(
+        self,
+        phone_number: str,
+        *,
+        line_type: str | None = "mobile",
+        caller_name: str | None = None,
+        caller_type: str | None = None,
+        valid: bool = True,
+    ) -> None:
+        """What Lookup v2 answers for ``phone_number``."""
+        with self._lock:
+            self._state.lookups[phone_number] = {
+                "valid": valid,
+                "type": line_type,
+                "caller_name": caller_name,
+                "caller_type": caller_type,
+            }
+
+    @property
+    def calls_created(self) -> list[dict[str, Any]]:
+        """Every ``POST Calls.json`` accepted, with its form (``_form``)."""
+        with self._lock:
+            return [dict(c) for c in self._state.calls_created]
+
     def fail_next(
         self,
         path_substring: str,
@@ -682,6 +738,8 @@ class TwilioStandIn:
             self._changed.notify_all()
         if self.latency_seconds > 0:
             await asyncio.sleep(self.latency_seconds)
+        if self.lookup_latency_seconds > 0 and request.path.startswith("/v2/PhoneNumbers/"):
+            await asyncio.sleep(self.lookup_latency_seconds)
         if fault is not None and fault.mode == "hang":
             await asyncio.sleep(fault.hang_seconds)
         if fault is not None and fault.mode == "drop" and request.transport is not None:
@@ -702,6 +760,11 @@ class TwilioStandIn:
         if failure is not None:
             return _json_error(failure.status, failure.code, failure.message)
         parts = [p for p in request.path.split("/") if p]
+        if parts[:2] == ["v2", "PhoneNumbers"] and len(parts) == 3:
+            if request.method != "GET":
+                return _json_error(405, 20004, "Method not allowed")
+            with self._lock:
+                return self._lookup(parts[2], query)
         # ["2010-04-01", "Accounts", "{Sid}.json"] or [..., "{Sid}", "Resource.json", ...]
         if len(parts) < 3 or parts[0] != API_VERSION or parts[1] != "Accounts":
             return self._not_found(request.path)
@@ -735,6 +798,10 @@ class TwilioStandIn:
                 return self._list("media_list", list(parent.get("_media", [])), query, request)
             if resource == "Calls.json" and not rest and method == "GET":
                 return self._list("calls", self._filter_calls(query), query, request)
+            if resource == "Calls.json" and not rest and method == "POST":
+                return self._create_call(form)
+            if resource == "Recordings" and len(rest) == 1 and method == "GET":
+                return self._recording(rest[0], request.path)
             if resource == "Calls" and len(rest) == 1 and method == "GET":
                 return self._fetch(self._state.calls, rest[0], request.path)
             if resource == "IncomingPhoneNumbers.json" and not rest:
@@ -927,6 +994,117 @@ class TwilioStandIn:
         record["received_at"] = received_at
         self._state.sent.append(record)
         return _json(201, _public(message))
+
+    _LOOKUP_FIELDS = frozenset(
+        {
+            "validation",
+            "caller_name",
+            "sim_swap",
+            "call_forwarding",
+            "line_status",
+            "line_type_intelligence",
+            "identity_match",
+            "reassigned_number",
+            "sms_pumping_risk",
+            "phone_number_quality_score",
+            "pre_fill",
+        }
+    )
+
+    def _lookup(self, phone: str, query: dict[str, str]) -> web.Response:
+        wanted = [f.strip() for f in query.get("Fields", "").split(",") if f.strip()]
+        unknown = [f for f in wanted if f not in self._LOOKUP_FIELDS]
+        if unknown:
+            return _json_error(400, 60200, f"Invalid field(s): {', '.join(unknown)}")
+        phone = _plus(phone)
+        seeded = self._state.lookups.get(phone, {"valid": True, "type": "mobile"})
+        valid = bool(seeded.get("valid", True))
+        line = None
+        if "line_type_intelligence" in wanted and valid:
+            line = {
+                "mobile_country_code": "310",
+                "mobile_network_code": "456",
+                "carrier_name": "Stand-in Wireless",
+                "type": seeded.get("type"),
+                "error_code": None,
+            }
+        cnam = None
+        if "caller_name" in wanted and valid:
+            cnam = {
+                "caller_name": seeded.get("caller_name"),
+                "caller_type": seeded.get("caller_type"),
+                "error_code": None,
+            }
+        payload = {
+            "calling_country_code": "1",
+            "country_code": "US",
+            "phone_number": phone,
+            "national_format": phone,
+            "valid": valid,
+            "validation_errors": [] if valid else ["NOT_A_NUMBER"],
+            "caller_name": cnam,
+            "sim_swap": None,
+            "call_forwarding": None,
+            "line_status": None,
+            "line_type_intelligence": line,
+            "identity_match": None,
+            "reassigned_number": None,
+            "sms_pumping_risk": None,
+            "phone_number_quality_score": None,
+            "pre_fill": None,
+            "url": f"https://lookups.twilio.com/v2/PhoneNumbers/{phone}",
+        }
+        return _json(200, payload)
+
+    def _create_call(self, form: dict[str, str]) -> web.Response:
+        to, from_ = form.get("To", ""), form.get("From", "")
+        if not to:
+            return _json_error(400, 21201, "No 'To' number is specified")
+        if not from_:
+            return _json_error(400, 21213, "No 'From' number is specified")
+        if not any(form.get(k) for k in ("Url", "Twiml", "ApplicationSid")):
+            return _json_error(400, 21205, "Url parameter is required.")
+        if not any(n["phone_number"] == from_ for n in self._state.numbers.values()):
+            return _json_error(400, 21210, "The source phone number provided is not verified")
+        sid = new_sid("CA")
+        start = datetime.now(UTC)
+        call: dict[str, Any] = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "parent_call_sid": None,
+            "to": to,
+            "to_formatted": to,
+            "from": from_,
+            "from_formatted": from_,
+            "status": "queued",
+            "direction": "outbound-api",
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "date_created": rfc2822(start),
+            "date_updated": rfc2822(start),
+            "price": None,
+            "price_unit": "USD",
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "uri": f"{self._account_uri()}/Calls/{sid}.json",
+            "subresource_uris": {},
+            "_start": start,
+        }
+        self._state.calls.append(call)
+        self._state.calls_created.append({**_public(call), "_form": dict(form)})
+        return _json(201, _public(call))
+
+    def _recording(self, name: str, path: str) -> web.Response:
+        sid, _, ext = name.partition(".")
+        item = self._state.recordings.get(sid)
+        if item is None or ext not in ("json", "mp3", "wav"):
+            return self._not_found(path)
+        if ext == "json":
+            return _json(200, _public(item))
+        kind = "audio/mpeg" if ext == "mp3" else "audio/x-wav"
+        return web.Response(body=item["_audio"], content_type=kind)
 
     def _buy_number(self, form: dict[str, str]) -> web.Response:
         phone = form.get("PhoneNumber")

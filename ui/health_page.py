@@ -12,6 +12,7 @@ number; on a desk client it offers "Take over the number" (the composition root 
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from services.api import ConnectionRefused, HealthApi
 from services.health import HealthSnapshot, WebhookRow
+from ui.messaging_banner import problem_text
 from ui.widgets.tasks import TaskRunner
 
 TUNNEL_WORDS = {
@@ -150,9 +152,17 @@ class HealthPage(QWidget):
         test_box.addWidget(test)
         test_box.addWidget(self.test_result)
 
+        self.texting = QGroupBox("Texting")
+        xform = QVBoxLayout(self.texting)
+        self.texting_problem = _label()
+        self.texting_problem.setTextFormat(Qt.TextFormat.RichText)
+        xform.addWidget(self.texting_problem)
+        self.texting.hide()
+
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(office)
+        layout.addWidget(self.texting)
         layout.addWidget(endpoint)
         layout.addWidget(number)
         layout.addWidget(seen, 1)
@@ -257,6 +267,8 @@ class HealthPage(QWidget):
             )
         elif snap.disconnected:
             summary = "Disconnected: the number has its previous webhooks back."
+        elif snap.healthy and snap.messaging is not None:
+            summary = "Receiving calls and texts here, but your texts are not getting through."
         elif snap.healthy:
             summary = "Healthy: Twilio sends this number's calls and texts here."
         elif snap.wiring_error:
@@ -311,6 +323,11 @@ class HealthPage(QWidget):
             else "No webhook received since Frontdesk started."
         )
         self._fill_rejected(snap.rejected)
+        problem = snap.messaging
+        self.texting.setVisible(problem is not None)
+        if problem is not None:
+            headline, details = problem_text(problem)
+            self.texting_problem.setText(f"<b>{html.escape(headline)}</b><br>{details}")
 
     def _show_office(self, snap: HealthSnapshot) -> None:
         self.office_box.setVisible(snap.office_shared)

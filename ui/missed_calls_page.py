@@ -13,8 +13,8 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -319,7 +319,9 @@ class MissedCallsPage(QWidget):
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.call_button = QPushButton("Call back")
         self.call_button.setObjectName("callBack")
-        self.call_button.setToolTip("Copy the number and open your phone app")
+        self.call_button.setToolTip(
+            "Ring your desk phone, then the caller, from the business number"
+        )
         self.call_button.clicked.connect(self.call_back_selected)
         buttons.addWidget(self.status, 1)
         buttons.addWidget(self.call_button)
@@ -382,12 +384,30 @@ class MissedCallsPage(QWidget):
         )
 
     def call_back_selected(self) -> None:
+        """Ring the desk's phone through Twilio, then the caller (business number as
+        caller ID); the waiting auto-text is cancelled and "pending callback" cleared."""
         call = self.selected()
-        if call is None or not call.phone:
+        if call is None or call.contact_id is None:
             return
-        QGuiApplication.clipboard().setText(call.phone)
-        QDesktopServices.openUrl(QUrl(f"tel:{call.phone}"))
-        self.status.setText(f"{call.display_phone} copied — paste it into your phone if needed.")
+        contact_id, who = call.contact_id, call.name or call.display_phone
+        self.call_button.setEnabled(False)
+        self.status.setText(f"Calling your desk phone, then {who}…")
+
+        def refused(exc: BaseException) -> bool:
+            if isinstance(exc, ValueError):
+                self.status.setText(str(exc))
+                return True
+            return False
+
+        self.tasks.spawn(
+            self._messaging.call_back(contact_id, actor=self._actor_name()),
+            what="call back",
+            done=lambda _id: self.status.setText(
+                f"Your desk phone is ringing: pick up to be connected to {who}."
+            ),
+            failed=refused,
+            always=self._update_buttons,
+        )
 
     def _double_clicked(self, index: QModelIndex) -> None:
         call = self.model.call_at(index.row())
@@ -397,7 +417,7 @@ class MissedCallsPage(QWidget):
     def _update_buttons(self) -> None:
         call = self.selected()
         self.cancel_button.setEnabled(call is not None and call.textback_state in PENDING_STATES)
-        self.call_button.setEnabled(call is not None and bool(call.phone))
+        self.call_button.setEnabled(call is not None and call.contact_id is not None)
 
     def _update_empty(self) -> None:
         empty = self._fetched and self.model.rowCount() == 0

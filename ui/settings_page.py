@@ -83,6 +83,11 @@ TEMPLATE_FIELDS = (
         "Sent once if the caller has not replied after the follow-up delay.",
     ),
     (
+        "templates.voicemail",
+        "After a voicemail",
+        "Sent instead of the missed-call text when the caller left a voicemail.",
+    ),
+    (
         "templates.catch_up",
         "Catch-up",
         "Sent for calls missed while Frontdesk was closed, once it is running again.",
@@ -513,6 +518,42 @@ class SettingsPage(QWidget):
         )
         self.record.toggled.connect(lambda _: self._edited("voicemail.record"))
         self._row(form, "", self.record, "voicemail.record")
+        self.retention = self._number("voicemail.retention_days", 0, 3650, "days")
+        self._row(
+            form,
+            "Keep voicemails",
+            self.retention,
+            "voicemail.retention_days",
+            "Recordings older than this are deleted from this PC. 0: keep them.",
+        )
+        self.lookup = QCheckBox("Check a new caller's line type and name before texting")
+        self._register("lookup.enabled", self.lookup.isChecked, self.lookup.setChecked, self.lookup)
+        self.lookup.toggled.connect(lambda _: self._edited("lookup.enabled"))
+        self._row(
+            form,
+            "",
+            self.lookup,
+            "lookup.enabled",
+            "Twilio Lookup, about 1 cent per new number: landlines get no text (call them "
+            "back), and the caller's name fills [First Name].",
+        )
+        self.closed_dates = QLineEdit()
+        self.closed_dates.setPlaceholderText("2025-12-25, 2026-01-01")
+        self._register(
+            "business.closed_dates",
+            lambda: [d.strip() for d in self.closed_dates.text().split(",") if d.strip()],
+            lambda dates: self.closed_dates.setText(", ".join(dates)),
+            self.closed_dates,
+        )
+        self.closed_dates.textEdited.connect(lambda _: self._edited("business.closed_dates"))
+        self._row(
+            form,
+            "Closed days",
+            self.closed_dates,
+            "business.closed_dates",
+            "Holidays and closures (YYYY-MM-DD, comma between): callers get the after-hours "
+            "text all day.",
+        )
         self._build_offline(layout)
         layout.addStretch(1)
 

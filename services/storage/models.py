@@ -348,3 +348,66 @@ class IntegrationDelivery(Base):
     response_code: Mapped[int | None]
     result: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+
+
+class Voicemail(Base):
+    """A voicemail a caller left after a missed call, keyed by Twilio's RecordingSid.
+
+    The recording lives in the data dir (``file_name``, relative to the voicemail folder)
+    once fetched; ``transcript`` once Twilio sends one. Deleted with the contact (its file
+    too: :mod:`services.voicemail`)."""
+
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    # in-progress | completed | absent | failed | other (Twilio's RecordingStatus)
+    status: Mapped[str] = mapped_column(String(20), default="in-progress")
+    duration_seconds: Mapped[int | None]
+    file_name: Mapped[str | None] = mapped_column(String(100))
+    file_bytes: Mapped[int | None]
+    fetch_error: Mapped[str | None] = mapped_column(String(300))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    fetched_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]  # the file was deleted (retention)
+
+
+class NumberLookup(Base):
+    """What Twilio Lookup said about a number (line type, caller name), once per number."""
+
+    __tablename__ = "number_lookups"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    line_type: Mapped[str | None] = mapped_column(String(30))
+    carrier_name: Mapped[str | None] = mapped_column(String(200))
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    caller_type: Mapped[str | None] = mapped_column(String(20))
+    looked_up_at: Mapped[datetime]
+
+
+class Callback(Base):
+    """A call from the business number to a caller: the desk's "Call back" (rings the
+    desk's phone, then the caller) or one found in Twilio's Calls log at catch-up."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    phone: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    # services.callbacks.CallbackState
+    state: Mapped[str] = mapped_column(String(20), default="ringing_desk")
+    duration_seconds: Mapped[int | None]
+    actor: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(10), default="desk")  # desk | log

@@ -217,7 +217,8 @@ def test_after_hours_call_gets_the_after_hours_template(env: Any) -> None:
 def test_quiet_hours_hold_the_text_until_they_end(env: Any) -> None:
     from datetime import datetime
 
-    tz = ZoneInfo("America/New_York")
+    # Quiet hours are read on the caller's clock: a 415 number is in Los Angeles.
+    tz = ZoneInfo("America/Los_Angeles")
     now = datetime.now(tz)
     start = (now - timedelta(hours=1)).strftime("%H:%M")
     end = (now + timedelta(hours=2)).strftime("%H:%M")

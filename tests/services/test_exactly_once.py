@@ -317,7 +317,8 @@ def test_help_answer_is_a_job_and_never_sent_twice(run: Any) -> None:
 
 # ---- time you can drive ---------------------------------------------------------------------
 def test_a_held_text_goes_out_when_quiet_hours_end(run: Any) -> None:
-    tz = ZoneInfo("America/New_York")
+    # The caller (415) and the business share a clock: quiet hours are the caller's.
+    tz = ZoneInfo("America/Los_Angeles")
     start = datetime(2026, 12, 2, 21, 30, tzinfo=tz).astimezone(UTC)  # a Wednesday, 9:30 PM
 
     async def scenario(app: TestApp, clock: ManualClock) -> None:
@@ -344,7 +345,7 @@ def test_a_held_text_goes_out_when_quiet_hours_end(run: Any) -> None:
     run(
         scenario,
         start=start,
-        business__timezone="America/New_York",
+        business__timezone="America/Los_Angeles",
         business__hours=ALWAYS_OPEN,
         quiet_hours={"start": "21:00", "end": "08:00"},
     )
@@ -380,7 +381,7 @@ def test_the_24_hour_follow_up_goes_once_and_a_reply_cancels_the_next(run: Any) 
 
 def test_a_follow_up_that_falls_in_quiet_hours_is_held_at_send_time(run: Any) -> None:
     """Decided at 8 PM, due at 10 PM: the send-time check holds it until 8 AM."""
-    tz = ZoneInfo("America/New_York")
+    tz = ZoneInfo("America/Los_Angeles")
     start = datetime(2026, 12, 2, 20, 0, tzinfo=tz).astimezone(UTC)
 
     async def scenario(app: TestApp, clock: ManualClock) -> None:
@@ -405,7 +406,7 @@ def test_a_follow_up_that_falls_in_quiet_hours_is_held_at_send_time(run: Any) ->
     run(
         scenario,
         start=start,
-        business__timezone="America/New_York",
+        business__timezone="America/Los_Angeles",
         quiet_hours={"start": "21:00", "end": "08:00"},
         followup__delay_seconds=2 * 3600,
         templates__follow_up="Still need a hand?",

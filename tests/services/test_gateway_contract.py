@@ -49,12 +49,12 @@ CALLER = "+15557654321"
 PUBLIC = "https://frontdesk.example.com"
 
 
-def spec_path() -> Path:
+def spec_path(name: str = SPEC_NAME) -> Path:
     env_dir = os.environ.get("FRONTDESK_TWILIO_OAI_DIR")
     if env_dir:
-        return Path(env_dir) / SPEC_NAME
+        return Path(env_dir) / name
     repo_root = Path(__file__).resolve().parents[2]
-    return repo_root / ".." / "shared" / "twilio-oai" / SPEC_NAME
+    return repo_root / ".." / "shared" / "twilio-oai" / name
 
 
 @dataclass
@@ -97,7 +97,11 @@ def _missing(why: str) -> None:
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
-    spec = spec_path()
+    yield from serve_prism(spec_path(), tmp_path_factory)
+
+
+def serve_prism(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
+    """Prism serving ``spec`` until the generator is closed (a fixture's body)."""
     if not spec.is_file():
         _missing(f"Twilio OpenAPI spec not found at {spec} (set FRONTDESK_TWILIO_OAI_DIR)")
     npx = shutil.which("npx")
@@ -295,6 +299,30 @@ def test_update_number_every_field(prism: Prism) -> None:
 
 def test_update_number_voice_only(prism: Prism) -> None:
     through_prism(prism, lambda gw: gw.update_number(NUMBER_SID, voice_url=f"{PUBLIC}/v"))
+
+
+def test_create_callback_call(prism: Prism) -> None:
+    """Call back: Calls.create with inline TwiML and a status callback for every event."""
+    from services import twiml
+
+    document = twiml.connect_callback(
+        CALLER, caller_id=OFFICE, action=f"{PUBLIC}/twilio/voice/callback-dial", announce="Hi"
+    )
+    sid = through_prism(
+        prism,
+        lambda gw: gw.create_call(
+            to="+15550002222",
+            from_=OFFICE,
+            twiml=document,
+            status_callback=f"{PUBLIC}/twilio/voice/callback-status",
+        ),
+    )
+    assert sid.startswith("CA")
+
+
+def test_list_outbound_calls_from_the_number(prism: Prism) -> None:
+    since = datetime.now(UTC) - timedelta(hours=2)
+    through_prism(prism, lambda gw: gw.list_calls(from_=OFFICE, start_time_after=since, limit=1))
 
 
 def test_prism_really_validates(prism: Prism) -> None:

@@ -169,6 +169,11 @@ def test_paths_are_the_twilio_webhooks() -> None:
         "call_status": "/twilio/voice/status",
         "sms": "/twilio/sms",
         "sms_status": "/twilio/sms/status",
+        "recorded": "/twilio/voice/recorded",
+        "recording_status": "/twilio/voice/recording-status",
+        "transcription": "/twilio/voice/transcription",
+        "callback_dial": "/twilio/voice/callback-dial",
+        "callback_status": "/twilio/voice/callback-status",
     }
 
 

@@ -254,6 +254,7 @@ def test_default_template_keys() -> None:
         "templates.after_hours",
         "templates.follow_up",
         "templates.catch_up",
+        "templates.voicemail",
     }
 
 

@@ -91,3 +91,51 @@ def test_media_are_bounded_and_only_urls() -> None:
     assert all(url.startswith("https://") for url, _ in media)
     assert all(len(kind) <= 100 and "\x00" not in kind for _, kind in media)
     assert f.parse_inbound_message({**form, "NumMedia": "²"}).media == ()
+
+
+# -- voicemail webhooks (issue 11) ---------------------------------------------------------
+
+
+def test_recording_status_is_typed_and_bounded() -> None:
+    from services.webhook_fields import parse_recording_status
+
+    update = parse_recording_status(
+        {
+            "CallSid": "CA" + "1" * 32,
+            "RecordingSid": "RE" + "2" * 32,
+            "RecordingStatus": "brand-new-status",
+            "RecordingDuration": "١٢",  # Arabic-Indic digits: not a number here
+        }
+    )
+    assert update.status == "other" and update.duration_seconds is None
+    with pytest.raises(BadWebhook):
+        parse_recording_status({"CallSid": "CA" + "1" * 32, "RecordingStatus": "completed"})
+    with pytest.raises(BadWebhook):
+        parse_recording_status(
+            {"CallSid": "CA1", "RecordingSid": "RE\x00bad", "RecordingStatus": "completed"}
+        )
+
+
+def test_transcription_text_is_cleaned_and_capped() -> None:
+    from services.webhook_fields import MAX_TRANSCRIPT, parse_transcription
+
+    done = parse_transcription(
+        {
+            "CallSid": "CA" + "1" * 32,
+            "RecordingSid": "RE" + "2" * 32,
+            "TranscriptionStatus": "completed",
+            "TranscriptionText": "call\x00 me\r\nback" + "x" * 10_000,
+        }
+    )
+    assert done.text.startswith("call me\nback") and len(done.text) == MAX_TRANSCRIPT
+
+
+def test_a_record_request_to_the_dial_result_url_is_not_refused() -> None:
+    from services.webhook_fields import parse_dial_result
+
+    result = parse_dial_result(
+        {"CallSid": "CA" + "1" * 32, "RecordingSid": "RE" + "2" * 32, "RecordingDuration": "9"}
+    )
+    assert result.recording is not None and result.recording.duration_seconds == 9
+    with pytest.raises(BadWebhook):
+        parse_dial_result({"CallSid": "CA" + "1" * 32})  # neither a Dial nor a Record

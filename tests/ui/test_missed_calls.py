@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from services.events import CallChanged, Event
 from services.send_state import Shown
 from services.snapshots import CallItem
+from tests.harness import OFFICE_PHONE
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 from tests.ui.conftest import sqlite_app, until
@@ -74,9 +74,13 @@ def test_countdown_then_cancel_auto_text(
             await app.idle()
             assert twilio_standin.messages_sent == []
 
-            # Call back: the number is on the clipboard.
-            page.call_back_selected()
-            assert QGuiApplication.clipboard().text() == CALLER
+            # Call back through Twilio: the desk's phone rings first, the caller second.
+            assert page.call_button.isEnabled()
+            qtbot.mouseClick(page.call_button, Qt.MouseButton.LeftButton)
+            await until(lambda: len(twilio_standin.calls_created) == 1)
+            form = twilio_standin.calls_created[0]["_form"]
+            assert form["To"] == OFFICE_PHONE and CALLER in form["Twiml"]
+            await until(lambda: "desk phone is ringing" in page.status.text())
             unsubscribe()
             page.shutdown()
 

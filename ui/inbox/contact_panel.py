@@ -80,6 +80,7 @@ class ContactPanel(QFrame):
     bookedRequested = Signal(object)  # cents: int | None
     callbackDoneRequested = Signal()
     cancelTextbackRequested = Signal(int)  # call id
+    callBackRequested = Signal()  # ring the desk's phone, then this contact (Twilio)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,6 +120,12 @@ class ContactPanel(QFrame):
         self.booked_button.setAccessibleName("Mark booked")
         self.callback_button = QPushButton("Callback done", self)
         self.callback_button.setAccessibleName("Callback done")
+        self.call_back_button = QPushButton("Call back", self)
+        self.call_back_button.setObjectName("callBack")
+        self.call_back_button.setAccessibleName("Call back through Twilio")
+        self.call_back_button.setToolTip(
+            "Ring your desk phone, then this caller, from the business number"
+        )
         self.booked_value = QLabel(self)
         self.booked_value.setAccessibleName("Booked value")
         # Shown while a missed call's auto-text is still waiting to go (staff called back).
@@ -160,6 +167,7 @@ class ContactPanel(QFrame):
         layout.addWidget(self.name)
         layout.addWidget(self.phone)
         layout.addWidget(self.status)
+        layout.addWidget(self.call_back_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(actions)
         layout.addWidget(self.cancel_textback_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.booked_value)
@@ -181,6 +189,7 @@ class ContactPanel(QFrame):
         self.notes.textChanged.connect(self._notes_edited)
         self.booked_button.clicked.connect(self._ask_booked)
         self.callback_button.clicked.connect(self.callbackDoneRequested)
+        self.call_back_button.clicked.connect(self.callBackRequested)
         self.cancel_textback_button.clicked.connect(self._cancel_textback)
         self.set_members([])
         self.setEnabled(False)

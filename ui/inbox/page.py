@@ -12,7 +12,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -20,6 +30,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -760,12 +771,53 @@ class InboxPage(QWidget):
                 "mark the callback done", lambda c: inbox.callback_done(c, actor=self.actor)
             )
         )
+        p.callBackRequested.connect(self.call_back)
+        self.thread_view.playVoicemail.connect(self.play_voicemail)
         p.cancelTextbackRequested.connect(
             lambda call_id: self.tasks.spawn(
                 self._messaging.cancel_textback(call_id, actor=self.actor),
                 what="cancel the auto-text",
             )
         )
+
+    def call_back(self) -> None:
+        """Ring the desk's phone through Twilio, then the open thread's contact."""
+        contact_id = self.current_contact_id
+        if contact_id is None:
+            return
+
+        def refused(exc: BaseException) -> bool:
+            if isinstance(exc, ValueError):
+                QMessageBox.information(self, "Call back", str(exc))
+                return True
+            return False
+
+        self.tasks.spawn(
+            self._messaging.call_back(contact_id, actor=self.actor),
+            what="call back",
+            failed=refused,
+        )
+
+    def play_voicemail(self, voicemail_id: int) -> None:
+        """Open the voicemail in the system's audio player (fetched first if needed)."""
+
+        def refused(exc: BaseException) -> bool:
+            if isinstance(exc, LookupError):
+                QMessageBox.information(self, "Voicemail", str(exc))
+                return True
+            return False
+
+        self.tasks.spawn(
+            self._messaging.voicemail_file(voicemail_id),
+            what="play the voicemail",
+            done=self._open_file,
+            failed=refused,
+        )
+
+    @staticmethod
+    def _open_file(path: str) -> None:
+        # The system's audio player: PySide6-Essentials has no QtMultimedia.
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     # ---- live updates -----------------------------------------------------------------------
     def _on_conversation_changed(self, _conversation_id: int, contact_id: int) -> None:

@@ -7,6 +7,7 @@ cached per (snapshot, width).
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,14 +46,23 @@ from PySide6.QtWidgets import (
 )
 
 from services.send_state import FAILED_DELIVERY, Shown
-from services.snapshots import ActivityItem, CallItem, MessageItem, NoteItem, ScheduledItem
+from services.snapshots import (
+    ActivityItem,
+    CallbackItem,
+    CallItem,
+    MessageItem,
+    NoteItem,
+    ScheduledItem,
+)
 from ui import theme
 from ui.widgets import icons
 from ui.widgets.time_format import clock, day_and_clock, format_duration
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
-Item = MessageItem | CallItem | NoteItem | ActivityItem | ScheduledItem
+Item = MessageItem | CallItem | CallbackItem | NoteItem | ActivityItem | ScheduledItem
+TRANSCRIPT_WIDTH = 50  # characters per transcript line in a call's box
+TRANSCRIPT_LINES = 4
 
 STATUS_WORDS = {
     "sending": "Sending…",
@@ -111,6 +121,7 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     else:
         head = f"Incoming call {when}"
     lines = [head]
+    lines += voicemail_lines(call)
     state = call.textback_state
     if state is Shown.SCHEDULED:
         if call.textback_due_at is not None and call.textback_due_at > now:
@@ -161,6 +172,42 @@ def call_lines(call: CallItem, now: datetime | None = None) -> list[str]:
     return lines
 
 
+def voicemail_lines(call: CallItem) -> list[str]:
+    """ "Left a voicemail" with its length, how to play it and the transcript (wrapped)."""
+    vm = call.voicemail
+    if vm is None:
+        return []
+    head = "Left a voicemail"
+    if vm.duration_seconds:
+        head += f" ({format_duration(vm.duration_seconds)})"
+    if vm.playable:
+        head += " · double-click to play"
+    elif vm.removed:
+        head += " · recording deleted (retention)"
+    else:
+        head += " · recording…"
+    lines = [head]
+    if vm.transcript:
+        wrapped = textwrap.wrap(f"“{vm.transcript}”", TRANSCRIPT_WIDTH)
+        if len(wrapped) > TRANSCRIPT_LINES:
+            wrapped = [*wrapped[: TRANSCRIPT_LINES - 1], wrapped[TRANSCRIPT_LINES - 1] + " …"]
+        lines += wrapped
+    return lines
+
+
+def callback_lines(item: CallbackItem, now: datetime | None = None) -> list[str]:
+    """A callback in words: who called back, when, and how it went."""
+    now = now or datetime.now(UTC)
+    who = f" by {item.actor}" if item.actor else ""
+    how = item.words
+    if item.state == "connected" and item.duration_seconds:
+        how = f"talked {format_duration(item.duration_seconds)}"
+    lines = [f"Called back{who} {day_and_clock(item.at, now)} · {how}"]
+    if item.source == "log":
+        lines.append("Found in Twilio's call log (made outside Frontdesk)")
+    return lines
+
+
 def has_countdown(call: CallItem, now: datetime) -> bool:
     due = [
         call.textback_due_at if call.textback_state is Shown.SCHEDULED else None,
@@ -203,9 +250,14 @@ def wrapped_lines(font: QFont, text: str, width: float) -> list[str]:
 
 
 def _key(item: Item) -> tuple[str, int]:
-    kind = {CallItem: "c", MessageItem: "m", NoteItem: "n", ActivityItem: "a", ScheduledItem: "s"}[
-        type(item)
-    ]
+    kind = {
+        CallItem: "c",
+        CallbackItem: "b",
+        MessageItem: "m",
+        NoteItem: "n",
+        ActivityItem: "a",
+        ScheduledItem: "s",
+    }[type(item)]
     return (kind, item.id)
 
 
@@ -333,6 +385,8 @@ class ThreadModel(QAbstractListModel):
                 return f"{note_meta(item)}: {item.body}"
             if isinstance(item, ScheduledItem):
                 return f"You (scheduled): {item.body}. {scheduled_meta(item)}"
+            if isinstance(item, CallbackItem):
+                return ". ".join(callback_lines(item))
             who = "You" if item.direction == "out" else "They"
             media = f" ({len(item.media)} attachment(s))" if item.media else ""
             return f"{who}: {item.body}{media}. {meta_line(item)}"
@@ -409,8 +463,8 @@ class ThreadDelegate(QStyledItemDelegate):
         if cached is not None:
             return cached
         sfm = QFontMetricsF(theme.small_font(option.font))
-        if isinstance(item, CallItem):
-            lines = max(1, len(call_lines(item, self.now)))
+        if isinstance(item, CallItem | CallbackItem):
+            lines = max(1, len(self._lines(item)))
             height = lines * sfm.height() + 2 * 6 + ROW_GAP
         elif isinstance(item, ActivityItem):
             height = sfm.height() + ROW_GAP
@@ -438,7 +492,7 @@ class ThreadDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        if isinstance(item, CallItem):
+        if isinstance(item, CallItem | CallbackItem):
             self._paint_call(painter, option, item)
         elif isinstance(item, ActivityItem):
             self._paint_activity(painter, option, item)
@@ -503,12 +557,19 @@ class ThreadDelegate(QStyledItemDelegate):
             sfm.elidedText(note_meta(item, self.now), Qt.TextElideMode.ElideRight, meta.width()),
         )
 
-    def _paint_call(self, painter: QPainter, option: QStyleOptionViewItem, call: CallItem) -> None:
+    def _lines(self, item: CallItem | CallbackItem) -> list[str]:
+        if isinstance(item, CallbackItem):
+            return callback_lines(item, self.now)
+        return call_lines(item, self.now)
+
+    def _paint_call(
+        self, painter: QPainter, option: QStyleOptionViewItem, call: CallItem | CallbackItem
+    ) -> None:
         palette: QPalette = option.palette
         rect = QRectF(option.rect)
         font = theme.small_font(option.font)
         sfm = QFontMetricsF(font)
-        lines = call_lines(call, self.now)
+        lines = self._lines(call)
         widest = max(sfm.horizontalAdvance(line) for line in lines)
         icon_size = sfm.height()
         box_w = min(rect.width() - 2 * SIDE_MARGIN, widest + icon_size + 6 + 24)
@@ -523,7 +584,7 @@ class ThreadDelegate(QStyledItemDelegate):
         painter.setPen(theme.blend(base, text, 0.22))
         painter.setBrush(theme.blend(base, text, 0.04))
         painter.drawRoundedRect(box, 8, 8)
-        missed = call.outcome == "missed"
+        missed = isinstance(call, CallItem) and call.outcome == "missed"
         glyph = "missed_call" if missed else "phone"
         color = theme.danger(palette) if missed else theme.muted_text(palette)
         icons.render(
@@ -725,10 +786,12 @@ class ThreadView(QListView):
     A click on a failed text's "Retry" link emits :attr:`retryRequested` (message id); on
     a scheduled text's "Cancel", :attr:`cancelScheduledRequested` (job id). The same
     actions are in the bubble's context menu (keyboard: the menu key).
+    Double-clicking a voicemail asks for it to be played (``playVoicemail(id)``).
     """
 
     retryRequested = Signal(int)
     cancelScheduledRequested = Signal(int)
+    playVoicemail = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -820,6 +883,9 @@ class ThreadView(QListView):
 
     def _open_media(self, index: QModelIndex) -> None:
         item = index.data(ItemRole)
+        if isinstance(item, CallItem) and item.voicemail is not None and item.voicemail.playable:
+            self.playVoicemail.emit(item.voicemail.id)
+            return
         if isinstance(item, MessageItem):
             for url, _ctype in item.media:
                 if url.lower().startswith(("http://", "https://")):
