@@ -65,10 +65,10 @@ def test_every_open_view_reloads_on_everything_changed(
     qtbot.waitUntil(lambda: len(thread.items()) == 3, timeout=3000)  # call, text-back, reply
     qtbot.waitUntil(lambda: missed.model.rowCount() == 1, timeout=3000)
     qtbot.waitUntil(lambda: contacts.model.rowCount() == 1, timeout=3000)
-    qtbot.waitUntil(lambda: analytics.summary is not None, timeout=3000)
+    qtbot.waitUntil(lambda: analytics.report is not None, timeout=3000)
     qtbot.waitUntil(lambda: settings._settings is not None, timeout=3000)
     qtbot.waitUntil(lambda: window.counts is not None and window.counts.unread == 0, timeout=3000)
-    assert analytics.summary is not None and analytics.summary.missed_calls == 1
+    assert analytics.report is not None and analytics.report.current.missed_calls == 1
 
     # Let every refresh already on its way land first (else it would read the changes
     # below, and the views would look live for the wrong reason).
@@ -96,7 +96,7 @@ def test_every_open_view_reloads_on_everything_changed(
     assert inbox_page.panel.name.text() == ""
     assert missed.model.rowCount() == 1
     assert contacts.model.rowCount() == 1
-    assert analytics.summary.missed_calls == 1
+    assert analytics.report.current.missed_calls == 1
     assert settings.business_name.text() != "Smith & Sons"
     assert window.counts.unread == 0
 
@@ -110,7 +110,7 @@ def test_every_open_view_reloads_on_everything_changed(
     assert inbox_page.list.currentIndex().row() == inbox_page.model.row_of(contact_id)
     qtbot.waitUntil(lambda: missed.model.rowCount() == 2, timeout=3000)
     qtbot.waitUntil(lambda: contacts.model.rowCount() == 2, timeout=3000)
-    qtbot.waitUntil(lambda: analytics.summary.missed_calls == 2, timeout=5000)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: analytics.report.current.missed_calls == 2, timeout=5000)  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: settings.business_name.text() == "Smith & Sons", timeout=3000)
     unread = run(qtbot, ui_app.inbox.counts()).unread
     assert unread >= 1
