@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import ConnectionRefused, HealthApi
-from services.health import HealthSnapshot, WebhookRow
+from services.health import HealthSnapshot, RefusalCount, WebhookRow
+from ui import theme
 from ui.widgets.tasks import TaskRunner
 
 TUNNEL_WORDS = {
@@ -43,10 +44,43 @@ TUNNEL_WORDS = {
     "none": "No public endpoint",
 }
 TAKEOVER_PATIENCE_MS = 20_000
+REFUSAL_KINDS_SHOWN = 6
+UNSAVED_SHOWN = 5
 
 
 def _when(at: datetime) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def refused_words(counts: list[RefusalCount]) -> str:
+    """The refused-request totals in plain words (most first), a line per path and reason."""
+    if not counts:
+        return "No request has been refused."
+    total = sum(c.count for c in counts)
+    lines = [f"Refused in all: {total:,} request{'s' if total != 1 else ''}."]
+    for c in counts[:REFUSAL_KINDS_SHOWN]:
+        lines.append(
+            f"• {c.count:,} to {c.path}: {c.reason} (answered {c.status}, last {_when(c.last_at)})"
+        )
+    if len(counts) > REFUSAL_KINDS_SHOWN:
+        rest = sum(c.count for c in counts[REFUSAL_KINDS_SHOWN:])
+        lines.append(f"• {rest:,} more for other reasons")
+    return "\n".join(lines)
+
+
+def unsaved_words(call_sids: list[str]) -> str:
+    """Calls answered whose record is not saved, in plain words ("" when none)."""
+    if not call_sids:
+        return ""
+    n = len(call_sids)
+    shown = ", ".join(call_sids[-UNSAVED_SHOWN:])
+    more = f" and {n - UNSAVED_SHOWN} more" if n > UNSAVED_SHOWN else ""
+    return (
+        f"{n} call{'s' if n != 1 else ''} answered but not saved yet ({shown}{more}). "
+        "Frontdesk keeps trying for a while; a call still listed here was not saved: the "
+        "caller's number is in the log. Free some disk space or check the database "
+        "connection."
+    )
 
 
 def _label() -> QLabel:
@@ -126,6 +160,14 @@ class HealthPage(QWidget):
         sform = QVBoxLayout(seen)
         self.last_accepted = _label()
         sform.addWidget(self.last_accepted)
+        self.unsaved = _label()
+        self.unsaved.setObjectName("unsavedCalls")
+        self.unsaved.setStyleSheet(theme.error_style())
+        self.unsaved.hide()
+        sform.addWidget(self.unsaved)
+        self.refused_totals = _label()
+        self.refused_totals.setObjectName("refusedTotals")
+        sform.addWidget(self.refused_totals)
         sform.addWidget(QLabel("Refused requests (newest first):"))
         self.rejected = QTableWidget(0, 4)
         self.rejected.setHorizontalHeaderLabels(
@@ -265,6 +307,11 @@ class HealthPage(QWidget):
             summary = "Not receiving: Twilio cannot reach this PC yet (no public URL)."
         elif snap.number is not None and not snap.number.points_here:
             summary = "Not receiving: the number's webhooks point somewhere else."
+        elif snap.unsaved_calls:
+            summary = (
+                "Receiving, but some answered calls are not saved yet: see "
+                '"Webhooks received" below.'
+            )
         else:
             summary = snap.number_error or "Not receiving."
         self.summary.setText(summary)
@@ -310,6 +357,9 @@ class HealthPage(QWidget):
             if last is not None
             else "No webhook received since Frontdesk started."
         )
+        self.unsaved.setText(unsaved_words(snap.unsaved_calls))
+        self.unsaved.setVisible(bool(snap.unsaved_calls))
+        self.refused_totals.setText(refused_words(snap.refused))
         self._fill_rejected(snap.rejected)
 
     def _show_office(self, snap: HealthSnapshot) -> None:
