@@ -89,6 +89,8 @@ class HealthSnapshot:
     refused: list[RefusalCount] = field(default_factory=list)  # totals, most first
     # CallSids answered whose record has not been saved (yet): never silently lost.
     unsaved_calls: list[str] = field(default_factory=list)
+    # MessageSids of inbound texts received whose record has not been saved (yet).
+    unsaved_texts: list[str] = field(default_factory=list)
     # The office (several PCs on one PostgreSQL database; on SQLite: not shared, holding).
     office_shared: bool = False
     pc_name: str = ""  # this PC's name
@@ -111,6 +113,7 @@ class HealthSnapshot:
             and not self.wiring_error
             and not self.disconnected
             and not self.unsaved_calls
+            and not self.unsaved_texts
         )
 
 

@@ -12,6 +12,7 @@ number; on a desk client it offers "Take over the number" (the composition root 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
@@ -68,16 +69,24 @@ def refused_words(counts: list[RefusalCount]) -> str:
     return "\n".join(lines)
 
 
-def unsaved_words(call_sids: list[str]) -> str:
-    """Calls answered whose record is not saved, in plain words ("" when none)."""
-    if not call_sids:
+def unsaved_words(call_sids: Sequence[str], text_sids: Sequence[str] = ()) -> str:
+    """Calls answered and texts received whose record is not saved, in plain words
+    ("" when none)."""
+    parts = []
+    for sids, one, many in (
+        (call_sids, "call answered", "calls answered"),
+        (text_sids, "text received", "texts received"),
+    ):
+        if not sids:
+            continue
+        n = len(sids)
+        shown = ", ".join(sids[-UNSAVED_SHOWN:])
+        more = f" and {n - UNSAVED_SHOWN} more" if n > UNSAVED_SHOWN else ""
+        parts.append(f"{n} {one if n == 1 else many} but not saved yet ({shown}{more}).")
+    if not parts:
         return ""
-    n = len(call_sids)
-    shown = ", ".join(call_sids[-UNSAVED_SHOWN:])
-    more = f" and {n - UNSAVED_SHOWN} more" if n > UNSAVED_SHOWN else ""
-    return (
-        f"{n} call{'s' if n != 1 else ''} answered but not saved yet ({shown}{more}). "
-        "Frontdesk keeps trying for a while; a call still listed here was not saved: the "
+    return " ".join(parts) + (
+        " Frontdesk keeps trying for a while; one still listed here was not saved: the "
         "caller's number is in the log. Free some disk space or check the database "
         "connection."
     )
@@ -307,9 +316,9 @@ class HealthPage(QWidget):
             summary = "Not receiving: Twilio cannot reach this PC yet (no public URL)."
         elif snap.number is not None and not snap.number.points_here:
             summary = "Not receiving: the number's webhooks point somewhere else."
-        elif snap.unsaved_calls:
+        elif snap.unsaved_calls or snap.unsaved_texts:
             summary = (
-                "Receiving, but some answered calls are not saved yet: see "
+                "Receiving, but some calls or texts are not saved yet: see "
                 '"Webhooks received" below.'
             )
         else:
@@ -357,8 +366,8 @@ class HealthPage(QWidget):
             if last is not None
             else "No webhook received since Frontdesk started."
         )
-        self.unsaved.setText(unsaved_words(snap.unsaved_calls))
-        self.unsaved.setVisible(bool(snap.unsaved_calls))
+        self.unsaved.setText(unsaved_words(snap.unsaved_calls, snap.unsaved_texts))
+        self.unsaved.setVisible(bool(snap.unsaved_calls or snap.unsaved_texts))
         self.refused_totals.setText(refused_words(snap.refused))
         self._fill_rejected(snap.rejected)
 

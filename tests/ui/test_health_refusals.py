@@ -17,17 +17,22 @@ from ui.health_page import HealthPage
 
 CALLER = "+14155550123"
 
+TABLES = ("calls", "messages")
 SQLITE_BLOCK = [
-    "CREATE TRIGGER block_calls BEFORE INSERT ON calls "
-    "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    f"CREATE TRIGGER block_{t} BEFORE INSERT ON {t} BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    for t in TABLES
 ]
-SQLITE_UNBLOCK = ["DROP TRIGGER block_calls"]
+SQLITE_UNBLOCK = [f"DROP TRIGGER block_{t}" for t in TABLES]
 PG_BLOCK = [
-    "CREATE FUNCTION block_calls() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'disk trouble'; END $$",
-    "CREATE TRIGGER block_calls BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION block_calls()",
+    "CREATE FUNCTION block_writes() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+    *(
+        f"CREATE TRIGGER block_{t} BEFORE INSERT ON {t} "
+        "FOR EACH ROW EXECUTE FUNCTION block_writes()"
+        for t in TABLES
+    ),
 ]
-PG_UNBLOCK = ["DROP TRIGGER block_calls ON calls", "DROP FUNCTION block_calls()"]
+PG_UNBLOCK = [*(f"DROP TRIGGER block_{t} ON {t}" for t in TABLES), "DROP FUNCTION block_writes()"]
 
 
 def _execute(app: TestApp, statements: list[str]) -> Awaitable[None]:
@@ -85,6 +90,14 @@ def test_the_connection_page_shows_refused_totals_and_unsaved_calls_in_words(
         ),
     )
     assert status == 200 and "<Dial" in twiml
+    text_sid = "SM" + "7" * 32
+    status, _ = run(
+        qtbot,
+        ui_app.post(
+            "sms", {"MessageSid": text_sid, "From": CALLER, "To": BUSINESS, "Body": "hello?"}
+        ),
+    )
+    assert status == 200  # Twilio never sends an inbound text again: no error answer
 
     page.refresh()
     qtbot.waitUntil(
@@ -94,14 +107,19 @@ def test_the_connection_page_shows_refused_totals_and_unsaved_calls_in_words(
     assert lines[1].startswith("• 3 to /twilio/sms: invalid signature (answered 403, last ")
     assert lines[2].startswith("• 1 to /twilio/voice: invalid signature (answered 403, last ")
     assert not page.unsaved.isHidden()
-    assert page.unsaved.text().startswith(f"1 call answered but not saved yet ({lost})")
+    assert page.unsaved.text().startswith(
+        f"1 call answered but not saved yet ({lost}). "
+        f"1 text received but not saved yet ({text_sid})."
+    )
     assert "Free some disk space" in page.unsaved.text()
-    assert page.summary.text().startswith("Receiving, but some answered calls are not saved")
+    assert page.summary.text().startswith("Receiving, but some calls or texts are not saved")
 
     # The write lands once the database takes it again: the warning goes away.
     run(qtbot, _execute(ui_app, SQLITE_UNBLOCK if sqlite else PG_UNBLOCK))
-    qtbot.waitUntil(lambda: not engine.unsaved_calls, timeout=10_000)
+    qtbot.waitUntil(lambda: not engine.unsaved_calls and not engine.unsaved_texts, timeout=10_000)
     page.refresh()
     qtbot.waitUntil(lambda: page.unsaved.isHidden(), timeout=5000)
     assert page.summary.text().startswith("Healthy")
     run(qtbot, ui_app.idle())
+    threads = run(qtbot, ui_app.inbox.conversations(limit=10))
+    assert any(row.phone == CALLER for row in threads)  # the text landed after all
