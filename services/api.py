@@ -20,6 +20,7 @@ from services.health import (
     ConnectionEntry,
     DatabaseCheck,
     HealthSnapshot,
+    OfficeBusiness,
     OfficeDatabaseDetails,
 )
 from services.settings import Settings
@@ -141,6 +142,11 @@ class OfficeDatabaseApi(Protocol):
 
     async def leave(self) -> OfficeDatabaseDetails:
         """Use this PC's own database again from the next start."""
+        ...
+
+    async def office_business(self) -> OfficeBusiness | None:
+        """The business the joined office database is set up for (None: no database
+        joined, or nobody has answered the business questions there yet)."""
         ...
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "DatabaseCheck",
     "HealthSnapshot",
     "NumberWebhooks",
+    "OfficeBusiness",
     "OfficeDatabaseDetails",
     "RefusalCount",
     "WebhookRow",
@@ -171,3 +172,11 @@ class OfficeDatabaseDetails:
     source: str  # environment (FRONTDESK_DATABASE_URL) | this-pc | own
     joined: str  # the URL stored on this PC for the next start ("" = its own SQLite)
     restart_needed: bool  # what is stored differs from what runs
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeBusiness:
+    """The business an office database is already set up for (its shared settings)."""
+
+    name: str
+    phone_number: str
