@@ -36,9 +36,10 @@ INTRO = (
 class OfficeDatabaseBox(QGroupBox):
     """``first_run``: shown by the first-run wizard, where the app starts on the joined
     database right after (no restart to ask for). :attr:`joined` is emitted once a
-    database passed the test and was stored for this PC."""
+    database passed the test and was stored for this PC, :attr:`left` once it was dropped."""
 
     joined = Signal(object)  # the DatabaseCheck that passed
+    left = Signal()  # this PC uses its own database again
 
     def __init__(
         self, api: OfficeDatabaseApi, parent: QWidget | None = None, *, first_run: bool = False
@@ -103,6 +104,8 @@ class OfficeDatabaseBox(QGroupBox):
             text = f"{where} (set by FRONTDESK_DATABASE_URL on this PC: it overrides this box)"
         elif details.shared:
             text = f"{where}: the office's database"
+        elif self._first_run and details.joined:
+            text = f"{details.joined}: the office's database, from when you finish"
         else:
             text = f"this PC's own database ({where})"
         if details.restart_needed and not self._first_run:
@@ -180,6 +183,7 @@ class OfficeDatabaseBox(QGroupBox):
             self.url.clear()
             self.show_details(details)
             self._say("This PC uses its own database from the next start.")
+            self.left.emit()
 
         self.tasks.spawn(
             self._api.leave(),

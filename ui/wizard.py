@@ -204,6 +204,7 @@ class OfficePage(QWizardPage):
         self._api = api
         self.box = OfficeDatabaseBox(api, first_run=True)
         self.box.joined.connect(lambda _check: self._read_business())
+        self.box.left.connect(self._left)
         self.status = QLabel("")
         self.status.setObjectName("officeStatus")
         self.status.setWordWrap(True)
@@ -247,6 +248,12 @@ class OfficePage(QWizardPage):
             done=found,
             failed=failed,
         )
+
+    def _left(self) -> None:
+        self.checked = False
+        self.business = None
+        self.status.setText("")
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return self.checked

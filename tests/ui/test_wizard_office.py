@@ -148,6 +148,17 @@ def test_a_pc_joining_a_new_office_database_answers_the_business_questions_there
     _join(qtbot, wizard, url, "right-one")
     assert wizard.office is not None
     assert wizard.office.status.text().startswith("Joined. The office's database is new")
+    page = wizard.office
+    page.box.leave_button.click()  # changed their mind: Next waits for a joined database
+    qtbot.waitUntil(lambda: not page.checked, timeout=8000)
+    assert not (tmp_path / "this-pc.json").exists() or "database_url" not in json.loads(
+        (tmp_path / "this-pc.json").read_text()
+    )
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    page.box.url.setText(url)
+    page.box.password.setText("right-one")
+    page.box.join_button.click()
+    qtbot.waitUntil(lambda: page.checked, timeout=15_000)
     _next(qtbot, wizard)
     assert wizard.currentId() == FirstRunWizard.OFFICE_BUSINESS
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()  # name first
