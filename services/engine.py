@@ -516,6 +516,7 @@ class Engine:
         return list(self._unsaved_texts)
 
     async def _retry_text(self, message: InboundMessage, arrived: datetime) -> None:
+        """Write a text whose first write failed, on a call record's retry schedule."""
         delays = self.voice_record_retries
         for attempt, delay in enumerate(delays, start=1):
             await asyncio.sleep(delay)
