@@ -7,6 +7,7 @@ composition root of the UI: every page gets its services through its constructor
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -407,7 +408,9 @@ class Shell:
 
         if not self._interactive() or not await needs_first_run(self.config, store):
             return None
-        wizard = FirstRunWizard()
+        from desktop.office_database import DesktopOfficeDatabase
+
+        wizard = FirstRunWizard(office=DesktopOfficeDatabase(self.config, store))
         finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
         def done(code: int) -> None:
@@ -424,6 +427,11 @@ class Shell:
             wizard.deleteLater()
         outcome = await store_answers(self.config, store, result)
         self.log_secrets.extend(outcome.secrets)
+        if outcome.database_url:  # joined the office's database: run on it from now on
+            self.config = dataclasses.replace(self.config, database_url=outcome.database_url)
+            password = await asyncio.to_thread(store.load_database_password)
+            if password:
+                self.log_secrets.append(password)
         return outcome
 
     async def main(self) -> int:

@@ -149,7 +149,27 @@ def workspace_problem(exc: BaseException, config: AppConfig) -> str | None:
         )
     if isinstance(exc, OperationalError) and "disk is full" in text:
         return f"the disk holding {where} is full: {_FREE_SPACE}"
+    if isinstance(exc, OperationalError) and "disk i/o error" in text and disk_full(where):
+        # SQLite says "disk I/O error" when the WAL index (-shm) cannot grow.
+        return f"the disk holding {where} is full: {_FREE_SPACE}"
     return None
+
+
+DISK_FULL_BELOW = 1 << 20  # bytes free
+
+
+def disk_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` (or its nearest existing parent) has
+    less than :data:`DISK_FULL_BELOW` bytes left for us."""
+    import shutil
+
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free < DISK_FULL_BELOW
+    except OSError:
+        return False
 
 
 # ---- settings and export: plain synchronous database work ----------------------------
@@ -161,27 +181,41 @@ def _open_db(config: AppConfig, *, read_only_ok: bool = False) -> Any:
     from services.storage.database import Database, sqlite_writable
 
     if read_only_ok and not sqlite_writable(config.database_url):
-        from sqlalchemy.engine import make_url
-
-        path = Path(make_url(config.database_url).database or "")
-        if not path.is_file():
-            raise UsageError(f"no Frontdesk database at {path} (and its folder is read-only)")
-        db = Database(config.database_url, read_only=True)
-        if not migrate.is_current(db.engine):
-            db.close()
-            raise UsageError(
-                f"the database at {path} is from an older Frontdesk and its folder is "
-                "read-only: make it writable once so it can be upgraded"
-            )
-        return db
+        return _open_read_only(config)
     if not sqlite_writable(config.database_url):
         raise PermissionError(errno.EROFS, "not writable", str(config.data_dir))
     db = Database(config.database_url)
     try:
         migrate.upgrade(db.engine)
-    except BaseException:
+    except BaseException as exc:
         db.close()
+        if read_only_ok and _is_sqlite(config) and workspace_problem(exc, config) is not None:
+            # A full disk: reading needs no space, so open what is stored read-only.
+            return _open_read_only(config)
         raise
+    return db
+
+
+def _is_sqlite(config: AppConfig) -> bool:
+    return config.database_url.startswith("sqlite")
+
+
+def _open_read_only(config: AppConfig) -> Any:
+    from sqlalchemy.engine import make_url
+
+    from services.storage import migrate
+    from services.storage.database import Database
+
+    path = Path(make_url(config.database_url).database or "")
+    if not path.is_file():
+        raise UsageError(f"no Frontdesk database at {path} (and its folder cannot be written)")
+    db = Database(config.database_url, read_only=True)
+    if not migrate.is_current(db.engine):
+        db.close()
+        raise UsageError(
+            f"the database at {path} is from an older Frontdesk and its folder cannot be "
+            "written: make room (or make it writable) once so it can be upgraded"
+        )
     return db
 
 

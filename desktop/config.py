@@ -76,7 +76,7 @@ def resolve(
     return AppConfig(
         data_dir=folder,
         database_url=env.get("FRONTDESK_DATABASE_URL")
-        or _joined_database(folder, database_password)
+        or joined_database(folder, database_password)
         or default_sqlite_url(folder),
         host=host or "127.0.0.1",
         port=port,
@@ -85,7 +85,9 @@ def resolve(
     )
 
 
-def _joined_database(folder: Path, password: Callable[[], str | None] | None) -> str | None:
+def joined_database(folder: Path, password: Callable[[], str | None] | None = None) -> str | None:
+    """The office database this PC joined (``this-pc.json`` in ``folder``), with its
+    password from the keyring (``password``, default the OS keyring); None if none."""
     url = ThisPc(folder).database_url
     if url is None:
         return None

@@ -10,14 +10,21 @@ with its fields) and returns a :class:`FirstRunOutcome` saying how the app start
   OS keyring. With no keyring the app still goes live for this run on the typed
   credentials (held in memory only) and ``notice`` says, in plain words, what to do so
   Frontdesk remembers them next time.
+- "This office shares a database" (``joined_office``): the wizard has stored the
+  office database's URL for this PC (``this-pc.json``, the password in the keyring);
+  the answers go to that database and the outcome's ``database_url`` is what the app
+  runs on from now on. A PC joining an office set up already brings no business
+  answers (the office's settings stand); it stores only its own Twilio secrets.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from desktop.config import AppConfig
+from desktop.config import AppConfig, joined_database
 from desktop.live import save_first_run, session_store
 from services.credentials import (
     CredentialsError,
@@ -69,6 +76,7 @@ class FirstRunOutcome:
     notice: str = ""
     error: str = ""
     secrets: tuple[str, ...] = ()
+    database_url: str | None = None  # the office database joined (with its password)
 
 
 def demo_answers(settings: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +92,18 @@ async def store_answers(
 ) -> FirstRunOutcome:
     """Store the wizard's answers (see the module docstring); never raises for a missing
     keyring."""
+    office_url: str | None = None
+    if getattr(result, "joined_office", False):
+        office_url = await asyncio.to_thread(
+            joined_database, config.data_dir, store.load_database_password
+        )
+        if office_url is not None:
+            config = dataclasses.replace(config, database_url=office_url)
+    outcome = await _store(config, store, result)
+    return dataclasses.replace(outcome, database_url=office_url)
+
+
+async def _store(config: AppConfig, store: CredentialStore, result: Answers) -> FirstRunOutcome:
     if result.mode == "demo" or not (result.twilio_account_sid and result.twilio_auth_token):
         await save_first_run(config, store, result.settings, None)
         return FirstRunOutcome(None, demo_answers(result.settings))

@@ -57,6 +57,7 @@ class RuntimeHealth:
             rejected=await self._rejected(),
             refused=await rt.refusals.counts(),
             unsaved_calls=rt.engine.unsaved_calls,
+            unsaved_texts=rt.engine.unsaved_texts,
             office_shared=rt.office.shared,
             pc_name=rt.pc_name,
             holding=rt.holding,

@@ -30,7 +30,8 @@ class LiveSetupError(RuntimeError):
     """Frontdesk cannot go live yet; the message says what to set."""
 
 
-def _load_settings(config: AppConfig) -> settings_mod.Settings:
+def load_settings(config: AppConfig) -> settings_mod.Settings:
+    """The workspace's settings (its schema brought up to date first)."""
     db = Database(config.database_url)
     try:
         migrate.upgrade(db.engine)
@@ -101,7 +102,7 @@ async def needs_first_run(config: AppConfig, store: CredentialStore) -> bool:
             creds = None
         if creds is not None:
             return False
-        cfg = _load_settings(config)
+        cfg = load_settings(config)
         return not cfg["business.phone_number"] and not cfg["business.name"]
 
     return await asyncio.to_thread(check)
@@ -146,7 +147,7 @@ async def build_live_runtime(config: AppConfig, store: CredentialStore) -> Runti
     on worker threads: the GUI loop stays responsive meanwhile.
     """
     creds = await asyncio.to_thread(load_credentials, store)
-    cfg = await asyncio.to_thread(_load_settings, config)
+    cfg = await asyncio.to_thread(load_settings, config)
     factory = await asyncio.to_thread(endpoint_factory, config, cfg, store)
     gateway = TwilioGateway(
         creds.account_sid,

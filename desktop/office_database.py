@@ -8,15 +8,16 @@ the OS keyring; both are read at the next start (desktop/config.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
 
-from desktop.config import AppConfig
+from desktop.config import AppConfig, joined_database
 from services import office_db
 from services.api import ConnectionRefused
 from services.credentials import CredentialsError, CredentialStore
-from services.health import DatabaseCheck, OfficeDatabaseDetails
+from services.health import DatabaseCheck, OfficeBusiness, OfficeDatabaseDetails
 from services.this_pc import ThisPc
 
 log = logging.getLogger(__name__)
@@ -96,3 +97,21 @@ class DesktopOfficeDatabase:
 
         await asyncio.to_thread(forget)
         return await self.details()
+
+    def joined_url(self) -> str | None:
+        """The joined office database's URL with its password (None: none joined)."""
+        return joined_database(self._config.data_dir, self._credentials.load_database_password)
+
+    async def office_business(self) -> OfficeBusiness | None:
+        from desktop.live import load_settings
+
+        url = await asyncio.to_thread(self.joined_url)
+        if url is None:
+            return None
+        # Brings a brand-new office database's schema up to date, as its first start would.
+        cfg = await asyncio.to_thread(
+            load_settings, dataclasses.replace(self._config, database_url=url)
+        )
+        name: str = cfg["business.name"]
+        phone: str = cfg["business.phone_number"]
+        return OfficeBusiness(name, phone) if name or phone else None

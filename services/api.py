@@ -21,6 +21,7 @@ from services.health import (
     DatabaseCheck,
     HealthSnapshot,
     MessagingProblem,
+    OfficeBusiness,
     OfficeDatabaseDetails,
 )
 from services.settings import Settings
@@ -168,6 +169,11 @@ class OfficeDatabaseApi(Protocol):
 
     async def leave(self) -> OfficeDatabaseDetails:
         """Use this PC's own database again from the next start."""
+        ...
+
+    async def office_business(self) -> OfficeBusiness | None:
+        """The business the joined office database is set up for (None: no database
+        joined, or nobody has answered the business questions there yet)."""
         ...
 
 

@@ -105,6 +105,7 @@ class Engine:
         self.voice_record_budget = VOICE_RECORD_BUDGET
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
+        self._unsaved_texts: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
         bus.subscribe(self._on_event)
         self.lookups = Lookups(db, carrier, bus, clock)
         self.voicemails = Voicemails(
@@ -656,9 +657,58 @@ class Engine:
 
     # ---- messaging -------------------------------------------------------------------
     async def inbound_message(self, message: InboundMessage) -> str:
-        """A text arrived: thread it, mark it unread, cancel follow-ups, honour keywords."""
-        await self._inbound(message, received_at=None)
+        """A text arrived: thread it, mark it unread, cancel follow-ups, honour keywords.
+
+        A text whose write fails (a full disk, the database gone) is not answered with
+        an error: Twilio does not send an inbound text again. It is kept in memory and
+        written in the background until it lands, listed in :attr:`unsaved_texts`
+        meanwhile (and if this process ends first, the next start's catch-up fetches it
+        from Twilio's message log).
+        """
+        arrived = self._clock.now()
+        try:
+            await self._inbound(message, received_at=arrived, answer_help=True)
+        except Exception as exc:
+            self._unsaved_texts.append(message.message_sid)
+            log.warning(
+                "saving text %s from %s failed (%s); retrying in the background",
+                message.message_sid,
+                message.from_,
+                type(exc).__name__,
+            )
+            self._background.spawn(
+                self._retry_text(message, arrived), name=f"text {message.message_sid}"
+            )
         return twiml.empty()
+
+    @property
+    def unsaved_texts(self) -> list[str]:
+        """MessageSids of inbound texts whose write is still being retried or never
+        landed (newest last): the health page shows them."""
+        return list(self._unsaved_texts)
+
+    async def _retry_text(self, message: InboundMessage, arrived: datetime) -> None:
+        """Write a text whose first write failed, on a call record's retry schedule."""
+        delays = self.voice_record_retries
+        for attempt, delay in enumerate(delays, start=1):
+            await asyncio.sleep(delay)
+            try:
+                await self._inbound(message, received_at=arrived, answer_help=True)
+            except Exception as exc:
+                if attempt == len(delays):
+                    log.error(
+                        "text %s from %s could not be saved: %s (it stays in Twilio's "
+                        "message log; the next start fetches it)",
+                        message.message_sid,
+                        message.from_,
+                        exc,
+                    )
+                    return
+                continue
+            with contextlib.suppress(ValueError):
+                self._unsaved_texts.remove(message.message_sid)
+            log.info("text %s saved after %d retries", message.message_sid, attempt)
+            return
 
     async def catch_up_message(self, form: Mapping[str, str], *, received_at: datetime) -> bool:
         """An inbound text found in Twilio's log that arrived while we were not listening.
@@ -668,9 +718,13 @@ class Engine:
         parsed like the webhook's (:class:`~services.webhook_fields.BadWebhook` when it
         cannot be used).
         """
-        return await self._inbound(parse_inbound_message(form), received_at=received_at)
+        return await self._inbound(
+            parse_inbound_message(form), received_at=received_at, answer_help=False
+        )
 
-    async def _inbound(self, message: InboundMessage, *, received_at: datetime | None) -> bool:
+    async def _inbound(
+        self, message: InboundMessage, *, received_at: datetime, answer_help: bool
+    ) -> bool:
         message_sid, from_raw, body = message.message_sid, message.from_, message.body
         media = [{"url": url, "content_type": kind} for url, kind in message.media]
 
@@ -679,7 +733,7 @@ class Engine:
             if s.scalar(select(Message.id).where(Message.sid == message_sid)) is not None:
                 return None, None  # a retry of a message we already have
             cfg = self._settings(s)
-            now = received_at or self._clock.now()
+            now = received_at
             check = phones.classify(from_raw, cfg["business.default_region"])
             contact = records.contact_for(s, check.e164 or from_raw, now)
             conversation = records.conversation_for(s, contact)
@@ -716,7 +770,7 @@ class Engine:
                 uow, ConversationChanged(conversation.id, contact.id), ContactChanged(contact.id)
             )
             uow.commit()
-            if word == "help" and not contact.opted_out and received_at is None:
+            if word == "help" and not contact.opted_out and answer_help:
                 return contact.id, self.outbox.render(cfg, "templates.help", contact)
             return contact.id, None
 

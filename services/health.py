@@ -18,6 +18,7 @@ __all__ = [
     "HealthSnapshot",
     "MessagingProblem",
     "NumberWebhooks",
+    "OfficeBusiness",
     "OfficeDatabaseDetails",
     "RefusalCount",
     "WebhookRow",
@@ -102,6 +103,8 @@ class HealthSnapshot:
     refused: list[RefusalCount] = field(default_factory=list)  # totals, most first
     # CallSids answered whose record has not been saved (yet): never silently lost.
     unsaved_calls: list[str] = field(default_factory=list)
+    # MessageSids of inbound texts received whose record has not been saved (yet).
+    unsaved_texts: list[str] = field(default_factory=list)
     # The office (several PCs on one PostgreSQL database; on SQLite: not shared, holding).
     office_shared: bool = False
     pc_name: str = ""  # this PC's name
@@ -127,6 +130,7 @@ class HealthSnapshot:
             and not self.wiring_error
             and not self.disconnected
             and not self.unsaved_calls
+            and not self.unsaved_texts
         )
 
 
@@ -184,3 +188,11 @@ class OfficeDatabaseDetails:
     source: str  # environment (FRONTDESK_DATABASE_URL) | this-pc | own
     joined: str  # the URL stored on this PC for the next start ("" = its own SQLite)
     restart_needed: bool  # what is stored differs from what runs
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeBusiness:
+    """The business an office database is already set up for (its shared settings)."""
+
+    name: str
+    phone_number: str

@@ -13,6 +13,7 @@ number; on a desk client it offers "Take over the number" (the composition root 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
@@ -33,7 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import ConnectionRefused, HealthApi
-from services.health import HealthSnapshot, WebhookRow
+from services.health import HealthSnapshot, RefusalCount, WebhookRow
+from ui import theme
 from ui.messaging_banner import problem_text
 from ui.widgets.tasks import TaskRunner
 
@@ -45,10 +47,51 @@ TUNNEL_WORDS = {
     "none": "No public endpoint",
 }
 TAKEOVER_PATIENCE_MS = 20_000
+REFUSAL_KINDS_SHOWN = 6
+UNSAVED_SHOWN = 5
 
 
 def _when(at: datetime) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def refused_words(counts: list[RefusalCount]) -> str:
+    """The refused-request totals in plain words (most first), a line per path and reason."""
+    if not counts:
+        return "No request has been refused."
+    total = sum(c.count for c in counts)
+    lines = [f"Refused in all: {total:,} request{'s' if total != 1 else ''}."]
+    for c in counts[:REFUSAL_KINDS_SHOWN]:
+        lines.append(
+            f"• {c.count:,} to {c.path}: {c.reason} (answered {c.status}, last {_when(c.last_at)})"
+        )
+    if len(counts) > REFUSAL_KINDS_SHOWN:
+        rest = sum(c.count for c in counts[REFUSAL_KINDS_SHOWN:])
+        lines.append(f"• {rest:,} more for other reasons")
+    return "\n".join(lines)
+
+
+def unsaved_words(call_sids: Sequence[str], text_sids: Sequence[str] = ()) -> str:
+    """Calls answered and texts received whose record is not saved, in plain words
+    ("" when none)."""
+    parts = []
+    for sids, one, many in (
+        (call_sids, "call answered", "calls answered"),
+        (text_sids, "text received", "texts received"),
+    ):
+        if not sids:
+            continue
+        n = len(sids)
+        shown = ", ".join(sids[-UNSAVED_SHOWN:])
+        more = f" and {n - UNSAVED_SHOWN} more" if n > UNSAVED_SHOWN else ""
+        parts.append(f"{n} {one if n == 1 else many} but not saved yet ({shown}{more}).")
+    if not parts:
+        return ""
+    return " ".join(parts) + (
+        " Frontdesk keeps trying for a while; one still listed here was not saved: the "
+        "caller's number is in the log. Free some disk space or check the database "
+        "connection."
+    )
 
 
 def _label() -> QLabel:
@@ -128,6 +171,14 @@ class HealthPage(QWidget):
         sform = QVBoxLayout(seen)
         self.last_accepted = _label()
         sform.addWidget(self.last_accepted)
+        self.unsaved = _label()
+        self.unsaved.setObjectName("unsavedCalls")
+        self.unsaved.setStyleSheet(theme.error_style())
+        self.unsaved.hide()
+        sform.addWidget(self.unsaved)
+        self.refused_totals = _label()
+        self.refused_totals.setObjectName("refusedTotals")
+        sform.addWidget(self.refused_totals)
         sform.addWidget(QLabel("Refused requests (newest first):"))
         self.rejected = QTableWidget(0, 4)
         self.rejected.setHorizontalHeaderLabels(
@@ -277,6 +328,11 @@ class HealthPage(QWidget):
             summary = "Not receiving: Twilio cannot reach this PC yet (no public URL)."
         elif snap.number is not None and not snap.number.points_here:
             summary = "Not receiving: the number's webhooks point somewhere else."
+        elif snap.unsaved_calls or snap.unsaved_texts:
+            summary = (
+                "Receiving, but some calls or texts are not saved yet: see "
+                '"Webhooks received" below.'
+            )
         else:
             summary = snap.number_error or "Not receiving."
         self.summary.setText(summary)
@@ -322,6 +378,9 @@ class HealthPage(QWidget):
             if last is not None
             else "No webhook received since Frontdesk started."
         )
+        self.unsaved.setText(unsaved_words(snap.unsaved_calls, snap.unsaved_texts))
+        self.unsaved.setVisible(bool(snap.unsaved_calls or snap.unsaved_texts))
+        self.refused_totals.setText(refused_words(snap.refused))
         self._fill_rejected(snap.rejected)
         problem = snap.messaging
         self.texting.setVisible(problem is not None)

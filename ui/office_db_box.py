@@ -8,6 +8,7 @@ is never filled from storage.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -33,10 +34,20 @@ INTRO = (
 
 
 class OfficeDatabaseBox(QGroupBox):
-    def __init__(self, api: OfficeDatabaseApi, parent: QWidget | None = None) -> None:
+    """``first_run``: shown by the first-run wizard, where the app starts on the joined
+    database right after (no restart to ask for). :attr:`joined` is emitted once a
+    database passed the test and was stored for this PC, :attr:`left` once it was dropped."""
+
+    joined = Signal(object)  # the DatabaseCheck that passed
+    left = Signal()  # this PC uses its own database again
+
+    def __init__(
+        self, api: OfficeDatabaseApi, parent: QWidget | None = None, *, first_run: bool = False
+    ) -> None:
         super().__init__("This office shares a database", parent)
         self.setObjectName("officeDatabaseBox")
         self._api = api
+        self._first_run = first_run
         self.tasks = TaskRunner(self)
         self.details: OfficeDatabaseDetails | None = None
         self.last_check: DatabaseCheck | None = None
@@ -93,9 +104,11 @@ class OfficeDatabaseBox(QGroupBox):
             text = f"{where} (set by FRONTDESK_DATABASE_URL on this PC: it overrides this box)"
         elif details.shared:
             text = f"{where}: the office's database"
+        elif self._first_run and details.joined:
+            text = f"{details.joined}: the office's database, from when you finish"
         else:
             text = f"this PC's own database ({where})"
-        if details.restart_needed:
+        if details.restart_needed and not self._first_run:
             text += "\nRestart Frontdesk to switch to " + (
                 details.joined or "this PC's own database"
             )
@@ -138,12 +151,16 @@ class OfficeDatabaseBox(QGroupBox):
         def done(check: DatabaseCheck) -> None:
             self._checked(
                 check,
-                "Saved for this PC. Restart Frontdesk to work on the office's database "
+                "Saved for this PC: Frontdesk works on the office's database when you "
+                "finish (PostgreSQL {version})."
+                if self._first_run
+                else "Saved for this PC. Restart Frontdesk to work on the office's database "
                 "(PostgreSQL {version}).",
             )
             if check.ok:
                 self.password.clear()
                 self.load()
+                self.joined.emit(check)
 
         def refused(exc: BaseException) -> bool:
             if isinstance(exc, ConnectionRefused):
@@ -166,6 +183,7 @@ class OfficeDatabaseBox(QGroupBox):
             self.url.clear()
             self.show_details(details)
             self._say("This PC uses its own database from the next start.")
+            self.left.emit()
 
         self.tasks.spawn(
             self._api.leave(),

@@ -2,7 +2,11 @@
 
 Business name (and time zone), "Connect my Twilio number" (Account SID, auth token,
 number) or "Try the demo", the phones to ring, and the two main texts prefilled from
-the defaults. Every page is checked in place before Next. The wizard only collects:
+the defaults. With an :class:`~services.api.OfficeDatabaseApi` it also offers "This
+office shares a database": a new PC joins the office's PostgreSQL database (tested on
+the spot; the URL stored for this PC, the password in its keyring) and, when that
+office is set up already, skips the business questions (only this PC's Twilio details
+remain). Every page is checked in place before Next. The wizard only collects:
 :meth:`FirstRunWizard.result` returns a :class:`WizardResult` and the caller stores the
 settings (one ``update_settings`` call) and the credentials (the OS keyring).
 """
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import available_timezones
 
 from PySide6.QtCore import Qt, QTimeZone
@@ -29,7 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from services import templates
+from services.api import OfficeDatabaseApi
+from services.health import OfficeBusiness
 from services.settings import SettingsError, validate
+from ui.office_db_box import OfficeDatabaseBox
 from ui.settings.fields import ErrorLabel, ListEditor, check_phone, display_phone, hint_label
 from ui.settings.template_editor import TemplateEditor
 
@@ -49,6 +56,7 @@ class WizardResult:
     twilio_auth_token: str | None = None
     twilio_number: str | None = None
     ngrok_authtoken: str | None = None
+    joined_office: bool = False  # this PC joined the office's database (this-pc.json)
 
 
 def system_timezone() -> str:
@@ -64,13 +72,22 @@ def _error_text(exc: SettingsError, key: str) -> str:
 
 
 class BusinessPage(QWizardPage):
-    def __init__(self) -> None:
+    """The business's name and time zone; on the first page (``modes``) also how to
+    start, and with ``office`` the "This office shares a database" choice."""
+
+    def __init__(self, *, modes: bool = True, office: bool = False) -> None:
         super().__init__()
-        self.setTitle("Welcome to Frontdesk")
-        self.setSubTitle(
-            "When a call goes unanswered, Frontdesk texts the caller back within seconds "
-            "and their reply lands here. First, a few questions."
-        )
+        if modes:
+            self.setTitle("Welcome to Frontdesk")
+            self.setSubTitle(
+                "When a call goes unanswered, Frontdesk texts the caller back within "
+                "seconds and their reply lands here. First, a few questions."
+            )
+        else:
+            self.setTitle("Your business")
+            self.setSubTitle(
+                "The office's database is new: these answers are shared by every PC of the office."
+            )
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.name = QLineEdit()
@@ -101,13 +118,24 @@ class BusinessPage(QWizardPage):
         tz_column.addWidget(self.timezone_error)
         form.addRow("Time zone", tz_column)
 
+        # Parented at once: a choice not offered stays a hidden child, never a loose widget.
+        self.live = QRadioButton("Connect my Twilio number", self)
+        self.live.setObjectName("modeLive")
+        self.demo = QRadioButton("Try the demo (a simulated phone line, nothing is sent)", self)
+        self.demo.setObjectName("modeDemo")
+        self.office = QRadioButton(
+            "This office shares a database: join it (another PC of the office is set up)", self
+        )
+        self.office.setObjectName("modeOffice")
+        self.live.setChecked(True)
+        for radio in (self.live, self.demo, self.office):
+            radio.toggled.connect(lambda _: self._mode_changed())
+        if not modes:
+            for radio in (self.live, self.demo, self.office):
+                radio.hide()
+            return
         form.addRow(QLabel(""))
         form.addRow(QLabel("<b>How do you want to start?</b>"))
-        self.live = QRadioButton("Connect my Twilio number")
-        self.live.setObjectName("modeLive")
-        self.demo = QRadioButton("Try the demo (a simulated phone line, nothing is sent)")
-        self.demo.setObjectName("modeDemo")
-        self.live.setChecked(True)
         form.addRow(self.live)
         form.addRow(
             hint_label(
@@ -116,11 +144,29 @@ class BusinessPage(QWizardPage):
             )
         )
         form.addRow(self.demo)
+        if office:
+            form.addRow(self.office)
+            form.addRow(
+                hint_label(
+                    "Several PCs work on the same customers through one PostgreSQL "
+                    "database; the business questions are then answered already."
+                )
+            )
+        else:
+            self.office.hide()
+
+    def _mode_changed(self) -> None:
+        joining = self.office.isChecked()
+        self.name.setEnabled(not joining)
+        self.timezone.setEnabled(not joining)
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return bool(self.name.text().strip())
+        return self.office.isChecked() or bool(self.name.text().strip())
 
     def validatePage(self) -> bool:
+        if self.office.isChecked():
+            return True  # the office's database has (or asks for) the answers
         ok = True
         try:
             validate("business.name", self.name.text())
@@ -137,7 +183,88 @@ class BusinessPage(QWizardPage):
         return ok
 
     def nextId(self) -> int:
-        return FirstRunWizard.TWILIO if self.live.isChecked() else FirstRunWizard.PHONES
+        if self.office.isChecked():
+            return FirstRunWizard.OFFICE
+        if self.demo.isChecked():
+            return FirstRunWizard.PHONES
+        return FirstRunWizard.TWILIO
+
+
+class OfficePage(QWizardPage):
+    """Join the office's database: tested on the spot, stored for this PC; then reads
+    whether that office is set up already (:attr:`business`)."""
+
+    def __init__(self, api: OfficeDatabaseApi) -> None:
+        super().__init__()
+        self.setTitle("Join the office's database")
+        self.setSubTitle(
+            "The address and password of the office's PostgreSQL database: whoever set "
+            "up the first PC or the office server has them."
+        )
+        self._api = api
+        self.box = OfficeDatabaseBox(api, first_run=True)
+        self.box.joined.connect(lambda _check: self._read_business())
+        self.box.left.connect(self._left)
+        self.status = QLabel("")
+        self.status.setObjectName("officeStatus")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.box)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.checked = False  # joined, and the office's settings read
+        self.business: OfficeBusiness | None = None
+
+    def initializePage(self) -> None:
+        self.box.load()
+
+    def _read_business(self) -> None:
+        self.checked = False
+        self.status.setText("Reading the office's settings…")
+        self.completeChanged.emit()
+
+        def found(business: OfficeBusiness | None) -> None:
+            self.business = business
+            self.checked = True
+            if business is not None:
+                self.status.setText(
+                    f"Joined {business.name or business.phone_number}: the business "
+                    "questions are answered already. Next: this PC's Twilio details."
+                )
+            else:
+                self.status.setText(
+                    "Joined. The office's database is new: next, the business questions "
+                    "(every PC of the office shares the answers)."
+                )
+            self.completeChanged.emit()
+
+        def failed(exc: BaseException) -> bool:
+            self.status.setText(f"Could not read the office's settings: {exc}")
+            return True
+
+        self.box.tasks.spawn(
+            self._api.office_business(),
+            what="read the office's settings",
+            done=found,
+            failed=failed,
+        )
+
+    def _left(self) -> None:
+        self.checked = False
+        self.business = None
+        self.status.setText("")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.checked
+
+    def nextId(self) -> int:
+        if self.business is not None:
+            return FirstRunWizard.TWILIO
+        return FirstRunWizard.OFFICE_BUSINESS
+
+    def cleanupPage(self) -> None:
+        self.box.shutdown()
 
 
 class TwilioPage(QWizardPage):
@@ -216,7 +343,7 @@ class TwilioPage(QWizardPage):
             ok = False
         try:
             url = self.normalised_public_url()
-            if not url and not self.ngrok.text().strip():
+            if not url and not self.ngrok.text().strip() and not self._office_set_up():
                 raise SettingsError(
                     "Twilio must reach this PC: paste an ngrok authtoken, or a public URL"
                 )
@@ -231,8 +358,21 @@ class TwilioPage(QWizardPage):
     def normalised_public_url(self) -> str:
         return str(validate("tunnel.public_url", self.public_url.text().strip()))
 
+    def _office_set_up(self) -> bool:
+        wizard = self.wizard()
+        return isinstance(wizard, FirstRunWizard) and wizard.office_set_up
+
+    def initializePage(self) -> None:
+        wizard = cast("FirstRunWizard", self.wizard())
+        office = wizard.office.business if wizard.office is not None else None
+        if wizard.office_set_up and office is not None and not self.number.text().strip():
+            self.number.setText(office.phone_number)
+            self.ngrok.setPlaceholderText(
+                "Optional: the PC holding the number receives the calls and texts"
+            )
+
     def nextId(self) -> int:
-        return FirstRunWizard.PHONES
+        return -1 if self._office_set_up() else FirstRunWizard.PHONES
 
 
 class PhonesPage(QWizardPage):
@@ -268,6 +408,9 @@ class PhonesPage(QWizardPage):
         self.error.show_error(None)
         return True
 
+    def nextId(self) -> int:
+        return FirstRunWizard.TEXTS
+
 
 class TextsPage(QWizardPage):
     def __init__(self) -> None:
@@ -296,20 +439,25 @@ class TextsPage(QWizardPage):
     def validatePage(self) -> bool:
         return all(editor.error is None for editor in self.editors.values())
 
+    def nextId(self) -> int:
+        return -1  # the last page
+
 
 class FirstRunWizard(QWizard):
     """The first-run wizard. ``exec()`` it, then read :meth:`result`."""
 
-    BUSINESS, TWILIO, PHONES, TEXTS = range(4)
+    BUSINESS, TWILIO, PHONES, TEXTS, OFFICE, OFFICE_BUSINESS = range(6)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, office: OfficeDatabaseApi | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("firstRunWizard")
         self.setWindowTitle("Set up Frontdesk")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setMinimumSize(760, 620)
-        self.business = BusinessPage()
+        self.business = BusinessPage(office=office is not None)
         self.twilio = TwilioPage()
         self.phones = PhonesPage()
         self.texts = TextsPage()
@@ -317,6 +465,12 @@ class FirstRunWizard(QWizard):
         self.setPage(self.TWILIO, self.twilio)
         self.setPage(self.PHONES, self.phones)
         self.setPage(self.TEXTS, self.texts)
+        self.office: OfficePage | None = None
+        self.office_business = BusinessPage(modes=False)
+        self.setPage(self.OFFICE_BUSINESS, self.office_business)  # reached from OFFICE only
+        if office is not None:
+            self.office = OfficePage(office)
+            self.setPage(self.OFFICE, self.office)
         self.setStartId(self.BUSINESS)
         self.currentIdChanged.connect(self._page_shown)
 
@@ -328,30 +482,47 @@ class FirstRunWizard(QWizard):
             except SettingsError:
                 phone = ""
             for editor in self.texts.editors.values():
-                editor.set_context(self.business.name.text().strip(), phone, "")
+                editor.set_context(self._business_page().name.text().strip(), phone, "")
+
+    @property
+    def joining_office(self) -> bool:
+        """This PC joins the office's shared database."""
+        return self.office is not None and self.business.office.isChecked()
+
+    @property
+    def office_set_up(self) -> bool:
+        """Joining an office whose database has its business settings already."""
+        return self.joining_office and self.office is not None and self.office.business is not None
+
+    def _business_page(self) -> BusinessPage:
+        return self.office_business if self.joining_office else self.business
 
     @property
     def mode(self) -> Literal["live", "demo"]:
-        return "live" if self.business.live.isChecked() else "demo"
+        return "demo" if self.business.demo.isChecked() else "live"
 
     def wizard_result(self) -> WizardResult:
         """The answers (call after ``exec()`` returned Accepted)."""
-        settings: dict[str, Any] = {
-            "business.name": validate("business.name", self.business.name.text()),
-            "business.timezone": validate(
-                "business.timezone", self.business.timezone.currentText().strip()
-            ),
-            "forwarding.numbers": validate("forwarding.numbers", self.phones.phones.value()),
-        }
-        for key, editor in self.texts.editors.items():
-            settings[key] = validate(key, editor.text())
+        settings: dict[str, Any] = {}
+        if not self.office_set_up:  # else the office's settings stand as they are
+            business = self._business_page()
+            settings = {
+                "business.name": validate("business.name", business.name.text()),
+                "business.timezone": validate(
+                    "business.timezone", business.timezone.currentText().strip()
+                ),
+                "forwarding.numbers": validate("forwarding.numbers", self.phones.phones.value()),
+            }
+            for key, editor in self.texts.editors.items():
+                settings[key] = validate(key, editor.text())
         if self.mode == "demo":
             return WizardResult("demo", settings)
         number = self.twilio.normalised_number()
-        settings["business.phone_number"] = number
         public_url = self.twilio.normalised_public_url()
-        if public_url:
-            settings["tunnel.public_url"] = public_url
+        if not self.office_set_up:
+            settings["business.phone_number"] = number
+            if public_url:
+                settings["tunnel.public_url"] = public_url
         return WizardResult(
             "live",
             settings,
@@ -359,4 +530,5 @@ class FirstRunWizard(QWizard):
             twilio_auth_token=self.twilio.token.text().strip(),
             twilio_number=number,
             ngrok_authtoken=self.twilio.ngrok.text().strip() or None,
+            joined_office=self.joining_office,
         )
