@@ -288,7 +288,9 @@ class Outbox:
             if not cfg["textback.enabled"]:
                 end(lambda: sends.skip(job, now, policy.DISABLED))
                 return None
-            if kind is JobKind.FOLLOW_UP and self._replied_since(s, contact.id, job.created_at):
+            if kind is JobKind.FOLLOW_UP and self._replied_since(
+                s, contact.id, self._texted_at(s, job)
+            ):
                 end(lambda: sends.cancel(job, now, "they replied"))
                 return None
             line = lookups.cached(s, contact.phone) if cfg["lookup.enabled"] else None
@@ -345,6 +347,22 @@ class Outbox:
             if conversation_id is not None:
                 events.append(ConversationChanged(conversation_id, contact.id))
         self._publish_after(uow, *events)
+
+    @staticmethod
+    def _texted_at(s: Session, follow_up: Job) -> datetime:
+        """When the text this follow-up follows was written (just before its create): a
+        reply from then on answers it, even one that arrived before the follow-up job
+        itself was recorded (the create's answer and the reply can cross)."""
+        if follow_up.call_id is not None:
+            written = s.scalar(
+                select(Message.created_at)
+                .join(Job, Job.message_id == Message.id)
+                .where(Job.call_id == follow_up.call_id, Job.kind == JobKind.TEXTBACK)
+                .limit(1)
+            )
+            if written is not None:
+                return written
+        return follow_up.created_at
 
     @staticmethod
     def _replied_since(s: Session, contact_id: int, since: datetime) -> bool:

@@ -34,7 +34,13 @@ Scenario = Callable[[TestApp, ManualClock], Awaitable[None]]
 
 @pytest.fixture
 def run(database_url: str, data_dir: Path, twilio_standin: TwilioStandIn) -> Any:
-    def go(scenario: Scenario, *, start: datetime | None = None, **settings: Any) -> None:
+    def go(
+        scenario: Scenario,
+        *,
+        start: datetime | None = None,
+        gateway_timeout: float = 0.5,
+        **settings: Any,
+    ) -> None:
         clock = ManualClock(start)
 
         async def main() -> None:
@@ -43,7 +49,7 @@ def run(database_url: str, data_dir: Path, twilio_standin: TwilioStandIn) -> Any
                 data_dir,
                 twilio_standin,
                 clock=clock,
-                gateway_timeout=0.5,
+                gateway_timeout=gateway_timeout,
                 settings={
                     "templates.missed_call": BODY,
                     **{k.replace("__", "."): v for k, v in settings.items()},
@@ -411,3 +417,26 @@ def test_a_follow_up_that_falls_in_quiet_hours_is_held_at_send_time(run: Any) ->
         followup__delay_seconds=2 * 3600,
         templates__follow_up="Still need a hand?",
     )
+
+
+def test_a_reply_that_crosses_the_text_backs_answer_still_cancels_the_follow_up(
+    run: Any,
+) -> None:
+    """The caller answers while Twilio's answer to the text-back is still on its way, so
+    the follow-up job is recorded after the reply: it must still never go out."""
+
+    async def scenario(app: TestApp, clock: ManualClock) -> None:
+        app.standin.fail_after_create("hang", hang_seconds=1.0)  # the answer comes late
+        await app.missed_call(CALLER)
+        await app.standin.wait_for_messages(1)  # created at Twilio, answer not back yet
+        await app.reply(CALLER, "Yes please, come today")
+        clock.advance(5)  # the answer lands a little later than the reply
+        await app.until("the text-back to be recorded", lambda: _textback_sent(app, CALLER))
+        clock.advance(3600 + 1)
+        await asyncio.sleep(0.1)
+        await app.idle()
+        assert len(app.standin.messages_sent) == 1
+        (call,) = await app.inbox.missed_calls()
+        assert call.followup_state is Shown.CANCELLED
+
+    run(scenario, gateway_timeout=10.0, followup__delay_seconds=3600, lookup__enabled=False)
