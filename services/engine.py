@@ -68,9 +68,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SETTINGS_TTL = 2.0  # seconds
-# The voice answer waits this long for the call's record (Twilio waits 15 s; the caller
-# hears nothing until the answer), then goes out while the write carries on.
-VOICE_RECORD_BUDGET = 2.0
+# The voice answer waits this long for the call's record, then goes out while the write
+# carries on (retried until it lands). Twilio would wait 15 s, but the caller hears
+# nothing until the answer: an idle database records in a few ms, and under a burst the
+# answer must not queue behind every other call's bookkeeping.
+VOICE_RECORD_BUDGET = 0.03
 # A call's record that failed to save is tried again after each of these delays (s).
 VOICE_RECORD_RETRIES = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 UNSAVED_KEPT = 100
@@ -226,9 +228,9 @@ class Engine:
         if cfg is None:
             cfg = await self._db.run(lambda uow: self._settings(uow.session))
         numbers: list[str] = cfg["forwarding.numbers"]
-        # Forward mode decides the text-back while recording: on the caller's path.
+        # The answer waits (briefly) for this write: it is on the caller's path.
         write = self._background.spawn(
-            self._record_voice(call, self._clock.now(), urgent=not numbers),
+            self._record_voice(call, self._clock.now(), urgent=True),
             name=f"call {call.call_sid}",
         )
         with contextlib.suppress(TimeoutError):
