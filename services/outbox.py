@@ -383,6 +383,7 @@ class Outbox:
     async def _deliver(self, out: Outgoing) -> None:
         """One create request, and its outcome recorded. Never raises."""
         record: functools.partial[None]
+        wake = True  # any outcome but "sent" put the job back in the queue
         try:
             sent = await self._carrier.send_sms(
                 to=out.to, from_=out.from_, body=out.body, status_callback=self._status_callback()
@@ -398,6 +399,7 @@ class Outbox:
             reason = f"unexpected error while sending: {type(exc).__name__}"
             record = functools.partial(self._still_uncertain, job_id=out.job_id, reason=reason)
         else:
+            wake = False  # a sent text's follow-up wakes the scheduler itself (after commit)
             record = functools.partial(
                 self._record_sent,
                 job_id=out.job_id,
@@ -405,9 +407,7 @@ class Outbox:
                 status=sent.status,
                 num_segments=sent.num_segments,
             )
-        # A sent text's follow-up wakes the scheduler itself (after commit); any other
-        # outcome put the job back in the queue.
-        await self._record(out.job_id, record, wake=record.func != self._record_sent)
+        await self._record(out.job_id, record, wake=wake)
 
     async def _record(
         self, job_id: int, record: Callable[[UnitOfWork], None], *, wake: bool

@@ -4,6 +4,7 @@ bubble at once ("Sending…"), then sent with Twilio's SID, never a second bubbl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from services.clock import ManualClock
-from tests.harness import running_app
+from tests.harness import TestApp, running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 from tests.ui.conftest import until
@@ -21,6 +22,29 @@ from ui.inbox.page import InboxPage
 
 CALLER = "+14155550123"
 REPLY = "On our way at 3"
+
+
+async def open_the_callers_thread(
+    qtbot: QtBot, app: TestApp, page: InboxPage
+) -> Callable[[], list[Any]]:
+    """Show ``page``, let the caller text in, open their thread; returns a reader of the
+    bubbles holding :data:`REPLY`."""
+    page.tasks.quiet = True
+    page.resize(1200, 800)
+    qtbot.addWidget(page)
+    page.show()
+    page.start()
+    await app.reply(CALLER, "Anyone there? Water everywhere")
+    await until(lambda: page.model.rowCount() == 1)
+    page.list.setCurrentIndex(page.model.index(0, 0))
+    await until(lambda: page.panel.contact is not None)
+
+    def mine() -> list[Any]:
+        return [
+            i for i in page.thread_view.thread_model.items() if getattr(i, "body", None) == REPLY
+        ]
+
+    return mine
 
 
 @pytest.mark.parametrize("fault", ["drop", "500"])
@@ -45,22 +69,7 @@ def test_a_reply_whose_answer_is_lost_is_one_bubble_then_sent(
             bridge = EventBridge(app.runtime.bus)
             page = InboxPage(app.inbox, app.engine, bridge)
             try:
-                page.tasks.quiet = True
-                page.resize(1200, 800)
-                qtbot.addWidget(page)
-                page.show()
-                page.start()
-                await app.reply(CALLER, "Anyone there? Water everywhere")
-                await until(lambda: page.model.rowCount() == 1)
-                page.list.setCurrentIndex(page.model.index(0, 0))
-                await until(lambda: page.panel.contact is not None)
-
-                def mine() -> list[Any]:
-                    return [
-                        i
-                        for i in page.thread_view.thread_model.items()
-                        if getattr(i, "body", None) == REPLY
-                    ]
+                mine = await open_the_callers_thread(qtbot, app, page)
 
                 twilio_standin.fail_after_create(fault)
                 page.composer.edit.setFocus()
@@ -113,22 +122,7 @@ def test_every_carrier_fault_on_a_reply_ends_in_one_bubble_and_at_most_one_text(
             bridge = EventBridge(app.runtime.bus)
             page = InboxPage(app.inbox, app.engine, bridge)
             try:
-                page.tasks.quiet = True
-                page.resize(1200, 800)
-                qtbot.addWidget(page)
-                page.show()
-                page.start()
-                await app.reply(CALLER, "Anyone there? Water everywhere")
-                await until(lambda: page.model.rowCount() == 1)
-                page.list.setCurrentIndex(page.model.index(0, 0))
-                await until(lambda: page.panel.contact is not None)
-
-                def mine() -> list[Any]:
-                    return [
-                        i
-                        for i in page.thread_view.thread_model.items()
-                        if getattr(i, "body", None) == REPLY
-                    ]
+                mine = await open_the_callers_thread(qtbot, app, page)
 
                 if fault == "timeout":
                     twilio_standin.fail_after_create("hang", hang_seconds=1.5)
