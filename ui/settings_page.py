@@ -129,11 +129,9 @@ class SettingsPage(QWidget):
             # Endpoints and the token are stored as they are added (not by Save).
             self._add(BoxSection("Integrations", integrations, grow=True))
         self.nav.setCurrentRow(0)
-        # As wide as the longest section name (and a mark), not a fixed width.
-        icon = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
-        self.nav.setFixedWidth(
-            self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + 8 + icon + 6
-        )
+        # As wide as the longest section name, not a fixed width the forms need at 1024
+        # (a section's error mark may elide its name meanwhile; the tooltip says it whole).
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + 8)
 
         bar = QHBoxLayout()
         self.status = QLabel()
