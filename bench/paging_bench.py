@@ -3,6 +3,7 @@ paging (this tree), in the same run, on the same database.
 
     .venv/bin/python -m bench.paging_bench                      # 50,000 conversations
     .venv/bin/python -m bench.paging_bench --before eb119f6 --contacts 50000 --messages 100000
+    .venv/bin/python -m bench.paging_bench --database-url postgresql+psycopg://HOST/EMPTY_DB
 
 Fills a SQLite database (``bench.fill_db``: 50,000 contacts, one thread each) once, then
 for each tree (``--before``: the source of that commit, exported with ``git archive``;
@@ -10,10 +11,11 @@ and this working tree) runs a child process that builds that tree's own
 ``services.inbox.Inbox`` and ``ui.inbox.conversation_model.ConversationListModel``
 offscreen on a qasync loop and pages the list to its end through ``fetchMore``, as the
 view does when scrolled to the bottom, timing each page from ``fetchMore`` until its rows
-are in the model. The before tree's database is the same file without this tree's index
-(its Alembic head is older; the after run migrates a copy to this tree's head).
+are in the model. The before run reads the database at the before commit's schema; the
+after run reads it migrated to this tree's head (with its index): on SQLite a copy of the
+file, on PostgreSQL (``--database-url``, an empty database) the same database.
 
-Printed (and written to bench/out/paging.txt): pages, rows, the whole walk, and the mean
+Printed (and appended to bench/out/paging.txt): pages, rows, the whole walk, and the mean
 time per page over the first 10 and the last 10 pages.
 """
 
@@ -43,51 +45,41 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=50_000)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--work", type=Path, help="where the database and trees go")
+    parser.add_argument(
+        "--database-url",
+        help="an EMPTY PostgreSQL database to fill and walk (default: SQLite files in --work)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        sys.exit(child(args.child, args.db))
+        sys.exit(child(args.child, args.url))
     work = args.work or Path(tempfile.mkdtemp(prefix="paging-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    before_db = work / "before" / "frontdesk.db"
-    after_db = work / "after" / "frontdesk.db"
-    if not before_db.exists():
-        print(f"filling {before_db} ...", flush=True)
-        before_tree = export(args.before, work / "tree-before")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.fill_db",
-                "--data-dir",
-                str(before_db.parent),
-                "--contacts",
-                str(args.contacts),
-                "--messages",
-                str(args.messages),
-            ],
-            cwd=before_tree,
-            env={**os.environ, "PYTHONPATH": str(before_tree)},
-            check=True,
-        )
-    if not after_db.exists():
-        after_db.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(before_db, after_db)
-        migrate_to_head(after_db)
     before_tree = export(args.before, work / "tree-before")
+    if args.database_url:
+        # One database: filled at the before commit's schema, walked, then migrated to
+        # this tree's head (its index) and walked again.
+        fill(before_tree, ["--database-url", args.database_url], args)
+        before_url = after_url = args.database_url
+        kind = "PostgreSQL"
+    else:
+        before_db = work / "before" / "frontdesk.db"
+        after_db = work / "after" / "frontdesk.db"
+        if not before_db.exists():
+            fill(before_tree, ["--data-dir", str(before_db.parent)], args)
+        if not after_db.exists():
+            after_db.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(before_db, after_db)
+        before_url, after_url = f"sqlite:///{before_db}", f"sqlite:///{after_db}"
+        kind = "SQLite"
     head = git("rev-parse", "--short", "HEAD")
-    dirty = (
-        " (with uncommitted changes)"
-        if git("status", "--porcelain", "--", "services", "ui")
-        else ""
-    )
-    figures = {
-        f"before ({args.before}, offset paging)": run_child(before_tree, before_db),
-        f"after ({head}{dirty}, keyset paging)": run_child(ROOT, after_db),
-    }
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--", "services", "ui") else ""
+    figures = {f"before ({args.before}, offset paging)": run_child(before_tree, before_url)}
+    migrate_to_head(after_url)
+    figures[f"after ({head}{dirty}, keyset paging)"] = run_child(ROOT, after_url)
     lines = [
-        f"Full walk of the conversation list, {args.contacts:,} threads, SQLite, "
+        f"Full walk of the conversation list, {args.contacts:,} threads, {kind}, "
         f"{time.strftime('%Y-%m-%d')}:"
     ]
     for name, f in figures.items():
@@ -99,7 +91,27 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "paging.txt").write_text(text + "\n", encoding="utf-8")
+    with (OUT / "paging.txt").open("a", encoding="utf-8") as out:
+        out.write(text + "\n")
+
+
+def fill(tree: Path, where: list[str], args: argparse.Namespace) -> None:
+    print(f"filling {' '.join(where)} ...", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.fill_db",
+            *where,
+            "--contacts",
+            str(args.contacts),
+            "--messages",
+            str(args.messages),
+        ],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+    )
 
 
 def git(*argv: str) -> str:
@@ -122,25 +134,25 @@ def export(commit: str, into: Path) -> Path:
     return into
 
 
-def migrate_to_head(db: Path) -> None:
+def migrate_to_head(url: str) -> None:
     from services.storage import migrate
     from services.storage.database import Database
 
-    database = Database(f"sqlite:///{db}")
+    database = Database(url)
     try:
         migrate.upgrade(database.engine)
     finally:
         database.close()
 
 
-def run_child(tree: Path, db: Path) -> dict[str, Any]:
+def run_child(tree: Path, url: str) -> dict[str, Any]:
     env = {
         **os.environ,
         "PYTHONPATH": str(tree),
         "QT_QPA_PLATFORM": "offscreen",
     }
     done = subprocess.run(
-        [sys.executable, str(Path(__file__)), "--child", str(tree), "--db", str(db)],
+        [sys.executable, str(Path(__file__)), "--child", str(tree), "--url", url],
         cwd=tree,
         env=env,
         check=True,
@@ -152,9 +164,9 @@ def run_child(tree: Path, db: Path) -> dict[str, Any]:
 
 
 # ---- the child: one tree's Inbox and list model, paged to the end -----------------------
-def child(tree: Path, db: Path | None) -> int:
+def child(tree: Path, url: str | None) -> int:
     sys.path.insert(0, str(tree))
-    assert db is not None
+    assert url is not None
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -162,21 +174,21 @@ def child(tree: Path, db: Path | None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        figures = loop.run_until_complete(walk(db))
+        figures = loop.run_until_complete(walk(url))
     finally:
         loop.close()
     print(RESULT + json.dumps(figures), flush=True)
     return 0
 
 
-async def walk(db: Path) -> dict[str, Any]:
+async def walk(url: str) -> dict[str, Any]:
     from services.clock import SystemClock
     from services.events import EventBus
     from services.inbox import Inbox
     from services.storage.database import Database
     from ui.inbox.conversation_model import ConversationListModel
 
-    database = Database(f"sqlite:///{db}")
+    database = Database(url)
     inbox = Inbox(database, EventBus(), SystemClock())
     model = ConversationListModel(inbox)
     landed: list[asyncio.Future[None]] = []
