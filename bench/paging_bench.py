@@ -96,7 +96,10 @@ def main() -> None:
 
 
 def fill(tree: Path, where: list[str], args: argparse.Namespace) -> None:
-    print(f"filling {' '.join(where)} ...", flush=True)
+    from sqlalchemy.engine import make_url
+
+    shown = [make_url(w).render_as_string() if "://" in w else w for w in where]
+    print(f"filling {' '.join(shown)} ...", flush=True)  # (the password masked)
     subprocess.run(
         [
             sys.executable,
