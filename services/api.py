@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsReport, Period
+from services.cursors import CallsAfter, ContactsAfter, ConversationsAfter
 from services.events import Event
 from services.health import (
     AccountCheckResult,
@@ -68,7 +69,7 @@ class InboxApi(Protocol):
         search: str = "",
         me: str | None = None,
         tag: str | None = None,
-        offset: int = 0,
+        after: ConversationsAfter | None = None,
         limit: int = 200,
     ) -> list[ConversationRow]: ...
 
@@ -97,7 +98,7 @@ class InboxApi(Protocol):
     async def contact(self, contact_id: int) -> ContactDetail: ...
 
     async def contacts(
-        self, *, search: str = "", offset: int = 0, limit: int = 200
+        self, *, search: str = "", after: ContactsAfter | None = None, limit: int = 200
     ) -> list[ContactDetail]: ...
 
     async def rename(self, contact_id: int, name: str, *, actor: str) -> ContactDetail: ...
@@ -116,7 +117,9 @@ class InboxApi(Protocol):
 
     async def callback_done(self, contact_id: int, *, actor: str) -> ContactDetail: ...
 
-    async def missed_calls(self, *, offset: int = 0, limit: int = 200) -> list[CallItem]: ...
+    async def missed_calls(
+        self, *, after: CallsAfter | None = None, limit: int = 200
+    ) -> list[CallItem]: ...
 
     async def call(self, call_id: int) -> CallItem: ...
 

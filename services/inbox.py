@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, and_, column, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, column, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from services.api import NotFound
 from services.callbacks import WORDS as CALLBACK_WORDS
 from services.callbacks import CallbackState
 from services.clock import Clock, as_utc
+from services.cursors import CallsAfter, ContactsAfter, ConversationsAfter
 from services.events import (
     CallChanged,
     ContactChanged,
@@ -172,11 +173,14 @@ class Inbox:
         search: str = "",
         me: str | None = None,
         tag: str | None = None,
-        offset: int = 0,
+        after: ConversationsAfter | None = None,
         limit: int = 200,
     ) -> list[ConversationRow]:
-        """Threads newest first, filtered (one of :data:`FILTERS`, and to one ``tag`` when
-        given) and searched across names, numbers and message text."""
+        """Up to ``limit`` threads newest first (by ``last_at``, then id), filtered (one of
+        :data:`FILTERS`, and to one ``tag`` when given) and searched across names, numbers
+        and message text; from the first, or the ones strictly after the cursor ``after``
+        (keyset paging through the ``(last_message_at, id)`` index: no repeats or skips
+        when threads arrive or move up meanwhile, and the same cost on every page)."""
         if filter not in FILTERS:
             raise ValueError(f"unknown filter {filter!r}")
         wanted = clean_search(search)
@@ -193,12 +197,15 @@ class Inbox:
                 stmt = stmt.where(Contact.tags.any(Tag.name == tag))
             if wanted:
                 stmt = stmt.where(_search_clause(s, wanted))
-            stmt = (
-                stmt.order_by(
-                    Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
+            if after is not None:
+                stmt = stmt.where(
+                    _before(
+                        (Conversation.last_message_at, Conversation.id),
+                        (after.last_at, after.conversation_id),
+                    )
                 )
-                .offset(offset)
-                .limit(limit)
+            stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
+                limit
             )
             rows = s.execute(stmt).all()
             latest = _latest_calls(s, [contact.id for _conv, contact in rows])
@@ -494,8 +501,11 @@ class Inbox:
         return await self._read(query)
 
     async def contacts(
-        self, *, search: str = "", offset: int = 0, limit: int = 200
+        self, *, search: str = "", after: ContactsAfter | None = None, limit: int = 200
     ) -> list[ContactDetail]:
+        """Up to ``limit`` contacts matching ``search`` (name, notes, a tag, digits of the
+        number): named ones by name, then the unnamed, each by phone; from the first, or
+        the ones strictly after the cursor ``after`` (keyset paging)."""
         wanted = clean_search(search)
 
         def query(s: Session) -> list[ContactDetail]:
@@ -511,8 +521,22 @@ class Inbox:
                 if digits:
                     clauses.append(Contact.phone.like(f"%{digits}%"))
                 stmt = stmt.where(or_(*clauses))
-            stmt = stmt.order_by(Contact.name.is_(None), Contact.name, Contact.phone)
-            contacts = s.scalars(stmt.offset(offset).limit(limit)).all()
+            if after is not None:
+                rest = _after((Contact.phone, Contact.id), (after.phone, after.contact_id))
+                if after.name is None:
+                    stmt = stmt.where(Contact.name.is_(None), rest)
+                else:
+                    stmt = stmt.where(
+                        or_(
+                            Contact.name.is_(None),
+                            _after(
+                                (Contact.name, Contact.phone, Contact.id),
+                                (after.name, after.phone, after.contact_id),
+                            ),
+                        )
+                    )
+            stmt = stmt.order_by(Contact.name.is_(None), Contact.name, Contact.phone, Contact.id)
+            contacts = s.scalars(stmt.limit(limit)).all()
             return [_contact_detail(c, None) for c in contacts]
 
         return await self._read(query)
@@ -622,14 +646,18 @@ class Inbox:
         return await self._edit_contact(contact_id, "contact.callback_done", actor, change)
 
     # ---- calls -----------------------------------------------------------------------
-    async def missed_calls(self, *, offset: int = 0, limit: int = 200) -> list[CallItem]:
+    async def missed_calls(
+        self, *, after: CallsAfter | None = None, limit: int = 200
+    ) -> list[CallItem]:
+        """Up to ``limit`` missed calls newest first (then by id); from the first, or the
+        ones strictly after the cursor ``after`` (keyset paging)."""
+
         def query(s: Session) -> list[CallItem]:
+            stmt = select(Call).where(Call.outcome == "missed")
+            if after is not None:
+                stmt = stmt.where(_before((Call.started_at, Call.id), (after.at, after.call_id)))
             calls = s.scalars(
-                select(Call)
-                .where(Call.outcome == "missed")
-                .order_by(Call.started_at.desc(), Call.id.desc())
-                .offset(offset)
-                .limit(limit)
+                stmt.order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
             ).all()
             contacts = {
                 c.id: c
@@ -655,6 +683,26 @@ class Inbox:
 
 
 # ---- query pieces ----------------------------------------------------------------------
+def _keyset(columns: Sequence[Any], values: Sequence[Any]) -> tuple[Any, Any]:
+    # A row-value comparison (SQLite 3.15+ and PostgreSQL), which both planners turn into
+    # one range scan of a matching composite index; each value bound with its column's
+    # type, so a datetime is written as that column stores it.
+    bound = [literal(v, type_=c.type) for c, v in zip(columns, values, strict=True)]
+    return tuple_(*columns), tuple_(*bound)
+
+
+def _before(columns: Sequence[Any], values: Sequence[Any]) -> Any:
+    """Rows that sort after ``values`` in a descending order over ``columns``."""
+    left, right = _keyset(columns, values)
+    return left < right
+
+
+def _after(columns: Sequence[Any], values: Sequence[Any]) -> Any:
+    """Rows that sort after ``values`` in an ascending order over ``columns``."""
+    left, right = _keyset(columns, values)
+    return left > right
+
+
 def _latest_calls(s: Session, contact_ids: list[int]) -> dict[int, tuple[bool, datetime]]:
     """Each contact's newest call as (after_hours, started_at), in one query for a page."""
     latest: dict[int, tuple[bool, datetime]] = {}

@@ -32,10 +32,20 @@ Validator = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class SettingSpec:
+    """One settings key: its default, its validator and a line of help. A whole-number
+    key also states its range (``low``..``high`` ``unit``), which its editor shows."""
+
     key: str
     default: Any
     validate: Validator
     help: str
+    low: int | None = None
+    high: int | None = None
+    unit: str = ""
+
+
+def _int_spec(key: str, default: int, low: int, high: int, unit: str, help: str) -> SettingSpec:
+    return SettingSpec(key, default, _int_range(low, high, unit), help, low, high, unit)
 
 
 def _bool(value: Any) -> bool:
@@ -255,15 +265,15 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("business.booking_link", "", _url, "Online booking page"),
         SettingSpec("business.default_region", "US", _region, "Country for numbers without +"),
         SettingSpec("forwarding.numbers", [], _phone_list, "Phones to ring (empty: forward mode)"),
-        SettingSpec("forwarding.ring_seconds", 20, _int_range(5, 60, "seconds"), "Ring time"),
+        _int_spec("forwarding.ring_seconds", 20, 5, 60, "seconds", "Ring time"),
         SettingSpec("textback.enabled", True, _bool, "Text callers back automatically"),
-        SettingSpec(
-            "textback.delay_seconds", 30, _int_range(0, 3600, "seconds"), "Wait before texting"
-        ),
-        SettingSpec(
+        _int_spec("textback.delay_seconds", 30, 0, 3600, "seconds", "Wait before texting"),
+        _int_spec(
             "textback.repeat_window_minutes",
             720,
-            _int_range(0, 43200, "minutes"),
+            0,
+            43200,
+            "minutes",
             "Do not text the same caller twice within this window",
         ),
         SettingSpec(
@@ -302,11 +312,8 @@ SPECS: dict[str, SettingSpec] = {
             _template,
             "Answer to HELP",
         ),
-        SettingSpec(
-            "followup.delay_seconds",
-            86400,
-            _int_range(0, 30 * 86400, "seconds"),
-            "Follow-up delay (0 = off)",
+        _int_spec(
+            "followup.delay_seconds", 86400, 0, 30 * 86400, "seconds", "Follow-up delay (0 = off)"
         ),
         SettingSpec("quiet_hours", None, _quiet_hours, "Hold texts between these times"),
         SettingSpec(
@@ -316,10 +323,12 @@ SPECS: dict[str, SettingSpec] = {
             "What callers hear when nobody answers (empty: hang up)",
         ),
         SettingSpec("voicemail.record", False, _bool, "Record a voicemail after the greeting"),
-        SettingSpec(
+        _int_spec(
             "voicemail.retention_days",
             365,
-            _int_range(0, 3650, "days"),
+            0,
+            3650,
+            "days",
             "Delete voicemail recordings older than this (0 = keep them)",
         ),
         SettingSpec(
@@ -362,10 +371,12 @@ SPECS: dict[str, SettingSpec] = {
             _email,
             "Email voicemails left while offline to this address (empty: no voicemail)",
         ),
-        SettingSpec(
+        _int_spec(
             "catchup.max_age_hours",
             12,
-            _int_range(0, 168, "hours"),
+            0,
+            168,
+            "hours",
             "Never text back a call older than this after being offline",
         ),
     )

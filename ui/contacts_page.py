@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import InboxApi, NotFound
+from services.cursors import ContactsAfter
 from services.snapshots import ContactDetail
 from ui import theme
 from ui.widgets.page_parts import page_heading, rows_table
@@ -33,7 +34,7 @@ from ui.widgets.time_format import money
 PAGE_SIZE = 200
 
 
-class ContactsModel(PagedSnapshotModel[ContactDetail]):
+class ContactsModel(PagedSnapshotModel[ContactDetail, ContactsAfter]):
     """Contacts matching the current search; rows are ContactDetail snapshots."""
 
     COLUMNS = ("Name", "Phone", "Tags", "Texts", "Assigned to")
@@ -47,8 +48,13 @@ class ContactsModel(PagedSnapshotModel[ContactDetail]):
         self._inbox = inbox
         self._search = ""
 
-    def fetch_page(self, offset: int, limit: int) -> Coroutine[Any, Any, list[ContactDetail]]:
-        return self._inbox.contacts(search=self._search, offset=offset, limit=limit)
+    def fetch_page(
+        self, after: ContactsAfter | None, limit: int
+    ) -> Coroutine[Any, Any, list[ContactDetail]]:
+        return self._inbox.contacts(search=self._search, after=after, limit=limit)
+
+    def cursor_of(self, item: ContactDetail) -> ContactsAfter:
+        return ContactsAfter.of(item)
 
     def cell(self, contact: ContactDetail, column: int, role: int) -> Any:
         if role == self.ContactRole:
@@ -86,7 +92,7 @@ class ContactsModel(PagedSnapshotModel[ContactDetail]):
         """Show the contacts matching ``text`` (name, digits of the number, a tag, notes)."""
         self._generation += 1
         generation = self._generation
-        rows = await self._inbox.contacts(search=text, offset=0, limit=PAGE_SIZE)
+        rows = await self._inbox.contacts(search=text, limit=PAGE_SIZE)
         if generation != self._generation:
             return  # a newer search is on its way
         self._search = text

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import InboxApi, MessagingApi, NotFound
+from services.cursors import CallsAfter
 from services.send_state import FAILED_DELIVERY, Shown
 from services.snapshots import CallItem
 from ui import theme
@@ -108,7 +109,7 @@ def reply_text(call: CallItem, now: datetime) -> str:
     return ""
 
 
-class MissedCallsModel(PagedSnapshotModel[CallItem]):
+class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
     """Missed calls newest first; rows are CallItem snapshots (``Qt.UserRole``)."""
 
     COLUMNS = ("When", "Caller", "Auto-text", "Reply")
@@ -132,8 +133,13 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
         self._ticker.timeout.connect(self._tick)
 
     # ---- Qt model interface --------------------------------------------------------
-    def fetch_page(self, offset: int, limit: int) -> Coroutine[Any, Any, list[CallItem]]:
-        return self._inbox.missed_calls(offset=offset, limit=limit)
+    def fetch_page(
+        self, after: CallsAfter | None, limit: int
+    ) -> Coroutine[Any, Any, list[CallItem]]:
+        return self._inbox.missed_calls(after=after, limit=limit)
+
+    def cursor_of(self, item: CallItem) -> CallsAfter:
+        return CallsAfter.of(item)
 
     def cell(self, call: CallItem, column: int, role: int) -> Any:
         if role == self.CallRole:
@@ -177,7 +183,7 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
     async def reload(self) -> None:
         """Replace every row with the newest page."""
         self._generation += 1
-        rows = await self._inbox.missed_calls(offset=0, limit=PAGE_SIZE)
+        rows = await self._inbox.missed_calls(limit=PAGE_SIZE)
         self._reset_rows(rows)
         self._update_ticker()
         self.loaded.emit()
@@ -194,9 +200,7 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
     def _remove(self, call_id: int) -> bool:
         row = self._row_of(call_id)
         if row >= 0:
-            self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row]
-            self.endRemoveRows()
+            self._remove_row(row)
         return True
 
     def _apply(self, call: CallItem) -> None:
@@ -213,9 +217,7 @@ class MissedCallsModel(PagedSnapshotModel[CallItem]):
             position = bisect.bisect_left(keys, (-call.at.timestamp(), -call.id))
             if position == len(self._rows) and self._more:
                 return  # older than what is loaded; fetchMore will bring it
-            self.beginInsertRows(QModelIndex(), position, position)
-            self._rows.insert(position, call)
-            self.endInsertRows()
+            self._insert_row(position, call)
         self._update_ticker()
 
     def call_at(self, row: int) -> CallItem | None:

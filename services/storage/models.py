@@ -117,6 +117,8 @@ class Call(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    # The list's order and its keyset cursor (Inbox.conversations): one range scan a page.
+    __table_args__ = (Index("ix_conversations_last_message_at_id", "last_message_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(

@@ -74,7 +74,7 @@ def test_every_open_view_reloads_on_everything_changed(
     # below, and the views would look live for the wrong reason).
     bridge.flush()
     runners = [p.tasks for p in (inbox_page, missed, contacts, analytics, settings)]
-    runners += [window.tasks, inbox_page.model._tasks, missed.model.tasks, contacts.model.tasks]
+    runners += [window.tasks, inbox_page.model.tasks, missed.model.tasks, contacts.model.tasks]
     qtbot.waitUntil(
         lambda: not any(r.pending for r in runners) and not analytics._refresh_timer.isActive(),
         timeout=5000,
@@ -97,7 +97,7 @@ def test_every_open_view_reloads_on_everything_changed(
     assert missed.model.rowCount() == 1
     assert contacts.model.rowCount() == 1
     assert analytics.report.current.missed_calls == 1
-    assert settings.business_name.text() != "Smith & Sons"
+    assert settings.business.business_name.text() != "Smith & Sons"
     assert window.counts.unread == 0
 
     # Back: the channel publishes EverythingChanged, and every view catches up.
@@ -111,7 +111,7 @@ def test_every_open_view_reloads_on_everything_changed(
     qtbot.waitUntil(lambda: missed.model.rowCount() == 2, timeout=3000)
     qtbot.waitUntil(lambda: contacts.model.rowCount() == 2, timeout=3000)
     qtbot.waitUntil(lambda: analytics.report.current.missed_calls == 2, timeout=5000)  # type: ignore[union-attr]
-    qtbot.waitUntil(lambda: settings.business_name.text() == "Smith & Sons", timeout=3000)
+    qtbot.waitUntil(lambda: settings.business.business_name.text() == "Smith & Sons", timeout=3000)
     unread = run(qtbot, ui_app.inbox.counts()).unread
     assert unread >= 1
     qtbot.waitUntil(lambda: window.counts.unread == unread, timeout=3000)  # type: ignore[union-attr]

@@ -116,14 +116,14 @@ def test_closing_with_unsaved_settings_asks(
     window.show()
     window.show_page("settings")
     qtbot.waitUntil(lambda: bool(settings._loaded), timeout=3000)
-    settings.business_name.setText("Renamed Plumbing")
+    settings.business.business_name.setText("Renamed Plumbing")
 
     window.close()
     box = window.close_box
     assert box is not None and "Save your changes in Settings?" in box.text()
     next(b for b in box.buttons() if b.text() == "Cancel").click()
     assert window.isVisible()
-    assert settings.business_name.text() == "Renamed Plumbing"
+    assert settings.business.business_name.text() == "Renamed Plumbing"
 
     window.close()
     box = window.close_box

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
 
+from services.cursors import CallsAfter
 from services.events import CallChanged, Event
 from services.send_state import Shown
 from services.snapshots import CallItem
@@ -125,8 +126,12 @@ def test_automation_words() -> None:
 
 def test_model_bounds_and_roles(qtbot: QtBot, run: Any) -> None:
     class Inbox:
-        async def missed_calls(self, *, offset: int = 0, limit: int = 200) -> list[CallItem]:
-            return [_call(id=i + 1 + offset) for i in range(min(limit, 250 - offset))]
+        async def missed_calls(
+            self, *, after: CallsAfter | None = None, limit: int = 200
+        ) -> list[CallItem]:
+            # 250 calls, ids 250 down to 1, newest first; a page starts after the cursor.
+            first = after.call_id - 1 if after is not None else 250
+            return [_call(id=i) for i in range(first, max(first - limit, 0), -1)]
 
     async def scenario() -> None:
         model = MissedCallsModel(Inbox(), now=lambda: datetime(2025, 1, 1, 12, tzinfo=UTC))  # type: ignore[arg-type]

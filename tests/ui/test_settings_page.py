@@ -52,25 +52,25 @@ def test_refused_input_in_place_and_nothing_saved(
             before = (await app.inbox.settings()).as_dict()
 
             # A bad time zone: refused under the field.
-            page.timezone.setCurrentText("Mars/Olympus_Mons")
+            page.business.timezone.setCurrentText("Mars/Olympus_Mons")
             error = page._fields["business.timezone"].error
             assert not error.isHidden()
             assert "not a time zone" in error.text()
 
             # A bad phone: not added, the reason shown next to the list.
-            page.ring_phones.line.setText("555-12")
-            qtbot.keyClick(page.ring_phones.line, Qt.Key.Key_Return)
-            assert page.ring_phones.value() == ["+15005550002"]
-            assert "not a valid phone number" in page.ring_phones.error_label.text()
+            page.calls.ring_phones.line.setText("555-12")
+            qtbot.keyClick(page.calls.ring_phones.line, Qt.Key.Key_Return)
+            assert page.calls.ring_phones.value() == ["+15005550002"]
+            assert "not a valid phone number" in page.calls.ring_phones.error_label.text()
 
             # An unknown template token: refused with the right spelling suggested.
-            editor = page.template_editors["templates.missed_call"]
+            editor = page.texts.template_editors["templates.missed_call"]
             editor.set_text("Hi [first name], call us back!")
             assert "[First Name]" in editor.error_label.text()
             assert not editor.error_label.isHidden()
 
             # Also a good change pending: still nothing is stored.
-            page.delay.set_value(45)
+            page.timing.delay.set_value(45)
             assert not await page.save()
             assert "fix the 2 marked fields" in page.status.text()
             # ... and says which sections hold them.
@@ -87,13 +87,13 @@ def test_good_change_saved_in_one_call(
         async with sqlite_app(tmp_path, twilio_standin) as app:
             page = await _loaded_page(qtbot, app.inbox)
             assert not page.save_button.isEnabled()
-            page.delay.set_value(45)
-            page.timezone.setCurrentText("Europe/London")
-            page.ring_phones.line.setText("(415) 555-0199")
-            assert page.ring_phones.add_current()
-            page.hours.open["sun"].setChecked(False)
-            page.quiet.set_value({"start": "21:00", "end": "07:30"})
-            page.quiet.changed.emit()
+            page.timing.delay.set_value(45)
+            page.business.timezone.setCurrentText("Europe/London")
+            page.calls.ring_phones.line.setText("(415) 555-0199")
+            assert page.calls.ring_phones.add_current()
+            page.business.hours.open["sun"].setChecked(False)
+            page.timing.quiet.set_value({"start": "21:00", "end": "07:30"})
+            page.timing.quiet.changed.emit()
             assert page.save_button.isEnabled()
             qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
             await until(lambda: page.status.text() == "Saved.")
@@ -122,7 +122,7 @@ def test_service_refusal_is_shown_and_nothing_saved(qtbot: QtBot, run: Any) -> N
     async def scenario() -> None:
         inbox = RefusingInbox()
         page = await _loaded_page(qtbot, inbox)
-        page.business_name.setText("Acme Dental")
+        page.business.business_name.setText("Acme Dental")
         assert not await page.save()
         assert len(inbox.calls) == 1 and inbox.calls[0] == {"business.name": "Acme Dental"}
         assert page.status.text().startswith("Not saved: offline.mode")
@@ -136,7 +136,7 @@ def test_curly_quote_warning_and_fix(qtbot: QtBot, run: Any) -> None:
 
     async def scenario() -> None:
         page = await _loaded_page(qtbot, inbox)
-        editor = page.template_editors["templates.missed_call"]
+        editor = page.texts.template_editors["templates.missed_call"]
         text = "Hi [First Name], it’s [Business Name]. " + "We will call you back shortly. " * 4
         editor.set_text(text)
         assert not editor.warning_label.isHidden()
@@ -160,8 +160,8 @@ def test_token_buttons_insert_at_cursor(qtbot: QtBot, run: Any) -> None:
 
     async def scenario() -> None:
         page = await _loaded_page(qtbot, inbox)
-        page.business_name.setText("Bright Smiles")
-        editor = page.template_editors["templates.follow_up"]
+        page.business.business_name.setText("Bright Smiles")
+        editor = page.texts.template_editors["templates.follow_up"]
         editor.set_text("Hello, from !")
         cursor = editor.editor.textCursor()
         cursor.setPosition(len("Hello, from "))
@@ -179,15 +179,15 @@ def test_offline_answer_and_twilio_number_are_saved_and_checked_together(
     async def scenario() -> None:
         async with sqlite_app(tmp_path, twilio_standin) as app:
             page = await _loaded_page(qtbot, app.inbox)
-            assert page.business_phone.text() == "+15005550001"
+            assert page.business.business_phone.text() == "+15005550001"
             # "Use my own TwiML Bin" with no URL: refused by the service, nothing stored.
-            page.offline_mode.setCurrentIndex(page.offline_mode.findData("twiml_url"))
-            page.offline_forward.setText("(415) 555-0100")
+            page.calls.offline_mode.setCurrentIndex(page.calls.offline_mode.findData("twiml_url"))
+            page.calls.offline_forward.setText("(415) 555-0100")
             assert not await page.save()
             assert "offline.twiml_url is empty" in page.status.text()
             assert (await app.inbox.settings())["offline.forward_to"] == ""
-            page.offline_twiml.setText("https://handler.twilio.com/twiml/EH123")
-            page.catchup_hours.set_value(6)
+            page.calls.offline_twiml.setText("https://handler.twilio.com/twiml/EH123")
+            page.calls.catchup_hours.set_value(6)
             assert await page.save()
             stored = await app.inbox.settings()
             assert stored["offline.mode"] == "twiml_url"
@@ -207,25 +207,34 @@ def test_number_fields_refuse_out_of_range_values_in_place_with_the_range(
             before = (await app.inbox.settings()).as_dict()
             page.nav.setCurrentRow(1)  # Timing
             for typed in ("7200", "-5", "99999", "１２"):
-                page.delay.line.clear()
+                page.timing.delay.line.clear()
                 if typed.isascii():
-                    qtbot.keyClicks(page.delay.line, typed)
+                    qtbot.keyClicks(page.timing.delay.line, typed)
                 else:  # (QTest types ASCII only)
-                    page.delay.line.setText(typed)
-                assert page.delay.line.text() == typed  # what was typed stays
+                    page.timing.delay.line.setText(typed)
+                assert page.timing.delay.line.text() == typed  # what was typed stays
                 error = page._fields["textback.delay_seconds"].error
                 assert not error.isHidden()
                 assert "from 0 to 3,600 seconds" in error.text()
             assert not await page.save()
             assert "(Timing: 1)" in page.status.text()
             assert (await app.inbox.settings()).as_dict() == before
+            # The section list marks the section holding it, and only that one.
+            timing = page.nav.item(1)
+            assert timing.toolTip() == "Timing: 1 field to fix"
+            assert not timing.icon().isNull()
+            assert timing.data(Qt.ItemDataRole.AccessibleTextRole) == "Timing, 1 field to fix"
+            assert page.section_errors() == {"Timing": 1}
+            assert all(page.nav.item(i).icon().isNull() for i in range(page.nav.count()) if i != 1)
 
-            page.delay.set_value(600)
-            assert page.delay.readout.text().startswith("= 10 min")
+            page.timing.delay.set_value(600)
+            assert timing.icon().isNull() and timing.toolTip() == ""
+            assert page.section_errors() == {}
+            assert page.timing.delay.readout.text().startswith("= 10 min")
             # The follow-up reads back in the same words as the Missed calls page.
-            page.followup_on.setChecked(True)
-            page.followup_minutes.set_value(2)
-            assert page.followup_minutes.readout.text().startswith("= 2 min")
+            page.timing.followup_on.setChecked(True)
+            page.timing.followup_minutes.set_value(2)
+            assert page.timing.followup_minutes.readout.text().startswith("= 2 min")
             assert await page.save()
             stored = await app.inbox.settings()
             assert stored["textback.delay_seconds"] == 600

@@ -1,28 +1,27 @@
 """The conversation list: a thin Qt adapter over :class:`ConversationRow` snapshots.
 
-Rows are loaded lazily in pages of :data:`PAGE` through ``InboxApi.conversations`` (the
-view asks through ``canFetchMore``/``fetchMore``). A change announced by the event bridge
-refreshes only that contact's row (``InboxApi.conversation``): ``dataChanged`` in place,
-or a move to the top when it has new activity, or an insert when it is new and matches
-the current filter.
+Rows are loaded lazily in pages of :data:`PAGE` through ``InboxApi.conversations`` by the
+shared keyset pager (:class:`~ui.widgets.paged_model.PagedSnapshotModel`: the view asks
+through ``canFetchMore``/``fetchMore``; each page starts after the last row of the one
+before, by ``last_at`` and id). A change announced by the event bridge refreshes only that
+contact's row (``InboxApi.conversation``): ``dataChanged`` in place, or a move to the top
+when it has new activity, or an insert when it is new and matches the current filter.
+A row that moved up past the cursor is brought by that refresh, not by a later page, and
+a later page never repeats a row shown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from services.api import InboxApi
+from services.cursors import ConversationsAfter
 from services.snapshots import ConversationRow
+from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
 
 PAGE = 200
@@ -82,40 +81,73 @@ def matches(row: ConversationRow, filter: str, search: str, me: str | None, tag:
     return True
 
 
-class ConversationListModel(QAbstractListModel):
-    loadingChanged = Signal(bool)
-    loaded = Signal()  # a page (or a refreshed row) arrived
+class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAfter]):
+    """Threads under the current filter, search and tag, newest activity first; one
+    column (the delegate paints the row); ``RowRole`` gives the snapshot."""
+
+    COLUMNS = ("Conversation",)
+    PAGE_SIZE = PAGE
+    FETCH_WHAT = "load the conversations"
 
     def __init__(
         self, inbox: InboxApi, *, runner: TaskRunner | None = None, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, more=True, runner=runner or TaskRunner(None))
         self._inbox = inbox
-        self._tasks = runner or TaskRunner(None)
-        self._rows: list[ConversationRow] = []
-        self._by_contact: dict[int, int] = {}
         self._filter = "all"
         self._search = ""
         self._me: str | None = None
         self._tag = ""
         self.removing = False
-        self._has_more = True
-        self._loading = False
-        self._generation = 0
         self._refreshing: dict[int, bool] = {}  # contact_id -> asked again while in flight
         self._newer: dict[int, ConversationRow] = {}  # re-read while a page was loading
 
-    # ---- Qt model -------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    # ---- the pager's hooks ------------------------------------------------------------
+    def fetch_page(
+        self, after: ConversationsAfter | None, limit: int
+    ) -> Coroutine[Any, Any, list[ConversationRow]]:
+        return self._inbox.conversations(
+            filter=self._filter,
+            search=self._search,
+            me=self._me,
+            tag=self._tag or None,
+            after=after,
+            limit=limit,
+        )
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.parent().isValid():
-            return None
-        r = index.row()
-        if not 0 <= r < len(self._rows):
-            return None
-        row = self._rows[r]
+    def cursor_of(self, item: ConversationRow) -> ConversationsAfter:
+        return ConversationsAfter.of(item)
+
+    def key_of(self, item: ConversationRow) -> int:
+        return item.contact_id
+
+    def take_page(self, rows: list[ConversationRow]) -> list[ConversationRow]:
+        # A row re-read after a change committed while this page was loading is newer
+        # than the page's snapshot: it wins (else the row would stay stale until the
+        # contact's next change).
+        newer, self._newer = self._newer, {}
+        rows = [
+            r
+            for r in (newer.get(r.contact_id, r) for r in rows)
+            if r.contact_id not in newer or self._matches(r)
+        ]
+        # Newest activity first (a newer copy may have moved up within its page).
+        rows.sort(key=_key, reverse=True)
+        return rows
+
+    def appended(self) -> None:
+        self.loaded.emit()
+
+    def index(
+        self,
+        row: int,
+        column: int = 0,
+        parent: Index = QModelIndex(),  # noqa: B008
+    ) -> QModelIndex:
+        """As a list model's: the column may be left out (there is one)."""
+        return super().index(row, column, parent)
+
+    def cell(self, row: ConversationRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return row.title
         if role == RowRole:
@@ -138,14 +170,6 @@ class ConversationListModel(QAbstractListModel):
             return ", ".join(parts)
         return None
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._has_more and not self._loading
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or not self._has_more or self._loading:
-            return
-        self._load_page(len(self._rows))
-
     # ---- what is shown ------------------------------------------------------------------
     @property
     def filter(self) -> str:
@@ -156,19 +180,15 @@ class ConversationListModel(QAbstractListModel):
         return self._search
 
     @property
-    def loading(self) -> bool:
-        return self._loading
+    def tag(self) -> str:
+        return self._tag
 
     def rows(self) -> list[ConversationRow]:
         return list(self._rows)
 
     def row_of(self, contact_id: int) -> int:
         """The row index showing ``contact_id``, or -1."""
-        return self._by_contact.get(contact_id, -1)
-
-    @property
-    def tag(self) -> str:
-        return self._tag
+        return self._row_of(contact_id)
 
     def set_view(
         self,
@@ -197,75 +217,12 @@ class ConversationListModel(QAbstractListModel):
             self.reload()
 
     def reload(self) -> None:
-        self._generation += 1
+        """Show the current view again from its first page."""
         self._newer = {}
-        self.beginResetModel()
-        self._rows = []
-        self._by_contact = {}
-        self._has_more = True
-        self._loading = False
-        self.endResetModel()
-        self._load_page(0)
-
-    def _set_loading(self, value: bool) -> None:
-        if value != self._loading:
-            self._loading = value
-            self.loadingChanged.emit(value)
-
-    def _load_page(self, offset: int) -> None:
-        generation = self._generation
-        self._set_loading(True)
-
-        def done(rows: list[ConversationRow]) -> None:
-            if generation != self._generation:
-                return
-            self._has_more = len(rows) >= PAGE
-            # A row re-read after a change committed while this page was loading is
-            # newer than the page's snapshot: it wins (else the row would stay stale
-            # until the contact's next change).
-            newer, self._newer = self._newer, {}
-            rows = [
-                r
-                for r in (newer.get(r.contact_id, r) for r in rows)
-                if r.contact_id not in newer or self._matches(r)
-            ]
-            fresh = [r for r in rows if r.contact_id not in self._by_contact]
-            # Newest activity first, calls included (the query orders by message time,
-            # so a call-only thread would otherwise sink to the bottom of its page).
-            fresh.sort(key=_key, reverse=True)
-            if fresh:
-                first = len(self._rows)
-                self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-                self._rows.extend(fresh)
-                # Appended: index only the new rows (re-indexing 50,000 would stall).
-                for i, r in enumerate(fresh, start=first):
-                    self._by_contact[r.contact_id] = i
-                self.endInsertRows()
-            self.loaded.emit()
-
-        def always() -> None:
-            if generation == self._generation:
-                self._set_loading(False)
-
-        self._tasks.spawn(
-            self._inbox.conversations(
-                filter=self._filter,
-                search=self._search,
-                me=self._me,
-                tag=self._tag or None,
-                offset=offset,
-                limit=PAGE,
-            ),
-            what="load the conversations",
-            done=done,
-            always=always,
-        )
+        self.restart()
 
     def _matches(self, row: ConversationRow) -> bool:
         return matches(row, self._filter, self._search, self._me, self._tag)
-
-    def _reindex(self) -> None:
-        self._by_contact = {row.contact_id: i for i, row in enumerate(self._rows)}
 
     # ---- live updates -------------------------------------------------------------------
     def refresh_contact(self, contact_id: int) -> None:
@@ -285,7 +242,7 @@ class ConversationListModel(QAbstractListModel):
             if again:
                 self.refresh_contact(contact_id)
 
-        self._tasks.spawn(
+        self.tasks.spawn(
             self._inbox.conversation(contact_id),
             what="refresh a conversation",
             done=done,
@@ -294,21 +251,16 @@ class ConversationListModel(QAbstractListModel):
 
     def apply(self, row: ConversationRow) -> None:
         """Put a fresh snapshot in place: update, move up on new activity, or insert."""
-        at = self._by_contact.get(row.contact_id)
-        if at is None:
-            if self._loading:
+        at = self._row_of(row.contact_id)
+        if at < 0:
+            if self.loading:
                 self._newer[row.contact_id] = row  # the loading page may hold an older copy
-            if row.last_at is None or not matches(
-                row, self._filter, self._search, self._me, self._tag
-            ):
+            if row.last_at is None or not self._matches(row):
                 return
-            target = self._position_for(row)
-            if target == len(self._rows) and self._has_more:
+            target = self._position_in(self._rows, row)
+            if target == len(self._rows) and self._more:
                 return  # belongs further down than what is loaded: a later page brings it
-            self.beginInsertRows(QModelIndex(), target, target)
-            self._rows.insert(target, row)
-            self._reindex()
-            self.endInsertRows()
+            self._insert_row(target, row)
             self.loaded.emit()
             return
         if self._filter in STATE_FILTERS and row.state != self._filter:
@@ -318,39 +270,20 @@ class ConversationListModel(QAbstractListModel):
         old = self._rows[at]
         if _key(row) > _key(old):
             others = self._rows[:at] + self._rows[at + 1 :]
-            target = self._position_in(others, row)
-            if target != at:
-                # beginMoveRows' destination counts positions before the move.
-                dest = target if target < at else target + 1
-                self.beginMoveRows(QModelIndex(), at, at, QModelIndex(), dest)
-                self._rows.pop(at)
-                self._rows.insert(target, row)
-                self._reindex()
-                self.endMoveRows()
-                idx = self.index(target)
-                self.dataChanged.emit(idx, idx)
-                self.loaded.emit()
-                return
-        self._rows[at] = row
-        idx = self.index(at)
-        self.dataChanged.emit(idx, idx)
+            self._move_row(at, self._position_in(others, row), row)
+        else:
+            self._set_row(at, row)
         self.loaded.emit()
 
     def remove_contact(self, contact_id: int) -> None:
-        at = self._by_contact.get(contact_id)
-        if at is None:
+        at = self._row_of(contact_id)
+        if at < 0:
             return
         self.removing = True  # the view moves its current row meanwhile: not a user's pick
         try:
-            self.beginRemoveRows(QModelIndex(), at, at)
-            self._rows.pop(at)
-            self._reindex()
-            self.endRemoveRows()
+            self._remove_row(at)
         finally:
             self.removing = False
-
-    def _position_for(self, row: ConversationRow) -> int:
-        return self._position_in(self._rows, row)
 
     @staticmethod
     def _position_in(rows: list[ConversationRow], row: ConversationRow) -> int:
