@@ -30,6 +30,7 @@ from services.snapshots import (
     CallbackItem,
     CallItem,
     ContactDetail,
+    ContactHistory,
     ConversationRow,
     Counts,
     FilterCounts,
@@ -44,6 +45,11 @@ __all__ = ["ThreadStateError"]  # the UI catches it from here
 
 class ReplyRefused(ValueError):
     """A reply that cannot be sent (opted out, empty, no business number); nothing stored."""
+
+
+class StartRefused(ValueError):
+    """A conversation that cannot be started: not a number Frontdesk can text, or the
+    contact opted out. The message says why in words; nothing was stored."""
 
 
 class NotFound(LookupError):
@@ -99,6 +105,13 @@ class InboxApi(Protocol):
     async def contacts(
         self, *, search: str = "", offset: int = 0, limit: int = 200
     ) -> list[ContactDetail]: ...
+
+    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
+        """Find or create the contact for a typed number and give it a thread; raises
+        :class:`StartRefused` (a ValueError, its message in words) when it cannot be texted."""
+        ...
+
+    async def contact_history(self, contact_id: int) -> ContactHistory: ...
 
     async def rename(self, contact_id: int, name: str, *, actor: str) -> ContactDetail: ...
 
