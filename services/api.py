@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsReport, Period
+from services.desk_status import TextbackNotice
 from services.events import Event
 from services.health import (
     AccountCheckResult,
@@ -234,6 +235,14 @@ class HealthApi(Protocol):
     async def request_takeover(self) -> None:
         """A desk client asks the PC holding the number to hand it over (the holder lets
         go within seconds; the change arrives as an ``OfficeChanged`` event)."""
+        ...
+
+
+class DeskStatusApi(Protocol):
+    """What the in-window banner says is true (implemented in desktop/health.py)."""
+
+    async def textback_notice(self) -> TextbackNotice | None:
+        """Why missed calls are not texted back right now, or None when they are."""
         ...
 
 

@@ -235,6 +235,7 @@ class Inbox:
             after_hours=bool(last_call[0]) if last_call is not None else False,
             state=threads.current(conv, self._clock.now()),
             snoozed_until=as_utc(conv.snoozed_until) if conv.snoozed_until else None,
+            last_inbound_at=as_utc(conv.last_inbound_at) if conv.last_inbound_at else None,
         )
 
     async def conversation(self, contact_id: int) -> ConversationRow:

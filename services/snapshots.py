@@ -25,6 +25,7 @@ class ConversationRow:
     after_hours: bool  # the newest call from this contact came outside business hours
     state: ThreadState = ThreadState.OPEN  # as of the read (a passed snooze reads open)
     snoozed_until: datetime | None = None
+    last_inbound_at: datetime | None = None  # their newest text (notifications compare it)
 
     @property
     def title(self) -> str:

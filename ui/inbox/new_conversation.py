@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QLineEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ from services import phones
 from services.api import InboxApi, StartRefused
 from services.snapshots import ContactDetail
 from ui import theme
+from ui.widgets import icons
 from ui.widgets.tasks import TaskRunner
 
 CONSENT = (
@@ -165,3 +167,15 @@ class NewConversationDialog(QDialog):
             failed=failed,
             always=lambda: self.start_button.setEnabled(bool(self.number.text().strip())),
         )
+
+
+def new_conversation_button(parent: QWidget) -> QToolButton:
+    """The Inbox's "New" button (its shortcut, Ctrl+N, belongs to the main window)."""
+    button = QToolButton(parent)
+    button.setObjectName("newConversationButton")
+    button.setIcon(icons.icon("compose"))
+    button.setText("New")
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setToolTip("New conversation: text any number (Ctrl+N)")
+    button.setAccessibleName("New conversation")
+    return button

@@ -54,6 +54,7 @@ from ui.inbox.conversation_model import ConversationListModel, RowRole
 from ui.inbox.drafts import DraftStore
 from ui.inbox.filter_bar import FilterBar
 from ui.inbox.live_updates import LiveUpdates
+from ui.inbox.new_conversation import NewConversationDialog, new_conversation_button
 from ui.inbox.page_actions import PageActions
 from ui.inbox.replying import Replying
 from ui.inbox.thread import ThreadView
@@ -98,6 +99,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._bridge = bridge
         self.tasks = runner or TaskRunner(self)
         self.me: str | None = None
+        self.region = "US"  # business.default_region: how typed national numbers read
+        self.new_dialog: NewConversationDialog | None = None
         self.members: list[str] = []
         self.current_contact_id: int | None = None
         self._contact_generation = 0
@@ -153,7 +156,13 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 0, 0)
         left_layout.setSpacing(8)
-        left_layout.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.setSpacing(6)
+        search_row.addWidget(self.search, 1)
+        self.new_button = new_conversation_button(self)
+        self.new_button.clicked.connect(self.new_conversation)
+        search_row.addWidget(self.new_button)
+        left_layout.addLayout(search_row)
         left_layout.addWidget(filters)
         left_layout.addWidget(self.list_stack, 1)
 
@@ -292,6 +301,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
 
     def _use_settings(self, settings: Any) -> None:
         self.me = settings["team.me"] or None
+        self.region = settings["business.default_region"]
         self.members = list(settings["team.members"])
         self.composer.set_snippets(settings["snippets"])
         phone = settings["business.phone_number"]
@@ -334,6 +344,29 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         text = self.search.text().strip()
         if text != self.model.search:
             self.model.set_view(search=text)
+
+    def new_conversation(self) -> NewConversationDialog:
+        """Ask for a number (and a name) to text (Ctrl+N); the thread then opens with the
+        composer focused."""
+        if self.new_dialog is not None and self.new_dialog.isVisible():
+            self.new_dialog.raise_()
+            self.new_dialog.activateWindow()
+            return self.new_dialog
+        dialog = NewConversationDialog(
+            self._inbox, actor=lambda: self.actor, region=self.region, parent=self
+        )
+        dialog.tasks.quiet = self.tasks.quiet
+        dialog.started.connect(self.open_started)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.destroyed.connect(lambda *_: setattr(self, "new_dialog", None))
+        self.new_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_started(self, contact_id: int) -> None:
+        """Open a conversation just started and put the cursor in the composer."""
+        self.open_contact(contact_id)
+        self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
