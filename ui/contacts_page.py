@@ -161,10 +161,12 @@ class ContactsPage(QWidget):
         header = self.table.horizontalHeader()
         width = self.fontMetrics().averageCharWidth()
         for column, chars in (
-            (ContactsModel.NAME, 30),
-            (ContactsModel.PHONE, 22),
-            (ContactsModel.TEXTS, 14),
-            (ContactsModel.ASSIGNED, 18),
+            # Narrower than the words at 1024 px: the history beside the list shares the
+            # width (every column can be widened by hand, and the tooltip says it all).
+            (ContactsModel.NAME, 22),
+            (ContactsModel.PHONE, 18),
+            (ContactsModel.TEXTS, 12),
+            (ContactsModel.ASSIGNED, 12),
         ):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width * chars)

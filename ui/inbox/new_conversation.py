@@ -112,14 +112,17 @@ class NewConversationDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.consent)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(min(460, max(320, self.fontMetrics().averageCharWidth() * 60)))
+        self.setMinimumWidth(min(560, max(360, self.fontMetrics().averageCharWidth() * 72)))
 
         self.number.textChanged.connect(self._typed)
         self._typed("")
 
     def _typed(self, text: str) -> None:
         """Say which number will be texted as it is typed; clear an old error."""
-        self.error.hide()
+        if not self.error.isHidden():
+            self.error.hide()
+            self.number_hint.show()
+            self.adjustSize()
         e164 = phones.normalize(text, self._region) if text.strip() else None
         if e164 is None and text.strip().startswith("00"):
             e164 = phones.normalize("+" + text.strip()[2:], self._region)
@@ -136,6 +139,8 @@ class NewConversationDialog(QDialog):
         self.error.setStyleSheet(theme.error_style())
         self.error.setText(message)
         self.error.setVisible(bool(message))
+        self.number_hint.setVisible(not message)  # the error says it all
+        self.adjustSize()  # room for the error: the reminder below stays whole
         if message:
             self.number.setFocus()
             self.number.selectAll()
