@@ -4,15 +4,18 @@ contact, an opted-out number is refused with the reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from pytestqt.qtbot import QtBot
 
 from tests.harness import TestApp
 from tests.twilio_standin import TwilioStandIn
 from tests.ui.conftest import run
 from tests.ui.test_inbox import make_page
+from tests.ui.test_main_window import build
 from ui.inbox.page import InboxPage
 
 CALLER = "+14155550123"
@@ -109,3 +112,17 @@ def test_opted_out_and_bad_numbers_are_refused_in_place(
     qtbot.keyClicks(dialog.number, "0044 20 7946 0958")
     assert "+44 20 7946 0958" in dialog.number_hint.text()
     dialog.reject()
+
+
+def test_ctrl_n_opens_it_from_any_page(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, data_dir: Path
+) -> None:
+    window = build(qtbot, ui_app, bridge, data_dir)
+    inbox_page = window.pages["inbox"]
+    assert isinstance(inbox_page, InboxPage)
+    window.show_page("settings")
+    (shortcut,) = [s for s in window.findChildren(QShortcut) if s.key() == QKeySequence("Ctrl+N")]
+    shortcut.activated.emit()
+    assert window.current_key == "inbox"
+    assert inbox_page.new_dialog is not None and inbox_page.new_dialog.isVisible()
+    inbox_page.new_dialog.reject()
