@@ -15,6 +15,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -33,8 +34,8 @@ from PySide6.QtWidgets import (
 from desktop import logs
 from desktop.config import AppConfig
 from desktop.runtime import Runtime
-from services import records
-from services.snapshots import Counts
+from services.desk_status import missed_call_news
+from services.snapshots import Counts, MessageItem
 
 log = logging.getLogger("frontdesk.app")
 
@@ -239,14 +240,18 @@ class Notifier(QObject):
     """A desktop notification (and a beep) for a new reply or a new missed call.
 
     Obeys ``notifications.enabled`` / ``notifications.sound``. A reply is a conversation
-    whose unread count went up; a missed call is a call seen missed for the first time.
+    whose newest inbound text is newer than the last one seen (the unread count also goes
+    up for a missed call, and the preview may already be the text-back going out); a
+    missed call is a call seen missed for the first time.
     """
 
-    def __init__(self, runtime: Runtime, bridge: Any, show: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, runtime: Runtime, bridge: Any, show: Callable[[str, str, int | None], None]
+    ) -> None:
         super().__init__()
         self._inbox = runtime.inbox
         self._show = show
-        self._unread: dict[int, int] = {}
+        self._inbound: dict[int, datetime | None] = {}  # their newest text, per contact
         self._missed: set[int] = set()
         self.enabled = True
         self.sound = True
@@ -276,18 +281,27 @@ class Notifier(QObject):
     async def prime(self) -> None:
         """Remember what is already unread/missed so start-up does not ring."""
         for row in await self._inbox.conversations(limit=500):
-            self._unread[row.contact_id] = row.unread
+            self._inbound[row.contact_id] = row.last_inbound_at
         for call in await self._inbox.missed_calls(limit=200):
             self._missed.add(call.id)
 
     def _conversation(self, _conversation_id: int, contact_id: int) -> None:
         async def check() -> None:
             row = await self._inbox.conversation(contact_id)
-            before = self._unread.get(contact_id, 0)
-            self._unread[contact_id] = row.unread
-            if row.unread > before and row.preview != records.MISSED_CALL_PREVIEW:
-                # (a missed call makes its thread unread too; _call announces that one)
-                self._ring(f"New text from {row.title}", row.preview)
+            before = self._inbound.get(contact_id)
+            self._inbound[contact_id] = row.last_inbound_at
+            newer = row.last_inbound_at is not None and (
+                before is None or row.last_inbound_at > before
+            )
+            if not newer:
+                # Read, a missed call (_call announces it) or a text of ours: not news.
+                return
+            items = await self._inbox.thread(contact_id, limit=20)
+            theirs = [i for i in items if isinstance(i, MessageItem) and i.direction == "in"]
+            text = " ".join(theirs[-1].body.split()) if theirs else ""
+            if theirs and not text and theirs[-1].media:
+                text = "📷 Photo"
+            self._ring(f"New text from {row.title}", text[:200], contact_id)
 
         self._spawn(check())
 
@@ -297,14 +311,15 @@ class Notifier(QObject):
             if call.outcome == "missed" and call.id not in self._missed:
                 self._missed.add(call.id)
                 who = call.name or call.display_phone
-                self._ring(f"Missed call from {who}", "Frontdesk will text them back.")
+                news = missed_call_news(call.textback_state, call.textback_reason)
+                self._ring(f"Missed call from {who}", news, call.contact_id)
 
         self._spawn(check())
 
-    def _ring(self, title: str, text: str) -> None:
+    def _ring(self, title: str, text: str, contact_id: int | None) -> None:
         if not self.enabled:
             return
-        self._show(title, text)
+        self._show(title, text, contact_id)
         if self.sound:
             QApplication.beep()
 
@@ -556,9 +571,14 @@ class Shell:
         window.close_to_tray = tray_ok
         self._add_office_status(window, runtime, bridge)
 
-        def show_note(title: str, text: str) -> None:
+        notices = self._add_notice_banner(window, inbox_page, runtime, bridge)
+
+        def show_note(title: str, text: str, contact_id: int | None) -> None:
+            # With a tray its balloon says it; without one, the window's banner does.
             if self.tray is not None:
                 self.tray.notify(title, text)
+            else:
+                notices.notify(title, text, contact_id)
 
         self.notifier = Notifier(runtime, bridge, show_note)
         self.notifier.load_settings()
@@ -581,6 +601,31 @@ class Shell:
             window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
         if self.on_window is not None:
             self.on_window(window)
+
+    @staticmethod
+    def _add_notice_banner(window: Any, inbox_page: Any, runtime: Runtime, bridge: Any) -> Any:
+        """The in-window banner: whether text-back works right now (always), and news of
+        missed calls and texts when there is no tray to show them."""
+        from desktop.health import RuntimeHealth
+        from services.events import Event, OfficeChanged
+        from ui.notice_banner import NoticeBanner
+
+        banner = NoticeBanner(RuntimeHealth(runtime))
+        window.add_banner(banner)
+        banner.openContact.connect(window.open_conversation)
+        banner.openPage.connect(window.show_page)
+        inbox_page.contactOpened.connect(banner.seen)
+        bridge.settingsChanged.connect(lambda _keys: banner.refresh())
+        bridge.everythingChanged.connect(banner.refresh)
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, OfficeChanged):
+                banner.refresh()
+
+        unsubscribe = runtime.bus.subscribe(on_event)
+        banner.destroyed.connect(lambda *_: unsubscribe())
+        banner.refresh()
+        return banner
 
     @staticmethod
     def _follow_office(health_page: Any, runtime: Runtime) -> None:

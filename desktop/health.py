@@ -8,6 +8,7 @@ from desktop.runtime import Runtime
 from services import messaging_health, phones
 from services.api import ConnectionRefused, ReplyRefused
 from services.clock import as_utc
+from services.desk_status import TextbackFacts, TextbackNotice, textback_notice
 from services.health import HealthSnapshot, MessagingProblem, NumberWebhooks, WebhookRow
 from services.ports import CarrierError
 from services.receiver import WebhookRecord
@@ -64,6 +65,24 @@ class RuntimeHealth:
             holder=rt.office.holder,
             messaging=await self.messaging_problem(),
         )
+
+    async def textback_notice(self) -> TextbackNotice | None:
+        """Why missed calls are not texted back right now (the in-window banner), or
+        None. Cheap: settings and this process's own state, never a call to Twilio."""
+        rt = self._runtime
+        settings = await rt.inbox.settings()
+        facts = TextbackFacts(
+            enabled=settings["textback.enabled"],
+            business_number=settings["business.phone_number"],
+            simulated=rt.number_admin is None,
+            holding=rt.holding,
+            holder=rt.office.holder,
+            receiving=rt.receiver.port is not None,
+            wired=rt.wired,
+            disconnected=rt.disconnected,
+            wiring_error=rt.wiring_error,
+        )
+        return textback_notice(facts)
 
     async def messaging_problem(self) -> MessagingProblem | None:
         rt = self._runtime

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsReport, Period
 from services.cursors import CallsAfter, ContactsAfter, ConversationsAfter
+from services.desk_status import TextbackNotice
 from services.events import Event
 from services.health import (
     AccountCheckResult,
@@ -31,6 +32,7 @@ from services.snapshots import (
     CallbackItem,
     CallItem,
     ContactDetail,
+    ContactHistory,
     ConversationRow,
     Counts,
     FilterCounts,
@@ -45,6 +47,11 @@ __all__ = ["ThreadStateError"]  # the UI catches it from here
 
 class ReplyRefused(ValueError):
     """A reply that cannot be sent (opted out, empty, no business number); nothing stored."""
+
+
+class StartRefused(ValueError):
+    """A conversation that cannot be started: not a number Frontdesk can text, or the
+    contact opted out. The message says why in words; nothing was stored."""
 
 
 class NotFound(LookupError):
@@ -100,6 +107,13 @@ class InboxApi(Protocol):
     async def contacts(
         self, *, search: str = "", after: ContactsAfter | None = None, limit: int = 200
     ) -> list[ContactDetail]: ...
+
+    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
+        """Find or create the contact for a typed number and give it a thread; raises
+        :class:`StartRefused` (a ValueError, its message in words) when it cannot be texted."""
+        ...
+
+    async def contact_history(self, contact_id: int) -> ContactHistory: ...
 
     async def rename(self, contact_id: int, name: str, *, actor: str) -> ContactDetail: ...
 
@@ -224,6 +238,14 @@ class HealthApi(Protocol):
     async def request_takeover(self) -> None:
         """A desk client asks the PC holding the number to hand it over (the holder lets
         go within seconds; the change arrives as an ``OfficeChanged`` event)."""
+        ...
+
+
+class DeskStatusApi(Protocol):
+    """What the in-window banner says is true (implemented in desktop/health.py)."""
+
+    async def textback_notice(self) -> TextbackNotice | None:
+        """Why missed calls are not texted back right now, or None when they are."""
         ...
 
 

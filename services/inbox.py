@@ -19,7 +19,7 @@ from sqlalchemy import Integer, and_, column, func, literal, literal_column, or_
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
-from services import phones, policy, records, sends, settings_store, threads
+from services import contact_book, phones, policy, records, sends, settings_store, threads
 from services.api import NotFound
 from services.callbacks import WORDS as CALLBACK_WORDS
 from services.callbacks import CallbackState
@@ -39,6 +39,7 @@ from services.snapshots import (
     CallbackItem,
     CallItem,
     ContactDetail,
+    ContactHistory,
     ConversationRow,
     Counts,
     FilterCounts,
@@ -82,6 +83,7 @@ ACTIVITY_ACTIONS = (
     "conversation.closed",
     "conversation.reopened",
     "conversation.snoozed",
+    contact_book.STARTED,
 )
 
 FILTERS = (
@@ -240,6 +242,7 @@ class Inbox:
             after_hours=bool(last_call[0]) if last_call is not None else False,
             state=threads.current(conv, self._clock.now()),
             snoozed_until=as_utc(conv.snoozed_until) if conv.snoozed_until else None,
+            last_inbound_at=as_utc(conv.last_inbound_at) if conv.last_inbound_at else None,
         )
 
     async def conversation(self, contact_id: int) -> ConversationRow:
@@ -541,6 +544,34 @@ class Inbox:
 
         return await self._read(query)
 
+    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
+        """The thread with ``phone`` (typed by the desk, national or international),
+        creating the contact (named ``name``) when the number is new.
+
+        Raises :class:`~services.api.StartRefused` (a ValueError, nothing
+        stored) for a number that cannot be texted or a contact who opted out.
+        """
+        settings = await self.settings()
+        e164 = contact_book.parse_number(phone, settings["business.default_region"])
+        clean = contact_book.clean_name(name)
+        now = self._clock.now()
+        who = (actor or "desk")[:100]
+
+        def work(uow: UnitOfWork) -> tuple[ContactDetail, list[Event]]:
+            s = uow.session
+            started, events = contact_book.start_conversation(s, e164, clean, actor=who, now=now)
+            contact = s.get(Contact, started.contact_id)
+            assert contact is not None
+            conv_id = records.known_conversation_id(s, contact.id)
+            return _contact_detail(contact, conv_id), events
+
+        return await self._write(work)
+
+    async def contact_history(self, contact_id: int) -> ContactHistory:
+        """Every call and text of the contact in order, with counts, the last contact
+        and the booked value (:func:`services.contact_book.history`)."""
+        return await self._read(lambda s: contact_book.history(s, contact_id))
+
     async def _edit_contact(
         self,
         contact_id: int,
@@ -833,6 +864,8 @@ def _activity_item(entry: AuditEntry) -> ActivityItem:
             text = "Closed the conversation"
         case "conversation.reopened":
             text = "Reopened the conversation"
+        case contact_book.STARTED:
+            text = "Started the conversation"
         case "conversation.snoozed":
             text = "Snoozed the conversation"
             if detail.get("until"):

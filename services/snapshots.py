@@ -25,6 +25,7 @@ class ConversationRow:
     after_hours: bool  # the newest call from this contact came outside business hours
     state: ThreadState = ThreadState.OPEN  # as of the read (a passed snooze reads open)
     snoozed_until: datetime | None = None
+    last_inbound_at: datetime | None = None  # their newest text (notifications compare it)
 
     @property
     def title(self) -> str:
@@ -176,3 +177,34 @@ class ScheduledItem:
 #: One entry of a thread, oldest first: texts, calls, internal notes, activity lines,
 #: scheduled replies.
 ThreadItem = MessageItem | CallItem | CallbackItem | NoteItem | ActivityItem | ScheduledItem
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One call or text in a contact's history."""
+
+    id: int
+    at: datetime
+    kind: str  # call | text
+    direction: str  # in | out (a call is in)
+    summary: str  # "Missed call", or the text's words
+    status: str | None = None  # a text's delivery status
+
+
+@dataclass(frozen=True, slots=True)
+class ContactHistory:
+    """The Contacts page's view of one contact: every call and text in order, and the
+    figures over all of them."""
+
+    contact_id: int
+    title: str
+    display_phone: str
+    entries: tuple[HistoryEntry, ...]  # oldest first
+    calls: int
+    missed_calls: int
+    texts_in: int
+    texts_out: int
+    last_contact_at: datetime | None
+    booked_value_cents: int | None
+    booked_at: datetime | None
+    opted_out: bool

@@ -1,8 +1,10 @@
 """Contacts: everyone who called or texted, searchable by name, number, tag or notes.
 
-Shows tags and whether the contact opted out of texts. Double-click (or Enter) opens the
-contact's thread: :attr:`ContactsPage.openContact` carries the contact id for the main
-window to hand to the inbox.
+Shows tags and whether the contact opted out of texts. Selecting a contact shows its
+history beside the list (:mod:`ui.contact_history`: every call and text, the counts, the
+last contact, the booked value). Double-click (or Enter, or "Open conversation") opens
+the contact's thread: :attr:`ContactsPage.openContact` carries the contact id for the
+main window to hand to the inbox.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -24,8 +27,9 @@ from PySide6.QtWidgets import (
 
 from services.api import InboxApi, NotFound
 from services.cursors import ContactsAfter
-from services.snapshots import ContactDetail
+from services.snapshots import ContactDetail, ContactHistory
 from ui import theme
+from ui.contact_history import ContactHistoryPanel
 from ui.widgets.page_parts import page_heading, rows_table
 from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
@@ -121,7 +125,8 @@ class ContactsModel(PagedSnapshotModel[ContactDetail, ContactsAfter]):
 
 class ContactsPage(QWidget):
     """The Contacts screen. ``events``: any QObject with ``contactChanged(int)`` (and
-    optionally ``everythingChanged()``: search again)."""
+    optionally ``everythingChanged()``: search again; ``conversationChanged(int, int)``
+    and ``callChanged(int)``: the shown history is read again)."""
 
     openContact = Signal(int)
 
@@ -135,7 +140,11 @@ class ContactsPage(QWidget):
         super().__init__(parent)
         self.setObjectName("contactsPage")
         self.tasks = TaskRunner(self)
+        self._inbox = inbox
         self.model = ContactsModel(inbox, self)
+        self.history = ContactHistoryPanel(self)
+        self.history.openContact.connect(self.openContact)
+        self.selected_id: int | None = None
         self._loaded_once = False
         self._fetched = False
 
@@ -158,10 +167,12 @@ class ContactsPage(QWidget):
         header = self.table.horizontalHeader()
         width = self.fontMetrics().averageCharWidth()
         for column, chars in (
-            (ContactsModel.NAME, 30),
-            (ContactsModel.PHONE, 22),
-            (ContactsModel.TEXTS, 14),
-            (ContactsModel.ASSIGNED, 18),
+            # Narrower than the words at 1024 px: the history beside the list shares the
+            # width (every column can be widened by hand, and the tooltip says it all).
+            (ContactsModel.NAME, 22),
+            (ContactsModel.PHONE, 18),
+            (ContactsModel.TEXTS, 12),
+            (ContactsModel.ASSIGNED, 12),
         ):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width * chars)
@@ -175,8 +186,19 @@ class ContactsPage(QWidget):
         self.views = QStackedWidget()
         self.views.addWidget(self.table)
         self.views.addWidget(self.empty)
-        layout.addWidget(self.views, 1)
-        hint = QLabel("Double-click a contact to open their conversation.")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.views)
+        self.splitter.addWidget(self.history)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.history.setMinimumWidth(260)
+        layout.addWidget(self.splitter, 1)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self._select(current.row())
+        )
+        self.model.modelReset.connect(lambda: self._select(-1))
+        hint = QLabel("Select a contact to see their history; double-click to open the thread.")
         hint.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(hint)
 
@@ -192,6 +214,13 @@ class ContactsPage(QWidget):
         changed = getattr(events, "contactChanged", None)
         if changed is not None:
             changed.connect(self.model.contact_changed)
+            changed.connect(self._history_changed)
+        conversation = getattr(events, "conversationChanged", None)
+        if conversation is not None:
+            conversation.connect(lambda _conv, contact: self._history_changed(contact))
+        call = getattr(events, "callChanged", None)
+        if call is not None:
+            call.connect(lambda _call: self._history_changed(self.selected_id))
         everything = getattr(events, "everythingChanged", None)
         if everything is not None:
             everything.connect(self.reload_everything)
@@ -202,6 +231,31 @@ class ContactsPage(QWidget):
 
     def _run_search(self) -> None:
         self.tasks.spawn(self.load(), what="search the contacts")
+
+    def _select(self, row: int) -> None:
+        """Show the history of the contact on ``row`` (-1: none)."""
+        contact = self.model.contact_at(row) if row >= 0 else None
+        self.selected_id = contact.id if contact is not None else None
+        if contact is None:
+            self.history.show_history(None)
+            return
+        self._load_history(contact.id)
+
+    def _history_changed(self, contact_id: int | None) -> None:
+        if contact_id is not None and contact_id == self.selected_id:
+            self._load_history(contact_id)
+
+    def _load_history(self, contact_id: int) -> None:
+        def done(history: ContactHistory) -> None:
+            if history.contact_id == self.selected_id:
+                self.history.show_history(history)
+
+        self.tasks.spawn(
+            self._inbox.contact_history(contact_id),
+            what="load the contact's history",
+            done=done,
+            failed=lambda exc: isinstance(exc, NotFound),
+        )
 
     def _open(self, row: int) -> None:
         contact = self.model.contact_at(row)

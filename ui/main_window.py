@@ -5,6 +5,7 @@ Pages are plain QWidgets handed in by the composition root as ``(key, title, wid
 Optional hooks a page may offer (looked up by name, none required):
 
 - ``focus_search()``: called on Ctrl+F while the page is shown;
+- ``new_conversation()`` (the Inbox's): called on Ctrl+N, after showing that page;
 - ``start()``: called once, after the window is built (load data there);
 - ``shutdown()``: called when the window closes for good;
 - ``unsaved_changes() -> bool``, ``save_changes(then)`` and ``discard_changes()``: closing
@@ -213,6 +214,7 @@ class MainWindow(QMainWindow):
 
         self._shortcut("Ctrl+F", self.focus_search)
         self._shortcut("Ctrl+J", self.next_unread)
+        self._shortcut("Ctrl+N", self.new_conversation)
         self._shortcut("Ctrl+Return", self.send)
         self._shortcut("Ctrl+Enter", self.send)
         for i in range(min(9, len(pages))):
@@ -340,6 +342,14 @@ class MainWindow(QMainWindow):
     def next_unread(self) -> None:
         inbox = self.pages.get("inbox")
         hook = getattr(inbox, "next_unread", None)
+        if callable(hook):
+            self.show_page("inbox")
+            hook()
+
+    def new_conversation(self) -> None:
+        """Ctrl+N: the Inbox's "New conversation" (from any page)."""
+        inbox = self.pages.get("inbox")
+        hook = getattr(inbox, "new_conversation", None)
         if callable(hook):
             self.show_page("inbox")
             hook()

@@ -9,10 +9,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
 
-from services.events import ContactChanged, Event
+from services.events import ContactChanged, ConversationChanged, Event
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 from tests.ui.conftest import sqlite_app, until
+from ui.contact_history import HistoryModel
 from ui.contacts_page import ContactsModel, ContactsPage
 
 
@@ -87,6 +88,78 @@ def test_search_tags_opt_out_and_open(
             page.table.selectRow(1)
             qtbot.keyClick(page.table, Qt.Key.Key_Return)
             assert opened == [maria, other]
+            unsubscribe()
+            page.shutdown()
+
+    run(scenario())
+
+
+class LiveBridge(Bridge):
+    conversationChanged = Signal(int, int)
+    callChanged = Signal(int)
+
+    def on_event(self, event: Event) -> None:
+        super().on_event(event)
+        if isinstance(event, ConversationChanged):
+            self.conversationChanged.emit(event.conversation_id, event.contact_id)
+
+
+def test_selecting_a_contact_shows_its_history(
+    twilio_standin: TwilioStandIn, qtbot: QtBot, run: Any, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with sqlite_app(tmp_path, twilio_standin) as app:
+            await app.missed_call("+14155550123")
+            await twilio_standin.wait_for_messages(1)  # the text-back
+            await app.reply("+14155550123", "Can you come Tuesday?")
+            await app.idle()
+            maria = (await app.inbox.missed_calls())[0].contact_id
+            await app.inbox.rename(maria, "Maria Lopez", actor="test")
+            await app.engine.send_reply(maria, "Yes, 9am.", author="Dana")
+            await twilio_standin.wait_for_messages(2)
+            await app.idle()
+
+            bridge = LiveBridge()
+            unsubscribe = app.runtime.bus.subscribe(bridge.on_event)
+            page = ContactsPage(app.inbox, bridge)
+            page.tasks.quiet = True
+            qtbot.addWidget(page)
+            page.resize(1000, 600)
+            page.show()
+            await until(lambda: page.model.rowCount() == 1)
+            panel = page.history
+            assert panel.history is None and panel.stack.currentWidget() is panel.hint
+
+            page.table.selectRow(0)
+            await until(lambda: panel.history is not None)
+            assert panel.title.text() == "Maria Lopez"
+            assert panel.figures.text() == "1 call (1 missed) · 1 text in · 2 texts out"
+            rows = [
+                panel.model.index(r, HistoryModel.WHAT).data()
+                for r in range(panel.model.rowCount())
+            ]
+            assert rows[0] == "Missed call"
+            assert rows[2] == "They texted: Can you come Tuesday?"
+            assert rows[-1] == "You texted: Yes, 9am."
+            assert rows[1].startswith("You texted: ")  # the text-back, between them
+            assert panel.last_contact.text().startswith("Last contact: ")
+            assert panel.booked.text() == "Not booked yet."
+
+            # Live: a new text and a booking show up in the open history.
+            await app.reply("+14155550123", "Great, see you then")
+            await until(lambda: "2 texts in" in panel.figures.text())
+            assert panel.model.rowCount() == 5
+            await app.inbox.mark_booked(maria, 45000, actor="Dana")
+            await until(lambda: panel.booked.text() == "Booked: $450.00")
+
+            opened: list[int] = []
+            page.openContact.connect(opened.append)
+            qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+            assert opened == [maria]
+
+            page.table.clearSelection()
+            page.table.setCurrentIndex(page.model.index(-1, 0))
+            await until(lambda: panel.history is None)
             unsubscribe()
             page.shutdown()
 

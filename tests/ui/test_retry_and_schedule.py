@@ -115,6 +115,8 @@ def test_retry_link_and_a_scheduled_text_with_cancel(
                 clock.advance(timedelta(days=4).total_seconds())
                 await app.idle()
                 assert [m["body"] for m in twilio_standin.messages_sent] == [REPLY]
+                # Its debounce timers must not fire once this loop is gone (seen under load).
+                page.shutdown()
             finally:
                 bridge.detach()
 

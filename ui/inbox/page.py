@@ -19,35 +19,27 @@ from PySide6.QtCore import (
     QObject,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QStyleOptionViewItem,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from services import phones, templates
+from services import phones
 from services.api import (
     InboxApi,
     MessagingApi,
     NotFound,
     PresenceApi,
-    ReplyRefused,
-    ThreadStateError,
 )
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
@@ -57,9 +49,14 @@ from ui.inbox.collisions import CollisionGuard
 from ui.inbox.composer import Composer
 from ui.inbox.contact_panel import ContactPanel
 from ui.inbox.conversation_delegate import ConversationDelegate
+from ui.inbox.conversation_list import ConversationList
 from ui.inbox.conversation_model import ConversationListModel, RowRole
 from ui.inbox.drafts import DraftStore
 from ui.inbox.filter_bar import FilterBar
+from ui.inbox.live_updates import LiveUpdates
+from ui.inbox.new_conversation import NewConversationDialog, new_conversation_button
+from ui.inbox.page_actions import PageActions
+from ui.inbox.replying import Replying
 from ui.inbox.thread import ThreadView
 from ui.inbox.thread_actions import ThreadActions
 from ui.widgets import icons
@@ -70,50 +67,7 @@ DRAFT_SAVE_MS = 400
 COUNTS_DEBOUNCE_MS = 250  # a burst of changes recounts once
 
 
-class ConversationList(QTableView):
-    """The conversation list: one column, no headers or grid, rows of one height.
-
-    A table rather than a QListView because QListView lays out every row again whenever
-    rows are inserted, asking the (Python) model for each row's index: with 50,000
-    conversations loaded, each 200-row page then cost ~100,000 calls into Python and
-    blocked the loop for 60 ms and more. A table's rows are header sections of a fixed
-    height, so inserting a page costs a handful of calls whatever the length.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setShowGrid(False)
-        self.setWordWrap(False)
-        self.setCornerButtonEnabled(False)
-        self.setTabKeyNavigation(False)  # Tab leaves the list, as from a list view
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.horizontalHeader().hide()
-        self.horizontalHeader().setStretchLastSection(True)
-        rows = self.verticalHeader()
-        rows.hide()
-        rows.setMinimumSectionSize(1)
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-
-    def setItemDelegate(self, delegate: Any) -> None:
-        super().setItemDelegate(delegate)
-        self._sync_row_height()
-
-    def _sync_row_height(self) -> None:
-        """Every row is as tall as the delegate says a row is (it depends on the font)."""
-        option = QStyleOptionViewItem()
-        self.initViewItemOption(option)
-        height = self.itemDelegate().sizeHint(option, QModelIndex()).height()
-        self.verticalHeader().setDefaultSectionSize(max(1, height))
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._sync_row_height()
-
-
-class InboxPage(QWidget):
+class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
     """``InboxPage(inbox, messaging, bridge)``; call :meth:`start` once the loop runs."""
 
     contactOpened = Signal(int)
@@ -145,6 +99,8 @@ class InboxPage(QWidget):
         self._bridge = bridge
         self.tasks = runner or TaskRunner(self)
         self.me: str | None = None
+        self.region = "US"  # business.default_region: how typed national numbers read
+        self.new_dialog: NewConversationDialog | None = None
         self.members: list[str] = []
         self.current_contact_id: int | None = None
         self._contact_generation = 0
@@ -200,7 +156,13 @@ class InboxPage(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 0, 0)
         left_layout.setSpacing(8)
-        left_layout.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.setSpacing(6)
+        search_row.addWidget(self.search, 1)
+        self.new_button = new_conversation_button(self)
+        self.new_button.clicked.connect(self.new_conversation)
+        search_row.addWidget(self.new_button)
+        left_layout.addLayout(search_row)
         left_layout.addWidget(filters)
         left_layout.addWidget(self.list_stack, 1)
 
@@ -339,6 +301,7 @@ class InboxPage(QWidget):
 
     def _use_settings(self, settings: Any) -> None:
         self.me = settings["team.me"] or None
+        self.region = settings["business.default_region"]
         self.members = list(settings["team.members"])
         self.composer.set_snippets(settings["snippets"])
         phone = settings["business.phone_number"]
@@ -359,10 +322,6 @@ class InboxPage(QWidget):
                 self._inbox.settings(), what="load the settings", done=self._use_settings
             )
 
-    @property
-    def actor(self) -> str:
-        return self.me or "desk"
-
     # ---- list: filters, search, selection -------------------------------------------
     def set_filter(self, key: str) -> None:
         self.filter_bar.check(key)
@@ -381,78 +340,33 @@ class InboxPage(QWidget):
             done=self.filter_bar.show_counts,
         )
 
-    # ---- the thread's workflow: close, reopen, snooze, unread, notes -----------------------
-    def _wire_thread_actions(self) -> None:
-        a = self.thread_actions
-        inbox = self._inbox
-
-        def act(what: str, make: Any, *, leave: bool = False) -> None:
-            contact_id = self.current_contact_id
-            if contact_id is None:
-                return
-
-            def done(row: ConversationRow) -> None:
-                self.model.apply(row)
-                if contact_id == self.current_contact_id:
-                    if leave:
-                        self.close_conversation()
-                    else:
-                        self.thread_actions.show_row(row)
-                self._counts_timer.start()
-
-            def failed(exc: BaseException) -> bool:
-                if isinstance(exc, ThreadStateError):
-                    self.composer.show_error(str(exc))
-                    return True
-                return False
-
-            self.tasks.spawn(make(contact_id), what=what, done=done, failed=failed)
-
-        a.closeRequested.connect(
-            lambda: act("close the conversation", lambda c: inbox.close(c, actor=self.actor))
-        )
-        a.reopenRequested.connect(
-            lambda: act("reopen the conversation", lambda c: inbox.reopen(c, actor=self.actor))
-        )
-        a.snoozeRequested.connect(
-            lambda until: act(
-                "snooze the conversation", lambda c: inbox.snooze(c, until, actor=self.actor)
-            )
-        )
-        # Marked unread: leave the thread, or opening it would mark it read again.
-        a.unreadRequested.connect(
-            lambda: act("mark it unread", lambda c: inbox.mark_unread(c), leave=True)
-        )
-
-    def _add_note(self, body: str) -> None:
-        contact_id = self.current_contact_id
-        if contact_id is None:
-            return
-        self.composer.set_busy(True)
-
-        def done(_note: Any) -> None:
-            if contact_id == self.current_contact_id:
-                self.composer.sent()
-            self._load_thread(contact_id)
-
-        def failed(exc: BaseException) -> bool:
-            if isinstance(exc, ValueError):
-                self.composer.show_error(str(exc))
-                return True
-            return False
-
-        self.tasks.spawn(
-            self._inbox.add_note(contact_id, body, actor=self.actor),
-            what="add the note",
-            done=done,
-            failed=failed,
-            always=lambda: self.composer.set_busy(False),
-        )
-
     def _apply_search(self) -> None:
         text = self.search.text().strip()
         if text != self.model.search:
             self.model.set_view(search=text)
+
+    def new_conversation(self) -> NewConversationDialog:
+        """Ask for a number (and a name) to text (Ctrl+N); the thread then opens with the
+        composer focused."""
+        if self.new_dialog is not None and self.new_dialog.isVisible():
+            self.new_dialog.raise_()
+            self.new_dialog.activateWindow()
+            return self.new_dialog
+        dialog = NewConversationDialog(
+            self._inbox, actor=lambda: self.actor, region=self.region, parent=self
+        )
+        dialog.tasks.quiet = self.tasks.quiet
+        dialog.started.connect(self.open_started)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.destroyed.connect(lambda *_: setattr(self, "new_dialog", None))
+        self.new_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_started(self, contact_id: int) -> None:
+        """Open a conversation just started and put the cursor in the composer."""
+        self.open_contact(contact_id)
+        self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -591,31 +505,6 @@ class InboxPage(QWidget):
         else:
             self.composer.set_blocked("")
 
-    # ---- drafts and snippet context ------------------------------------------------------
-    def _restore_draft(self, phone: str) -> None:
-        """The composer now belongs to ``phone``: show its draft unless typing began."""
-        self._draft_phone = phone
-        draft = self.drafts.get(phone)
-        if draft and not self.composer.text:
-            self._filling_composer = True  # not typing: nobody is told about it
-            try:
-                self.composer.set_text(draft)
-            finally:
-                self._filling_composer = False
-            self._draft_timer.stop()
-
-    def _save_draft(self) -> None:
-        self._draft_timer.stop()
-        if self._draft_phone is not None:
-            self.drafts.put(self._draft_phone, self.composer.text)
-
-    def _update_context(self) -> None:
-        contact = self.panel.contact
-        name, phone, link = self._business
-        self.composer.set_context(
-            templates.TemplateContext(contact.name if contact else None, name, phone, link)
-        )
-
     def close_conversation(self) -> None:
         self.collisions.show_contact(None)
         self._save_draft()
@@ -626,237 +515,6 @@ class InboxPage(QWidget):
         self.thread_actions.show_row(None)
         self.list.selectionModel().clearSelection()
         self.right.setCurrentIndex(0)
-
-    # ---- sending ----------------------------------------------------------------------------
-    def send_current(self) -> None:
-        """Send what is typed (Ctrl+Enter from anywhere in the window)."""
-        self.composer.submit()
-
-    def _typed(self) -> None:
-        if self._filling_composer or self.current_contact_id is None:
-            return
-        if self.composer.text.strip():
-            self.collisions.typed(self.current_contact_id, self.actor)
-        else:
-            self.collisions.sent(self.current_contact_id, self.actor, None)  # cleared
-
-    def _send(self, body: str) -> None:
-        """Send ``body`` into the open thread, asking first when a colleague replied
-        there in the last 30 s."""
-        contact_id = self.current_contact_id
-        if contact_id is None:
-            return
-        phone = self._draft_phone
-        self.composer.set_busy(True)
-        self.composer.show_error("")
-        row = self.model.row_of(contact_id)
-        title = self.model.rows()[row].title if row >= 0 else "this customer"
-        self.collisions.check(
-            contact_id,
-            self.me,
-            title,
-            send=lambda: self._send_now(contact_id, phone, body),
-            cancel=lambda: self.composer.set_busy(False),
-        )
-
-    def _send_now(self, contact_id: int, phone: str | None, body: str) -> None:
-        def done(message_id: int) -> None:
-            self.collisions.sent(contact_id, self.actor, message_id)
-            if contact_id == self.current_contact_id:
-                self.composer.sent()
-            if phone is not None:
-                self.drafts.put(phone, "")  # sent: no draft left, here or where it was
-            self._load_thread(contact_id)
-
-        def failed(exc: BaseException) -> bool:
-            if isinstance(exc, ReplyRefused):
-                self.composer.show_error(str(exc))
-                return True
-            self.composer.show_error(f"Not sent: {exc}")
-            return False
-
-        self.tasks.spawn(
-            self._messaging.send_reply(contact_id, body, author=self.me),
-            what="send the reply",
-            done=done,
-            failed=failed,
-            always=lambda: self.composer.set_busy(False),
-        )
-
-    def _schedule(self, body: str, when: datetime) -> None:
-        """Schedule ``body`` for ``when`` in the open thread (shown there until it sends)."""
-        contact_id = self.current_contact_id
-        if contact_id is None:
-            return
-        phone = self._draft_phone
-        self.composer.set_busy(True)
-        self.composer.show_error("")
-
-        def done(_job_id: int) -> None:
-            if contact_id == self.current_contact_id:
-                self.composer.sent()
-            if phone is not None:
-                self.drafts.put(phone, "")
-            self._load_thread(contact_id)
-
-        self.tasks.spawn(
-            self._messaging.schedule_reply(contact_id, body, when, author=self.me),
-            what="schedule the text",
-            done=done,
-            failed=self._refused_in_composer,
-            always=lambda: self.composer.set_busy(False),
-        )
-
-    def _retry(self, message_id: int) -> None:
-        contact_id = self.current_contact_id
-        self.composer.show_error("")
-        self.tasks.spawn(
-            self._messaging.retry_text(message_id, author=self.me),
-            what="send the text again",
-            done=lambda _id: self._load_thread(contact_id) if contact_id is not None else None,
-            failed=self._refused_in_composer,
-        )
-
-    def _cancel_scheduled(self, job_id: int) -> None:
-        contact_id = self.current_contact_id
-        self.tasks.spawn(
-            self._messaging.cancel_scheduled(job_id, actor=self.actor),
-            what="cancel the scheduled text",
-            done=lambda _ok: self._load_thread(contact_id) if contact_id is not None else None,
-        )
-
-    def _refused_in_composer(self, exc: BaseException) -> bool:
-        if isinstance(exc, ReplyRefused):
-            self.composer.show_error(str(exc))
-            return True
-        return False
-
-    # ---- contact actions ------------------------------------------------------------------
-    def _wire_panel(self) -> None:
-        p = self.panel
-
-        def act(what: str, make: Any) -> None:
-            contact = p.contact
-            if contact is None:
-                return
-            self.tasks.spawn(make(contact.id), what=what, done=self._show_contact)
-
-        inbox = self._inbox
-        p.renameRequested.connect(
-            lambda name: act(
-                "rename the contact", lambda c: inbox.rename(c, name, actor=self.actor)
-            )
-        )
-        p.notesChanged.connect(
-            lambda notes: act(
-                "save the notes", lambda c: inbox.set_notes(c, notes, actor=self.actor)
-            )
-        )
-        p.addTagRequested.connect(
-            lambda tag: act("add the tag", lambda c: inbox.add_tag(c, tag, actor=self.actor))
-        )
-        p.removeTagRequested.connect(
-            lambda tag: act("remove the tag", lambda c: inbox.remove_tag(c, tag, actor=self.actor))
-        )
-        p.assignRequested.connect(
-            lambda who: act("assign the thread", lambda c: inbox.assign(c, who, actor=self.actor))
-        )
-        p.bookedRequested.connect(
-            lambda cents: act(
-                "mark it booked", lambda c: inbox.mark_booked(c, cents, actor=self.actor)
-            )
-        )
-        p.callbackDoneRequested.connect(
-            lambda: act(
-                "mark the callback done", lambda c: inbox.callback_done(c, actor=self.actor)
-            )
-        )
-        p.callBackRequested.connect(self.call_back)
-        self.thread_view.playVoicemail.connect(self.play_voicemail)
-        p.cancelTextbackRequested.connect(
-            lambda call_id: self.tasks.spawn(
-                self._messaging.cancel_textback(call_id, actor=self.actor),
-                what="cancel the auto-text",
-            )
-        )
-
-    def call_back(self) -> None:
-        """Ring the desk's phone through Twilio, then the open thread's contact."""
-        contact_id = self.current_contact_id
-        if contact_id is None:
-            return
-
-        def refused(exc: BaseException) -> bool:
-            if isinstance(exc, ValueError):
-                QMessageBox.information(self, "Call back", str(exc))
-                return True
-            return False
-
-        self.tasks.spawn(
-            self._messaging.call_back(contact_id, actor=self.actor),
-            what="call back",
-            failed=refused,
-        )
-
-    def play_voicemail(self, voicemail_id: int) -> None:
-        """Open the voicemail in the system's audio player (fetched first if needed)."""
-
-        def refused(exc: BaseException) -> bool:
-            if isinstance(exc, LookupError):
-                QMessageBox.information(self, "Voicemail", str(exc))
-                return True
-            return False
-
-        self.tasks.spawn(
-            self._messaging.voicemail_file(voicemail_id),
-            what="play the voicemail",
-            done=self._open_file,
-            failed=refused,
-        )
-
-    @staticmethod
-    def _open_file(path: str) -> None:
-        # The system's audio player: PySide6-Essentials has no QtMultimedia.
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
-    # ---- live updates -----------------------------------------------------------------------
-    def _on_conversation_changed(self, _conversation_id: int, contact_id: int) -> None:
-        self.model.refresh_contact(contact_id)
-        self._counts_timer.start()
-        if contact_id == self.current_contact_id:
-            self._load_thread(contact_id)
-            self._load_state(contact_id)
-            if self.isVisible() and self.window().isActiveWindow():
-                self._mark_read_when_loaded(contact_id)
-
-    def _mark_read_when_loaded(self, contact_id: int) -> None:
-        # A message into the open thread, read as it arrives.
-        self.tasks.spawn(self._inbox.mark_read(contact_id), what="mark the thread read")
-
-    def _on_contact_changed(self, contact_id: int) -> None:
-        self.model.refresh_contact(contact_id)
-        self._counts_timer.start()
-        if contact_id == self.current_contact_id:
-            self._load_contact(contact_id)
-
-    def _on_call_changed(self, call_id: int) -> None:
-        def done(call: CallItem) -> None:
-            if call.contact_id is None:
-                return
-            self.model.refresh_contact(call.contact_id)
-            if call.contact_id == self.current_contact_id:
-                self._load_thread(call.contact_id)
-
-        self.tasks.spawn(self._inbox.call(call_id), what="refresh a call", done=done)
-
-    def reload_everything(self) -> None:
-        """Changes may have been missed (the office connection came back): reload the
-        list, the settings it depends on, and the open thread and contact."""
-        self.model.reload()
-        self.tasks.spawn(self._inbox.settings(), what="load the settings", done=self._use_settings)
-        if self.current_contact_id is not None:
-            self._load_thread(self.current_contact_id)
-            self._load_contact(self.current_contact_id)
 
     def shutdown(self) -> None:
         for timer in (self._counts_timer, self._search_timer, self._draft_timer):
