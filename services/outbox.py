@@ -26,12 +26,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import errors, lookups, phones, policy, records, sends, templates
 from services.api import ReplyRefused
+from services.attachments import PhotoRefused, PhotoStore
 from services.clock import Clock, as_utc
 from services.delivery import DeliveryStatus
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
@@ -72,6 +74,12 @@ class Outgoing:
     to: str
     from_: str
     body: str
+    media: tuple[str, ...] = ()  # kept photos' names (services.attachments), an MMS
+
+
+def kept_media(message: Message) -> tuple[str, ...]:
+    """The names of the kept photos an outbound message carries (none for a plain text)."""
+    return tuple(d["file"] for d in (message.media or []) if d.get("file"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +131,11 @@ class Outbox:
         settle_seconds: float = 30.0,
         sends_here: Callable[[], bool] = lambda: True,
         lookups: Lookups | None = None,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._db = db
+        # Where photos the desk texts are kept and signed (None: photos cannot be sent).
+        self.photos = photos
         self._lookups = lookups
         self._carrier = carrier
         self._bus = bus
@@ -211,6 +222,7 @@ class Outbox:
                 cfg["business.phone_number"],
                 message.body,
                 as_utc(job.maybe_sent_since),
+                media=bool(kept_media(message)),
             )
         outgoing = self.prepare(uow, job, self._settings(uow.session), self._clock.now())
         uow.commit()
@@ -336,6 +348,7 @@ class Outbox:
             contact.phone,
             cfg["business.phone_number"],
             message.body,
+            kept_media(message),
         )
 
     def _publish_job(self, uow: UnitOfWork, job: Job, contact: Contact | None) -> None:
@@ -386,7 +399,11 @@ class Outbox:
         wake = True  # any outcome but "sent" put the job back in the queue
         try:
             sent = await self._carrier.send_sms(
-                to=out.to, from_=out.from_, body=out.body, status_callback=self._status_callback()
+                to=out.to,
+                from_=out.from_,
+                body=out.body,
+                status_callback=self._status_callback(),
+                media_urls=self._media_links(out),
             )
         except UncertainSendError as exc:
             log.warning("job %s: %s; will check Twilio's log before sending again", out.job_id, exc)
@@ -408,6 +425,23 @@ class Outbox:
                 num_segments=sent.num_segments,
             )
         await self._record(out.job_id, record, wake=wake)
+
+    def _media_links(self, out: Outgoing) -> list[str]:
+        """Fresh signed links to ``out``'s photos under the public URL (one per attempt,
+        so a retry never sends a link that has expired). Raises a retryable
+        :class:`CarrierError` (nothing was created) when no link can be made."""
+        if not out.media:
+            return []
+        base = self._public_url()
+        if self.photos is None or not base:
+            raise CarrierError(
+                "Twilio fetches the photo from this PC's public link, which is not up yet",
+                retryable=True,
+            )
+        links = [self.photos.link(base, name) for name in out.media]
+        if any(link is None for link in links):
+            raise CarrierError("no Twilio auth token to sign the photo's link", retryable=True)
+        return [link for link in links if link is not None]
 
     async def _record(
         self, job_id: int, record: Callable[[UnitOfWork], None], *, wake: bool
@@ -522,23 +556,55 @@ class Outbox:
         uow.commit()
 
     # ---- texts the desk and the engine start ---------------------------------------------
-    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int:
+    async def send_reply(
+        self, contact_id: int, body: str, *, author: str | None, photo: Path | None = None
+    ) -> int:
         """Queue a reply typed by the desk and start sending it; returns the message id.
 
         Returns once the message row and its job are committed (the thread shows it as
         "sending"); the send itself runs in the background and its outcome arrives as
-        events. Raises :class:`ReplyRefused` (nothing stored) when the body is empty or
-        too long, the contact opted out, or no business number is set.
+        events. With ``photo`` it is an MMS: the file is checked (JPEG/PNG/GIF, at most
+        5 MB) and copied into the data dir first, and the body may be empty. Raises
+        :class:`ReplyRefused` (nothing stored) when the body is empty or too long, the
+        photo cannot be texted, the contact opted out, or no business number is set.
         """
-        self._check_body(body)
-        queued = await self._db.run(
-            lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author),
-            urgent=True,
-        )
+        self._check_body(body, media=photo is not None)
+        media: list[dict[str, str]] | None = None
+        if photo is not None:
+            media = await self._keep_photo(photo)
+        try:
+            queued = await self._db.run(
+                lambda uow: self._queue(
+                    uow, contact_id, body, kind=JobKind.REPLY, author=author, media=media
+                ),
+                urgent=True,
+            )
+        except BaseException:
+            if media is not None and self.photos is not None:
+                self.photos.discard(media[0]["file"])  # nothing was stored that uses it
+            raise
         if isinstance(queued, Outgoing):
             self.send_later(queued)
             return queued.message_id
         return queued
+
+    async def _keep_photo(self, photo: Path) -> list[dict[str, str]]:
+        """The message row's ``media`` for a photo copied into the data dir."""
+        if self.photos is None or not self._sends_here():
+            raise ReplyRefused(
+                "Photos can be sent only from the PC that holds the business number "
+                "(Twilio fetches them from that PC)."
+            )
+        if not self._public_url():
+            raise ReplyRefused(
+                "Photos cannot be sent until this PC's public link (the tunnel) is up: "
+                "Twilio fetches the photo from it. Try again in a moment."
+            )
+        try:
+            kept = await asyncio.to_thread(self.photos.keep, photo)
+        except PhotoRefused as exc:
+            raise ReplyRefused(str(exc)) from exc
+        return [{"url": kept.path.as_uri(), "content_type": kept.content_type, "file": kept.name}]
 
     async def retry(self, message_id: int, author: str | None) -> int:
         """Send a failed outbound text again, as a new reply with the same body; returns
@@ -564,8 +630,20 @@ class Outbox:
             raise ReplyRefused("Only a text that failed can be sent again.")
         conversation = s.get(Conversation, message.conversation_id)
         assert conversation is not None  # messages cascade with their conversation
+        media = [dict(d) for d in message.media or []] or None
+        for name in kept_media(message):
+            path = self.photos.path_of(name) if self.photos is not None else None
+            if path is None or not path.is_file() or not self._sends_here():
+                raise ReplyRefused(
+                    "The photo of that text is not on this PC; attach it again to send it."
+                )
         return self._queue(
-            uow, conversation.contact_id, message.body, kind=JobKind.REPLY, author=author
+            uow,
+            conversation.contact_id,
+            message.body,
+            kind=JobKind.REPLY,
+            author=author,
+            media=media,
         )
 
     async def schedule_reply(
@@ -627,8 +705,9 @@ class Outbox:
         return await self._db.run(work, urgent=True)
 
     @staticmethod
-    def _check_body(body: str) -> None:
-        if not body.strip():
+    def _check_body(body: str, *, media: bool = False) -> None:
+        """A photo may go without words; a text may not."""
+        if not body.strip() and not media:
             raise ReplyRefused("Type a message first.")
         if len(body) > MAX_BODY:
             raise ReplyRefused(
@@ -687,10 +766,18 @@ class Outbox:
         return await self._db.run(outcome)
 
     def _queue(
-        self, uow: UnitOfWork, contact_id: int, body: str, *, kind: JobKind, author: str | None
+        self,
+        uow: UnitOfWork,
+        contact_id: int,
+        body: str,
+        *,
+        kind: JobKind,
+        author: str | None,
+        media: list[dict[str, str]] | None = None,
     ) -> Outgoing | int:
         """Write the message row and its job; the Outgoing to send now when this process
-        holds the number, else the message id (the job waits, due now, for the holder)."""
+        holds the number, else the message id (the job waits, due now, for the holder).
+        ``media`` is the row's kept photos (an MMS)."""
         s = uow.session
         cfg = self._settings(s)
         contact = self._textable_contact(uow, contact_id)
@@ -706,6 +793,7 @@ class Outbox:
                 kind=kind.message_kind,
                 author=author,
                 segments=templates.segments(body).segments,
+                media=media,
                 created_at=now,
             ),
         )
