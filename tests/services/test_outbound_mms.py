@@ -184,7 +184,7 @@ def test_a_photo_twilio_cannot_fetch_fails_the_text_in_the_thread(run: Any, phot
 
         await app.until("Twilio's failure callback to reach the thread", failed)
         (out,) = await _outbound(app, maria)
-        assert out.error and "11200" in out.error or "retrieval" in (out.error or "").lower()
+        assert (out.error and "11200" in out.error) or "retrieval" in (out.error or "").lower()
 
     run(scenario)
 
@@ -201,7 +201,7 @@ def test_too_large_or_not_a_photo_is_refused_and_nothing_is_stored(
         maria = await _maria(app)
         with pytest.raises(ReplyRefused, match=r"“big.jpg” is 5.0 MB; .* at most 5.0 MB"):
             await app.engine.send_reply(maria, "Here", author="Dana", photo=big)
-        with pytest.raises(ReplyRefused, match="“invoice.jpg” is not a JPEG, PNG or GIF"):
+        with pytest.raises(ReplyRefused, match=r"“invoice\.jpg” is not a JPEG, PNG or GIF"):
             await app.engine.send_reply(maria, "Here", author="Dana", photo=pdf)
         with pytest.raises(ReplyRefused, match="cannot be read"):
             await app.engine.send_reply(maria, "", author="Dana", photo=tmp_path / "gone.png")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -508,6 +509,7 @@ class InboxPage(QWidget):
             self._draft_phone = None
             self.composer.show_error("")
             self.composer.set_text("")
+            self.composer.clear_attachment()  # a photo is for the thread it was attached in
             self._draft_timer.stop()
             row = self.model.row_of(contact_id)
             if row >= 0:
@@ -620,6 +622,7 @@ class InboxPage(QWidget):
         self.collisions.show_contact(None)
         self._save_draft()
         self._draft_phone = None
+        self.composer.clear_attachment()
         self.current_contact_id = None
         self.thread_view.thread_model.clear()
         self.panel.show_contact(None)
@@ -647,6 +650,7 @@ class InboxPage(QWidget):
         if contact_id is None:
             return
         phone = self._draft_phone
+        photo = self.composer.attachment
         self.composer.set_busy(True)
         self.composer.show_error("")
         row = self.model.row_of(contact_id)
@@ -655,11 +659,13 @@ class InboxPage(QWidget):
             contact_id,
             self.me,
             title,
-            send=lambda: self._send_now(contact_id, phone, body),
+            send=lambda: self._send_now(contact_id, phone, body, photo),
             cancel=lambda: self.composer.set_busy(False),
         )
 
-    def _send_now(self, contact_id: int, phone: str | None, body: str) -> None:
+    def _send_now(
+        self, contact_id: int, phone: str | None, body: str, photo: Path | None = None
+    ) -> None:
         def done(message_id: int) -> None:
             self.collisions.sent(contact_id, self.actor, message_id)
             if contact_id == self.current_contact_id:
@@ -676,7 +682,7 @@ class InboxPage(QWidget):
             return False
 
         self.tasks.spawn(
-            self._messaging.send_reply(contact_id, body, author=self.me),
+            self._messaging.send_reply(contact_id, body, author=self.me, photo=photo),
             what="send the reply",
             done=done,
             failed=failed,
