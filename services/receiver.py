@@ -21,7 +21,13 @@ Only the Twilio paths in :data:`PATHS` are served, POST only; every other path i
    (logged with its traceback),
 4. the answer: TwiML as ``text/xml``; status callbacks get 204.
 
-Every request, accepted or rejected, yields exactly one :class:`WebhookRecord` passed to
+Photos the desk texts (outbound MMS) are the one thing served by GET: Twilio fetches an
+MMS's ``MediaUrl`` from ``/twilio/media/NAME?expires=…&sig=…`` (see
+:mod:`services.attachments`). Only with a ``media`` store: an unknown name is 404, a
+missing, forged or expired signature 403, anything but GET/HEAD 405; the file goes out
+with its image Content-Type. These fetches are not webhooks and yield no record.
+
+Every webhook request, accepted or rejected, yields exactly one :class:`WebhookRecord` passed to
 ``on_record`` (the health panel reads these; ``checked_url`` shows the URL the signature
 was checked against, so a proxy/tunnel mismatch is visible). A record's ``path`` is one of
 :data:`PATHS` or :data:`OTHER_PATH` and its ``sid`` a cleaned SID or None, so what a

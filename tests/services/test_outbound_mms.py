@@ -22,6 +22,8 @@ import pytest
 from services.api import ReplyRefused
 from services.attachments import MAX_BYTES, MEDIA_PATH
 from services.clock import ManualClock
+from services.gateway import TwilioGateway
+from services.ports import CarrierError
 from services.send_state import SendState
 from services.snapshots import MessageItem
 from tests.harness import BUSINESS, PUBLIC_URL, TestApp, running_app
@@ -278,3 +280,40 @@ def test_a_plain_text_is_never_adopted_as_an_mms_with_the_same_words(run: Any) -
         assert sid == created["sid"] != other["sid"]
 
     run(scenario, gateway_timeout=0.5)
+
+
+def test_the_standin_is_as_strict_as_twilio_about_media_urls() -> None:
+    """A MediaUrl that is not an absolute http(s) URL is refused at create (21620); one
+    Twilio cannot reach (not public: loopback with no tunnel) fails the message (11200)."""
+
+    async def main() -> None:
+        async with (
+            TwilioStandIn() as standin,
+            TwilioGateway(
+                standin.account_sid, standin.auth_token, base_url=standin.base_url
+            ) as gateway,
+        ):
+            for bad in ("file:///etc/passwd", "/twilio/media/x.jpg", "ftp://example.com/a"):
+                with pytest.raises(CarrierError) as refused:
+                    await gateway.send_sms(
+                        to=MARIA,
+                        from_=BUSINESS,
+                        body="",
+                        status_callback=None,
+                        media_urls=[bad],
+                    )
+                assert refused.value.code == 21620
+            assert standin.messages_sent == []
+            sent = await gateway.send_sms(
+                to=MARIA,
+                from_=BUSINESS,
+                body="",
+                status_callback=None,
+                media_urls=["http://127.0.0.1:9/photo.jpg"],
+            )
+            (fetch,) = await standin.wait_for_media_fetches(1)
+            assert fetch["error_code"] == 11200 and fetch["status"] is None
+            (logged,) = [m for m in standin.messages if m["sid"] == sent.sid]
+            assert logged["status"] == "failed" and logged["error_code"] == 11200
+
+    asyncio.run(main())
