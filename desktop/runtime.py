@@ -19,6 +19,7 @@ from typing import Protocol
 
 from desktop.config import AppConfig
 from services import sync_state, wiring
+from services.attachments import PhotoStore
 from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
 from services.engine import Engine
@@ -112,6 +113,11 @@ class Runtime:
         self.holder_url: str | None = None  # the holder's public URL (desk clients)
         self._endpoint_factory = endpoint
         self.tunnel: TunnelSupervisor | None = None
+        # Photos the desk texts: kept in the data dir, fetched by Twilio under links
+        # signed with a key derived from the auth token (no other secret to store).
+        self.photos = PhotoStore(
+            config.data_dir / "attachments", auth_token=auth_token, clock=self.clock
+        )
         self.engine = Engine(
             self.db,
             carrier,
@@ -122,6 +128,7 @@ class Runtime:
             public_url=lambda: self.public_url or self.holder_url,
             sends_here=lambda: self.holding,
             voicemail_dir=config.data_dir / "voicemail",
+            photos=self.photos,
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
         # Outbound webhooks and HubSpot: every PC edits them, the holder delivers.
@@ -136,6 +143,7 @@ class Runtime:
             auth_token=auth_token,
             public_url=lambda: self.public_url,
             on_record=self._on_webhook,
+            media=self.photos,
         )
         self._number_admin = number_admin
         self._background = TaskSet("runtime")

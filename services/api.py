@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from services.analytics_types import AnalyticsReport, Period
@@ -139,7 +140,13 @@ class InboxApi(Protocol):
 
 
 class MessagingApi(Protocol):
-    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int: ...
+    async def send_reply(
+        self, contact_id: int, body: str, *, author: str | None, photo: Path | None = None
+    ) -> int:
+        """A reply sent now; with ``photo`` an MMS (JPEG/PNG/GIF up to 5 MB, the body may
+        be empty). Returns the message id; raises :class:`ReplyRefused` (nothing stored)
+        with what to do."""
+        ...
 
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
 

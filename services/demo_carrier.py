@@ -175,7 +175,13 @@ class DemoCarrier:
     # -- Carrier -------------------------------------------------------------------------
 
     async def send_sms(
-        self, *, to: str, from_: str, body: str, status_callback: str | None
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        status_callback: str | None,
+        media_urls: Sequence[str] = (),
     ) -> SentMessage:
         if self._session is None:
             raise CarrierError("the demo carrier is not started", retryable=True)
@@ -184,7 +190,7 @@ class DemoCarrier:
             raise NotTextableError(
                 f"The 'To' number {to} is not a valid phone number.", code=21211, status=400
             )
-        if not body.strip():
+        if not body.strip() and not media_urls:
             raise CarrierError("Message body is required.", code=21602, status=400)
         if (check.e164, from_) in self._opted_out:
             raise OptedOutError("Attempt to send to unsubscribed recipient", code=21610, status=400)
@@ -199,6 +205,7 @@ class DemoCarrier:
                 body=body,
                 status="queued",
                 date_created=now,
+                num_media=len(media_urls),
             )
         )
         callback = status_callback or (

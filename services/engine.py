@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import lookups, phones, policy, prices, records, sends, settings_store, threads, twiml
+from services.attachments import PhotoStore
 from services.callbacks import Callbacks
 from services.clock import Clock, as_utc
 from services.events import (
@@ -95,6 +96,7 @@ class Engine:
         retry_base_seconds: float = 5.0,
         sends_here: Callable[[], bool] = lambda: True,
         voicemail_dir: Path | None = None,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._db = db
         self._public_url = public_url
@@ -132,6 +134,7 @@ class Engine:
             retry_base_seconds=retry_base_seconds,
             sends_here=sends_here,
             lookups=self.lookups,
+            photos=photos,
         )
 
     # ---- life cycle -------------------------------------------------------------
@@ -169,9 +172,11 @@ class Engine:
     def retry_base_seconds(self, seconds: float) -> None:
         self.outbox.retry_base_seconds = seconds
 
-    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int:
-        """A reply typed by the desk (see :meth:`Outbox.send_reply`)."""
-        return await self.outbox.send_reply(contact_id, body, author=author)
+    async def send_reply(
+        self, contact_id: int, body: str, *, author: str | None, photo: Path | None = None
+    ) -> int:
+        """A reply typed by the desk, with a photo or not (see :meth:`Outbox.send_reply`)."""
+        return await self.outbox.send_reply(contact_id, body, author=author, photo=photo)
 
     async def retry_text(self, message_id: int, *, author: str | None) -> int:
         """Send a failed text again as a new reply (see :meth:`Outbox.retry`)."""

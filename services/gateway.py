@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -451,9 +451,16 @@ class TwilioGateway:
     # -- messages ----------------------------------------------------------------------
 
     async def send_sms(
-        self, *, to: str, from_: str, body: str, status_callback: str | None
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        status_callback: str | None,
+        media_urls: Sequence[str] = (),
     ) -> SentMessage:
-        """Send one SMS (``Messages.create``); ``StatusCallback`` is set when given.
+        """Send one SMS (``Messages.create``); ``StatusCallback`` is set when given, one
+        ``MediaUrl`` per entry of ``media_urls`` (an MMS; ``body`` may then be empty).
 
         Sent at most once past the point where it may have reached Twilio. Raises
         :class:`UncertainSendError` when the outcome is unknown (timeout, dropped
@@ -468,7 +475,11 @@ class TwilioGateway:
 
         async def create() -> Any:
             return await messages.create_async(
-                to=to, from_=from_, body=body, status_callback=callback
+                to=to,
+                from_=from_,
+                body=body if body or not media_urls else _UNSET,
+                status_callback=callback,
+                media_url=list(media_urls) if media_urls else _UNSET,
             )
 
         msg = await self._create_once(create)

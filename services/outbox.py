@@ -13,6 +13,9 @@ a claimed job is:
    fail), or an unknown outcome (the job becomes *uncertain*, looked up after
    ``settle_seconds``, and resent only when the log provably does not have it).
 
+The desk's entry points (replies, photos, retries, scheduled replies, the test text) are
+in :mod:`services.desk_texts`, the base class of :class:`Outbox`.
+
 A crash anywhere leaves a ``claimed`` job; :meth:`Outbox.recover` turns it into
 ``uncertain`` or ``pending`` and the same rules apply. Coroutines run on the event loop;
 storage work on the database's worker thread.
@@ -32,10 +35,13 @@ from sqlalchemy.orm import Session
 
 from services import errors, lookups, phones, policy, records, sends, templates
 from services.api import ReplyRefused
+from services.attachments import PhotoStore
 from services.clock import Clock, as_utc
 from services.delivery import DeliveryStatus
+from services.desk_texts import DeskTexts
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
 from services.lookups import Lookups
+from services.outgoing import Outgoing, kept_media
 from services.ports import (
     Carrier,
     CarrierError,
@@ -56,22 +62,6 @@ log = logging.getLogger(__name__)
 
 #: Refusals that created nothing (429, no connection) are retried this many runs in all.
 MAX_ATTEMPTS = 5
-#: Twilio's longest message body.
-MAX_BODY = 1600
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A job about to be sent, and everything the create request needs."""
-
-    job_id: int
-    message_id: int
-    contact_id: int
-    conversation_id: int
-    call_id: int | None
-    to: str
-    from_: str
-    body: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +70,6 @@ class NeedsLookup:
 
     job_id: int
     phone: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendOutcome:
-    """Where a text stands after its first attempt (the test text reports this)."""
-
-    state: SendState
-    sid: str | None
-    reason: str | None
 
 
 def render_text(cfg: Settings, key: str, name: str | None) -> str:
@@ -106,7 +87,7 @@ def render_text(cfg: Settings, key: str, name: str | None) -> str:
     )
 
 
-class Outbox:
+class Outbox(DeskTexts):
     """Sends through the carrier and records what happened; owned by the Engine."""
 
     def __init__(
@@ -123,8 +104,11 @@ class Outbox:
         settle_seconds: float = 30.0,
         sends_here: Callable[[], bool] = lambda: True,
         lookups: Lookups | None = None,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._db = db
+        # Where photos the desk texts are kept and signed (None: photos cannot be sent).
+        self.photos = photos
         self._lookups = lookups
         self._carrier = carrier
         self._bus = bus
@@ -211,6 +195,7 @@ class Outbox:
                 cfg["business.phone_number"],
                 message.body,
                 as_utc(job.maybe_sent_since),
+                media=bool(kept_media(message)),
             )
         outgoing = self.prepare(uow, job, self._settings(uow.session), self._clock.now())
         uow.commit()
@@ -336,6 +321,7 @@ class Outbox:
             contact.phone,
             cfg["business.phone_number"],
             message.body,
+            kept_media(message),
         )
 
     def _publish_job(self, uow: UnitOfWork, job: Job, contact: Contact | None) -> None:
@@ -386,7 +372,11 @@ class Outbox:
         wake = True  # any outcome but "sent" put the job back in the queue
         try:
             sent = await self._carrier.send_sms(
-                to=out.to, from_=out.from_, body=out.body, status_callback=self._status_callback()
+                to=out.to,
+                from_=out.from_,
+                body=out.body,
+                status_callback=self._status_callback(),
+                media_urls=self._media_links(out),
             )
         except UncertainSendError as exc:
             log.warning("job %s: %s; will check Twilio's log before sending again", out.job_id, exc)
@@ -408,6 +398,23 @@ class Outbox:
                 num_segments=sent.num_segments,
             )
         await self._record(out.job_id, record, wake=wake)
+
+    def _media_links(self, out: Outgoing) -> list[str]:
+        """Fresh signed links to ``out``'s photos under the public URL (one per attempt,
+        so a retry never sends a link that has expired). Raises a retryable
+        :class:`CarrierError` (nothing was created) when no link can be made."""
+        if not out.media:
+            return []
+        base = self._public_url()
+        if self.photos is None or not base:
+            raise CarrierError(
+                "Twilio fetches the photo from this PC's public link, which is not up yet",
+                retryable=True,
+            )
+        links = [self.photos.link(base, name) for name in out.media]
+        if any(link is None for link in links):
+            raise CarrierError("no Twilio auth token to sign the photo's link", retryable=True)
+        return [link for link in links if link is not None]
 
     async def _record(
         self, job_id: int, record: Callable[[UnitOfWork], None], *, wake: bool
@@ -521,135 +528,7 @@ class Outbox:
         self._publish_job(uow, job, contact)
         uow.commit()
 
-    # ---- texts the desk and the engine start ---------------------------------------------
-    async def send_reply(self, contact_id: int, body: str, *, author: str | None) -> int:
-        """Queue a reply typed by the desk and start sending it; returns the message id.
-
-        Returns once the message row and its job are committed (the thread shows it as
-        "sending"); the send itself runs in the background and its outcome arrives as
-        events. Raises :class:`ReplyRefused` (nothing stored) when the body is empty or
-        too long, the contact opted out, or no business number is set.
-        """
-        self._check_body(body)
-        queued = await self._db.run(
-            lambda uow: self._queue(uow, contact_id, body, kind=JobKind.REPLY, author=author),
-            urgent=True,
-        )
-        if isinstance(queued, Outgoing):
-            self.send_later(queued)
-            return queued.message_id
-        return queued
-
-    async def retry(self, message_id: int, author: str | None) -> int:
-        """Send a failed outbound text again, as a new reply with the same body; returns
-        the new message id (the failed one stays in the thread as it was).
-
-        Raises :class:`ReplyRefused` (nothing stored) when the message is not a failed
-        outbound text, the contact opted out, or no business number is set.
-        """
-        queued = await self._db.run(
-            lambda uow: self._queue_retry(uow, message_id, author), urgent=True
-        )
-        if isinstance(queued, Outgoing):
-            self.send_later(queued)
-            return queued.message_id
-        return queued
-
-    def _queue_retry(self, uow: UnitOfWork, message_id: int, author: str | None) -> Outgoing | int:
-        s = uow.session
-        message = s.get(Message, message_id)
-        if message is None or message.direction != "out":
-            raise ReplyRefused("That text no longer exists.")
-        if message.status not in sends.FAILED_DELIVERY:
-            raise ReplyRefused("Only a text that failed can be sent again.")
-        conversation = s.get(Conversation, message.conversation_id)
-        assert conversation is not None  # messages cascade with their conversation
-        return self._queue(
-            uow, conversation.contact_id, message.body, kind=JobKind.REPLY, author=author
-        )
-
-    async def schedule_reply(
-        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
-    ) -> int:
-        """Queue a reply typed now to be sent at ``due_at``; returns the job's id.
-
-        The message row is written when it is sent; until then the thread shows it as
-        scheduled (cancel it with :meth:`cancel_scheduled`). Raises :class:`ReplyRefused`
-        (nothing stored) for an empty or too long body, a time not in the future, a
-        contact who opted out, or no business number.
-        """
-        self._check_body(body)
-
-        def work(uow: UnitOfWork) -> int:
-            s = uow.session
-            now = self._clock.now()
-            if as_utc(due_at) <= now:
-                raise ReplyRefused("Pick a time in the future to schedule the text.")
-            contact = self._textable_contact(uow, contact_id)
-            conversation = records.conversation_for(s, contact)
-            job = sends.new_job(
-                JobKind.REPLY, now=now, due_at=as_utc(due_at), contact_id=contact.id
-            )
-            job.body = body
-            job.author = author
-            s.add(job)
-            s.flush()
-            records.audit(
-                s, now, "reply.scheduled", actor=author or "system", subject=contact.phone
-            )
-            self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
-            uow.after_commit(self._scheduler.wake)
-            uow.commit()
-            return job.id
-
-        return await self._db.run(work, urgent=True)
-
-    async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool:
-        """Cancel a scheduled reply that has not started sending; False when it already
-        has (or was cancelled)."""
-
-        def work(uow: UnitOfWork) -> bool:
-            s = uow.session
-            job = s.get(Job, job_id)
-            if (
-                job is None
-                or job.kind != JobKind.REPLY
-                or job.body is None
-                or job.state not in sends.CANCELLABLE
-            ):
-                return False
-            sends.cancel(job, self._clock.now(), f"cancelled by {actor}")
-            contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
-            self._publish_job(uow, job, contact)
-            uow.commit()
-            return True
-
-        return await self._db.run(work, urgent=True)
-
-    @staticmethod
-    def _check_body(body: str) -> None:
-        if not body.strip():
-            raise ReplyRefused("Type a message first.")
-        if len(body) > MAX_BODY:
-            raise ReplyRefused(
-                f"That text is {len(body):,} characters; Twilio takes at most {MAX_BODY:,}."
-            )
-        if "\x00" in body:  # PostgreSQL refuses it, and no phone shows it
-            raise ReplyRefused("That text contains a NUL character; remove it and try again.")
-
-    def _textable_contact(self, uow: UnitOfWork, contact_id: int) -> Contact:
-        contact = uow.session.get(Contact, contact_id)
-        if contact is None:
-            raise ReplyRefused("That contact no longer exists.")
-        if contact.opted_out:
-            raise ReplyRefused(
-                f"{contact.phone} opted out (texted STOP). They must text START before you "
-                "can message them again."
-            )
-        if not self._settings(uow.session)["business.phone_number"]:
-            raise ReplyRefused("Set the business's Twilio number in Settings first.")
-        return contact
-
+    # ---- texts the engine starts (the desk's are in services.desk_texts) ----------------
     async def send_auto(self, contact_id: int, body: str) -> None:
         """An automatic answer (HELP, START): a job like any other, sent now."""
         try:
@@ -662,35 +541,19 @@ class Outbox:
         if isinstance(queued, Outgoing):
             await self._deliver(queued)
 
-    async def send_test(self, to: str, body: str) -> SendOutcome:
-        """Settings' test text to ``to`` (E.164): a job, sent now; its first outcome.
-
-        On a desk client the number holder sends it: the outcome is then ``PENDING``.
-        """
-
-        def queue(uow: UnitOfWork) -> Outgoing | int:
-            contact = records.contact_for(uow.session, to, self._clock.now())
-            return self._queue(uow, contact.id, body, kind=JobKind.TEST, author=None)
-
-        queued = await self._db.run(queue)
-        if not isinstance(queued, Outgoing):
-            return SendOutcome(SendState.PENDING, None, "handed to the PC holding the number")
-        await self._deliver(queued)
-        outgoing = queued
-
-        def outcome(uow: UnitOfWork) -> SendOutcome:
-            job = uow.session.get(Job, outgoing.job_id)
-            message = uow.session.get(Message, outgoing.message_id)
-            assert job is not None and message is not None
-            return SendOutcome(SendState(job.state), message.sid, job.reason)
-
-        return await self._db.run(outcome)
-
     def _queue(
-        self, uow: UnitOfWork, contact_id: int, body: str, *, kind: JobKind, author: str | None
+        self,
+        uow: UnitOfWork,
+        contact_id: int,
+        body: str,
+        *,
+        kind: JobKind,
+        author: str | None,
+        media: list[dict[str, str]] | None = None,
     ) -> Outgoing | int:
         """Write the message row and its job; the Outgoing to send now when this process
-        holds the number, else the message id (the job waits, due now, for the holder)."""
+        holds the number, else the message id (the job waits, due now, for the holder).
+        ``media`` is the row's kept photos (an MMS)."""
         s = uow.session
         cfg = self._settings(s)
         contact = self._textable_contact(uow, contact_id)
@@ -706,6 +569,7 @@ class Outbox:
                 kind=kind.message_kind,
                 author=author,
                 segments=templates.segments(body).segments,
+                media=media,
                 created_at=now,
             ),
         )

@@ -8,6 +8,7 @@ All times are timezone-aware UTC ``datetime`` values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -135,9 +136,16 @@ class Carrier(Protocol):
     """The carrier operations the engine uses. Every method is a coroutine on the loop."""
 
     async def send_sms(
-        self, *, to: str, from_: str, body: str, status_callback: str | None
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        status_callback: str | None,
+        media_urls: Sequence[str] = (),
     ) -> SentMessage:
-        """Send one SMS, once: never retried when it may have created the message.
+        """Send one SMS (an MMS when ``media_urls`` are given: public URLs the carrier
+        fetches), once: never retried when it may have created the message.
 
         Raises :class:`UncertainSendError` when the outcome is unknown, else
         :class:`CarrierError` (or a subclass) when refused; ``retryable`` refusals

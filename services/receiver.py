@@ -21,7 +21,13 @@ Only the Twilio paths in :data:`PATHS` are served, POST only; every other path i
    (logged with its traceback),
 4. the answer: TwiML as ``text/xml``; status callbacks get 204.
 
-Every request, accepted or rejected, yields exactly one :class:`WebhookRecord` passed to
+Photos the desk texts (outbound MMS) are the one thing served by GET: Twilio fetches an
+MMS's ``MediaUrl`` from ``/twilio/media/NAME?expires=…&sig=…`` (see
+:mod:`services.attachments`). Only with a ``media`` store: an unknown name is 404, a
+missing, forged or expired signature 403, anything but GET/HEAD 405; the file goes out
+with its image Content-Type. These fetches are not webhooks and yield no record.
+
+Every webhook request, accepted or rejected, yields exactly one :class:`WebhookRecord` passed to
 ``on_record`` (the health panel reads these; ``checked_url`` shows the URL the signature
 was checked against, so a proxy/tunnel mismatch is visible). A record's ``path`` is one of
 :data:`PATHS` or :data:`OTHER_PATH` and its ``sid`` a cleaned SID or None, so what a
@@ -33,10 +39,12 @@ between :meth:`WebhookReceiver.start` and :meth:`WebhookReceiver.stop`. No Qt he
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Final, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -46,6 +54,7 @@ from multidict import MultiDict, MultiDictProxy
 from twilio.request_validator import RequestValidator
 
 from services import webhook_fields as fields
+from services.attachments import MEDIA_PATH, LinkRefused
 from services.webhook_fields import (
     BadWebhook,
     CallStatusUpdate,
@@ -97,6 +106,14 @@ _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _READ_CHUNK: Final = 16 * 1024
 _SID_FIELDS: Final = ("CallSid", "MessageSid", "SmsSid")
 _MAX_URL_SHOWN: Final = 500
+
+
+class MediaFiles(Protocol):
+    """Kept photos Twilio fetches for an outbound MMS (:class:`services.attachments.PhotoStore`)."""
+
+    def open(self, name: str, expires: str, sig: str) -> tuple[Path, str]:
+        """The file and its content type; raises :class:`LinkRefused` (404 / 403)."""
+        ...
 
 
 class WebhookHandlers(Protocol):
@@ -242,6 +259,7 @@ class WebhookReceiver:
         public_url: Callable[[], str | None],
         max_body_bytes: int = 64 * 1024,
         on_record: Callable[[WebhookRecord], None] | None = None,
+        media: MediaFiles | None = None,
     ) -> None:
         if max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
@@ -250,6 +268,7 @@ class WebhookReceiver:
         self._public_url = public_url
         self._max_body = max_body_bytes
         self._on_record = on_record
+        self._media = media
         self._runner: web.AppRunner | None = None
         self._host: str | None = None
         self._port: int | None = None
@@ -308,6 +327,8 @@ class WebhookReceiver:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        if path.startswith(MEDIA_PATH) and self._media is not None:
+            return await self._serve_media(request, path.removeprefix(MEDIA_PATH))
         known = path in _ROUTES
         checked: str | None = None
         sid: str | None = None
@@ -351,6 +372,29 @@ class WebhookReceiver:
             checked,
         )
         return response
+
+    async def _serve_media(self, request: web.Request, name: str) -> web.StreamResponse:
+        """A kept photo for Twilio's fetch of an MMS's MediaUrl: only with a valid,
+        unexpired signature (403), only a name we gave out (404). The query is never
+        logged: a valid link is a capability."""
+        assert self._media is not None
+        if request.method not in ("GET", "HEAD"):
+            return web.Response(status=405, text="method not allowed", headers={"Allow": "GET"})
+        media = self._media
+        query = request.query
+        try:
+            file, content_type = await asyncio.to_thread(
+                media.open, name, query.get("expires", ""), query.get("sig", "")
+            )
+        except LinkRefused as exc:
+            log = logger.debug if exc.status == 404 else logger.warning
+            log("Media %s refused: %s %s", fields.clean_text(name, 60), exc.status, exc)
+            return web.Response(status=exc.status, text=str(exc), content_type="text/plain")
+        logger.info("Media %s served to %s", name, request.remote)
+        return web.FileResponse(
+            file,
+            headers={"Content-Type": content_type, "Cache-Control": "private, no-store"},
+        )
 
     async def _read_form(self, request: web.Request) -> _Form:
         """The signed request's form; anything Twilio would never send is a 403 (it cannot

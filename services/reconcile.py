@@ -4,6 +4,8 @@ A create whose outcome is unknown (or a crash while one was in flight) leaves a 
 ``uncertain``. Before anything is sent again, the carrier's Messages list is read by To
 and From only, newest first (a DateSent filter would miss a text still queued at the
 carrier, which has no DateSent yet), and matched on the body and a DateCreated window.
+An MMS is matched the same way (its body may be empty); a plain text never matches a
+logged message that carries media.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Lookup:
     from_: str
     body: str
     since: datetime  # the earliest moment a create may have left
+    media: bool = False  # an MMS (its body may be empty)
 
 
 async def find_sent(
@@ -51,6 +54,9 @@ async def find_sent(
         if m.body == lookup.body
         and not m.direction.startswith("inbound")
         and (m.date_created is None or m.date_created >= since)
+        # A plain text never gains media, so a logged MMS is not it; an MMS may still
+        # show NumMedia 0 while queued (the photo not yet fetched), so any count matches.
+        and (lookup.media or m.num_media == 0)
     ]
     if not candidates:
         return None

@@ -242,6 +242,9 @@ async def running_app(
     }
     await asyncio.to_thread(_preset, database_url, {**base, **(settings or {})})
     await runtime.start()
+    local = runtime.receiver.local_url()
+    if endpoint is None and local is not None:
+        standin.expose(PUBLIC_URL, local)  # the tunnel: Twilio's fetches reach the receiver
     session = aiohttp.ClientSession()
     try:
         yield TestApp(runtime, standin, session)

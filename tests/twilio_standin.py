@@ -10,6 +10,14 @@ It serves exactly what :class:`services.gateway.TwilioGateway` uses, under
   see it; lists are newest first by creation. ``price`` stays null until the message
   is final (delivered, undelivered, failed, read, received), as at Twilio; a call's
   until it ended (:data:`SEGMENT_PRICE`, :data:`MINUTE_PRICE`).
+- MMS: ``MediaUrl`` (repeatable, at most 10) must be an absolute http(s) URL (else 400
+  21620). As at Twilio the create answers 201 and the media is then fetched over real
+  HTTP: a URL under a base registered with :meth:`TwilioStandIn.expose` (the tunnel:
+  public base -> the receiver's local URL) is fetched there; any other URL is one Twilio
+  could not reach (11200). A non-200 answer is 11200, a Content-Type other than JPEG /
+  PNG / GIF 12300, more than 5 MB in all 30019: the message becomes ``failed`` with that
+  ``error_code`` and its StatusCallback is POSTed, signed, as Twilio would. Every fetch
+  is recorded (:attr:`TwilioStandIn.media_fetches`, :meth:`wait_for_media_fetches`).
 - Faults after the create (:meth:`TwilioStandIn.fail_after_create`): the message is
   created and then the connection is dropped, a 500 is answered, or the answer hangs.
 - ``GET Calls.json`` (To, From, ParentCallSid, Status, StartTime, StartTime>,
@@ -56,6 +64,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import secrets
 import threading
 import time
@@ -66,8 +75,12 @@ from decimal import Decimal
 from email.utils import format_datetime
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
+
+from tests.signing import form_body, sign
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -128,6 +141,12 @@ def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
         "status": status,
     }
 
+
+_MEDIA_ERRORS = {
+    11200: "HTTP retrieval failure",
+    12300: "Invalid Content-Type",
+    30019: "Content size exceeds carrier limit",
+}
 
 _NOT_YET_SENT = frozenset({"accepted", "scheduled", "queued", "sending"})
 #: As at Twilio, a message has a price only once it is final (never while queued or
@@ -208,6 +227,15 @@ class _State:
     recordings: dict[str, dict[str, Any]] = field(default_factory=dict)
     lookups: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls_created: list[dict[str, Any]] = field(default_factory=list)
+    exposed: dict[str, str] = field(default_factory=dict)  # public base -> local base
+    media_fetches: list[dict[str, Any]] = field(default_factory=list)
+    to_fetch: list[tuple[str, list[str], str | None]] = field(default_factory=list)
+
+
+#: What Twilio delivers as MMS to US/Canadian handsets (it resizes these to fit).
+MMS_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/gif"})
+MMS_MAX_BYTES = 5 * 1024 * 1024
+MAX_MEDIA_URLS = 10
 
 
 class TwilioStandIn:
@@ -244,6 +272,7 @@ class TwilioStandIn:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
+        self._fetching: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -272,6 +301,10 @@ class TwilioStandIn:
 
     async def aclose(self) -> None:
         """Stop serving (in-loop mode)."""
+        for task in list(self._fetching):
+            task.cancel()
+        if self._fetching:
+            await asyncio.gather(*self._fetching, return_exceptions=True)
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -627,6 +660,31 @@ class TwilioStandIn:
         with self._lock:
             self._state = _State()
 
+    def expose(self, public_base: str, local_base: str) -> None:
+        """Route fetches (media, status callbacks) of URLs under ``public_base`` to
+        ``local_base``, path and query unchanged: what the tunnel does for Twilio."""
+        with self._lock:
+            self._state.exposed[public_base.rstrip("/")] = local_base.rstrip("/")
+
+    @property
+    def media_fetches(self) -> list[dict[str, Any]]:
+        """Every media fetch, in order: ``sid``, ``url``, ``status`` (HTTP, or None when
+        unreachable), ``content_type``, ``size``, ``sha256``, ``error_code`` (None if ok)."""
+        with self._lock:
+            return [dict(f) for f in self._state.media_fetches]
+
+    async def wait_for_media_fetches(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Await (on any loop) until at least ``n`` media fetches have finished."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if len(self._state.media_fetches) >= n:
+                    return [dict(f) for f in self._state.media_fetches]
+                have = len(self._state.media_fetches)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"expected {n} media fetches, got {have}")
+            await asyncio.sleep(0.005)
+
     # -- reading state -------------------------------------------------------------------
 
     @property
@@ -713,9 +771,21 @@ class TwilioStandIn:
             form_items = tuple((k, str(v)) for k, v in post.items())
         query_items = tuple((k, v) for k, v in request.query.items())
         auth_user = _basic_user(request)
+        media_urls = [v for k, v in form_items if k == "MediaUrl"]
         response = self._respond(
-            request, dict(query_items), dict(form_items), received_monotonic, received_at
+            request,
+            dict(query_items),
+            dict(form_items),
+            received_monotonic,
+            received_at,
+            media_urls=media_urls,
         )
+        with self._lock:
+            to_fetch, self._state.to_fetch = self._state.to_fetch, []
+        for sid, urls, callback in to_fetch:
+            task = asyncio.get_running_loop().create_task(self._fetch_media(sid, urls, callback))
+            self._fetching.add(task)
+            task.add_done_callback(self._fetching.discard)
         fault = None
         if request.method == "POST" and request.path.endswith("/Messages.json"):
             fault = self._take_after_create() if response.status == 201 else None
@@ -746,6 +816,110 @@ class TwilioStandIn:
             request.transport.abort()  # created, and the answer never comes back
         return response
 
+    def _route(self, url: str) -> str | None:
+        """The URL to fetch for public ``url`` (through an exposed base), or None."""
+        with self._lock:
+            exposed = dict(self._state.exposed)
+        for public, local in exposed.items():
+            if url.startswith(public + "/"):
+                return local + url[len(public) :]
+        return None
+
+    async def _fetch_media(self, sid: str, urls: list[str], callback: str | None) -> None:
+        """Fetch an MMS's media as Twilio does after answering the create; fail it
+        (11200 / 12300 / 30019) and POST its StatusCallback when a fetch does not work."""
+        error: int | None = None
+        total = 0
+        media: list[dict[str, Any]] = []
+        async with aiohttp.ClientSession() as session:
+            for url in urls:
+                record: dict[str, Any] = {
+                    "sid": sid,
+                    "url": url,
+                    "status": None,
+                    "content_type": None,
+                    "size": 0,
+                    "sha256": None,
+                    "error_code": None,
+                }
+                target = self._route(url)
+                if target is None:
+                    record["error_code"] = 11200  # not reachable from Twilio's side
+                else:
+                    try:
+                        async with session.get(
+                            target, timeout=aiohttp.ClientTimeout(total=10)
+                        ) as resp:
+                            record["status"] = resp.status
+                            ctype = resp.headers.get("Content-Type", "").split(";")[0].strip()
+                            record["content_type"] = ctype.lower()
+                            data = await resp.content.read(MMS_MAX_BYTES + 1)
+                    except (aiohttp.ClientError, TimeoutError):
+                        record["error_code"] = 11200
+                    else:
+                        record["size"] = len(data)
+                        record["sha256"] = hashlib.sha256(data).hexdigest()
+                        total += len(data)
+                        if resp.status != 200:
+                            record["error_code"] = 11200
+                        elif record["content_type"] not in MMS_TYPES:
+                            record["error_code"] = 12300
+                        elif total > MMS_MAX_BYTES:
+                            record["error_code"] = 30019
+                        else:
+                            media.append(
+                                {
+                                    "sid": new_sid("ME"),
+                                    "parent_sid": sid,
+                                    "content_type": record["content_type"],
+                                    "uri": f"{self._account_uri()}/Messages/{sid}/Media/"
+                                    f"{new_sid('ME')}.json",
+                                }
+                            )
+                error = error or record["error_code"]
+                with self._changed:
+                    self._state.media_fetches.append(record)
+                    self._changed.notify_all()
+            failed: dict[str, Any] | None = None
+            with self._lock:
+                for message in self._state.messages:
+                    if message["sid"] == sid:
+                        message["_media"] = media
+                        if error is not None:
+                            message["status"] = "failed"
+                            message["error_code"] = error
+                            message["error_message"] = _MEDIA_ERRORS[error]
+                            failed = _public(message)
+            if failed is not None and callback:
+                await self._post_status(session, callback, failed)
+
+    async def _post_status(
+        self, session: aiohttp.ClientSession, callback: str, message: dict[str, Any]
+    ) -> None:
+        target = self._route(callback)
+        if target is None:
+            return
+        params = {
+            "MessageSid": message["sid"],
+            "SmsSid": message["sid"],
+            "AccountSid": self.account_sid,
+            "From": message["from"],
+            "To": message["to"],
+            "MessageStatus": message["status"],
+            "SmsStatus": message["status"],
+            "ErrorCode": str(message["error_code"]),
+            "ApiVersion": API_VERSION,
+        }
+        headers = {
+            "X-Twilio-Signature": sign(self.auth_token, callback, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        try:
+            async with session.post(target, data=form_body(params), headers=headers) as resp:
+                await resp.read()
+        except aiohttp.ClientError:
+            pass  # Twilio gives up on an unreachable callback too
+
     def _respond(
         self,
         request: web.Request,
@@ -753,6 +927,8 @@ class TwilioStandIn:
         form: dict[str, str],
         received_monotonic: float,
         received_at: float,
+        *,
+        media_urls: list[str] | None = None,
     ) -> web.Response:
         if not self._authorized(request):
             return _json_error(401, 20003, "Authenticate")
@@ -781,7 +957,9 @@ class TwilioStandIn:
         with self._lock:
             if resource == "Messages.json" and not rest:
                 if method == "POST":
-                    return self._create_message(form, received_monotonic, received_at)
+                    return self._create_message(
+                        form, received_monotonic, received_at, media_urls or []
+                    )
                 if method == "GET":
                     return self._list("messages", self._filter_messages(query), query, request)
             if resource == "Messages" and len(rest) == 1 and method == "GET":
@@ -963,7 +1141,11 @@ class TwilioStandIn:
         }
 
     def _create_message(
-        self, form: dict[str, str], received_monotonic: float, received_at: float
+        self,
+        form: dict[str, str],
+        received_monotonic: float,
+        received_at: float,
+        media_urls: list[str],
     ) -> web.Response:
         to = form.get("To", "")
         from_ = form.get("From", "")
@@ -974,11 +1156,17 @@ class TwilioStandIn:
             return _json_error(400, 21603, "A 'From' phone number is required.")
         if not body and not form.get("MediaUrl"):
             return _json_error(400, 21602, "Message body is required.")
+        if len(media_urls) > MAX_MEDIA_URLS:
+            return _json_error(400, 21623, "Number of media files exceeds allowed limit")
+        for url in media_urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                return _json_error(400, 21620, "Invalid media URL(s)")
         if to in self._state.opted_out:
             return _json_error(400, 21610, "Attempt to send to unsubscribed recipient")
         now = datetime.now(UTC)
         message = self._message_json(
-            sid=new_sid("SM"),
+            sid=new_sid("MM" if media_urls else "SM"),
             from_=from_,
             to=to,
             body=body,
@@ -986,8 +1174,11 @@ class TwilioStandIn:
             status="queued",
             created=now,
             sent=None,  # queued: it has not left yet, so no DateSent
+            num_media=len(media_urls),
         )
         self._state.messages.append(message)
+        if media_urls:
+            self._state.to_fetch.append((message["sid"], media_urls, form.get("StatusCallback")))
         record = _public(message)
         record["status_callback"] = form.get("StatusCallback")
         record["received_monotonic"] = received_monotonic

@@ -15,6 +15,7 @@ silently unchecked.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -33,6 +34,7 @@ import pytest
 
 from services.gateway import TwilioGateway
 from services.ports import CarrierError
+from tests.twilio_standin import TwilioStandIn
 
 T = TypeVar("T")
 
@@ -204,6 +206,42 @@ def test_send_sms_without_status_callback(prism: Prism) -> None:
     through_prism(
         prism, lambda gw: gw.send_sms(to=CALLER, from_=OFFICE, body="hi", status_callback=None)
     )
+
+
+def test_send_mms_with_a_photo_and_no_body_follows_the_spec() -> None:
+    """An outbound MMS as the outbox sends a photo alone: MediaUrl, no Body.
+
+    Checked against the spec's schema directly: Prism 5.14 does not read a repeated or
+    single form field as an array (stoplightio/prism#2473) and reports every MediaUrl as
+    "must be array", which Twilio accepts."""
+    if not spec_path().is_file():
+        _missing(f"Twilio OpenAPI spec not found at {spec_path()}")
+    spec = json.loads(spec_path().read_text())
+    create = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]
+    schema = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert schema["properties"]["MediaUrl"]["type"] == "array"
+    media = f"{PUBLIC}/twilio/media/AAAAAAAAAAAAAAAAAAAAAA.jpg?expires=1&sig=ab"
+
+    async def main() -> list[tuple[str, str]]:
+        async with TwilioStandIn() as standin:
+            async with TwilioGateway(
+                standin.account_sid, standin.auth_token, base_url=standin.base_url
+            ) as gateway:
+                await gateway.send_sms(
+                    to=CALLER,
+                    from_=OFFICE,
+                    body="",
+                    status_callback=f"{PUBLIC}/twilio/sms/status",
+                    media_urls=[media],
+                )
+            (create_request,) = standin.requests_to("/Messages.json", "POST")
+            return list(create_request.form_items)
+
+    form = asyncio.run(main())
+    assert sorted(k for k, _v in form) == ["From", "MediaUrl", "StatusCallback", "To"]
+    assert all(k in schema["properties"] for k, _v in form)
+    assert set(schema.get("required", [])) <= {k for k, _v in form}
+    assert dict(form)["MediaUrl"] == media
 
 
 def test_send_sms_with_api_key(prism: Prism) -> None:

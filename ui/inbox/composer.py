@@ -1,18 +1,23 @@
 """The reply box: Enter sends, Shift+Enter starts a new line; live characters and SMS
 segments with a warning that names the characters forcing Unicode; saved snippets, their
-tokens filled in for the open conversation; Send off past Twilio's 1,600 characters."""
+tokens filled in for the open conversation; Send off past Twilio's 1,600 characters.
+A photo (JPEG, PNG or GIF up to 5 MB, checked when attached, from the Photo button or
+dropped on the box) makes the text an MMS; it is shown with a Remove button."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QImageReader, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -23,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services import templates
+from services import attachments, templates
 from ui import theme
 from ui.widgets import icons
 from ui.widgets.time_format import clock
@@ -77,10 +82,47 @@ def describe_segments(text: str) -> tuple[str, str]:
     return counter, warning
 
 
+def _dropped_file(event: QDragEnterEvent | QDropEvent) -> Path | None:
+    """The one local file being dragged, if that is what it is."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return None
+    urls = [u for u in mime.urls() if u.isLocalFile()]
+    return Path(urls[0].toLocalFile()) if len(urls) == 1 else None
+
+
+def describe_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
 class ComposerEdit(QPlainTextEdit):
-    """Enter (or Ctrl+Enter) submits; Shift+Enter inserts a line break."""
+    """Enter (or Ctrl+Enter) submits; Shift+Enter inserts a line break; a file dropped on
+    it is offered as an attachment (``fileDropped``) instead of pasted as its path."""
 
     submitted = Signal()
+    fileDropped = Signal(object)  # Path
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_file(event) is not None:
+            event.acceptProposedAction()
+            return
+        super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # type: ignore[override]
+        if _dropped_file(event) is not None:
+            event.acceptProposedAction()
+            return
+        super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = _dropped_file(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.fileDropped.emit(path)
+            return
+        super().dropEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -100,8 +142,8 @@ class ComposerEdit(QPlainTextEdit):
 
 
 class Composer(QWidget):
-    """Emits ``sendRequested(body)``; the page sends and calls :meth:`sent` or
-    :meth:`show_error`."""
+    """Emits ``sendRequested(body)``; the page sends (with :attr:`attachment`, when one
+    is attached) and calls :meth:`sent` or :meth:`show_error`."""
 
     sendRequested = Signal(str)
     scheduleRequested = Signal(str, object)  # body, when (UTC-aware datetime)
@@ -147,6 +189,39 @@ class Composer(QWidget):
         self.snippets_button.setAccessibleName("Insert a saved reply")
         self._menu = QMenu(self.snippets_button)
         self.snippets_button.setMenu(self._menu)
+        self.attach_button = QToolButton(self)
+        self.attach_button.setObjectName("attachPhoto")
+        self.attach_button.setIcon(icons.icon("image"))
+        self.attach_button.setText("Photo")
+        self.attach_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.attach_button.setToolTip(
+            "Attach a photo (JPEG, PNG or GIF, up to 5 MB); you can also drop it on the box"
+        )
+        self.attach_button.setAccessibleName("Attach a photo")
+        self.attach_button.clicked.connect(self.pick_photo)
+        self._attachment: Path | None = None
+        self.attachment_box = QFrame(self)
+        self.attachment_box.setObjectName("attachment")
+        self.attachment_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.attachment_thumb = QLabel(self.attachment_box)
+        self.attachment_thumb.setFixedSize(44, 44)
+        self.attachment_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.attachment_label = QLabel(self.attachment_box)
+        self.attachment_label.setAccessibleName("Attached photo")
+        self.attachment_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.remove_attachment = QToolButton(self.attachment_box)
+        self.remove_attachment.setText("Remove")
+        self.remove_attachment.setAccessibleName("Remove the photo")
+        self.remove_attachment.setToolTip("Send without the photo")
+        self.remove_attachment.clicked.connect(self.clear_attachment)
+        chip = QHBoxLayout(self.attachment_box)
+        chip.setContentsMargins(6, 4, 6, 4)
+        chip.setSpacing(8)
+        chip.addWidget(self.attachment_thumb)
+        chip.addWidget(self.attachment_label, 1)
+        chip.addWidget(self.remove_attachment)
+        self.attachment_box.hide()
+        self.edit.fileDropped.connect(self.attach)
         self.counter = QLabel(self)
         self.counter.setAccessibleName("Characters and segments")
         self.counter.setProperty("role", "muted")
@@ -173,6 +248,7 @@ class Composer(QWidget):
         row.setSpacing(6)
         row.addWidget(self.snippets_button)
         row.addWidget(self.note_button)
+        row.addWidget(self.attach_button)
         row.addWidget(self.counter, 1)
         row.addWidget(self.later_button)
         row.addWidget(self.send_button)
@@ -181,6 +257,7 @@ class Composer(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.blocked)
         layout.addWidget(self.edit)
+        layout.addWidget(self.attachment_box)
         layout.addWidget(self.too_long)
         layout.addWidget(self.warning)
         layout.addWidget(self.error)
@@ -212,6 +289,68 @@ class Composer(QWidget):
         cursor = self.edit.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
         self.edit.setTextCursor(cursor)
+
+    # ---- the photo ------------------------------------------------------------------------
+    @property
+    def attachment(self) -> Path | None:
+        """The photo to send with the text (checked when attached), or None."""
+        return self._attachment
+
+    def pick_photo(self) -> None:
+        """The file dialog for a photo; the chosen file is checked and attached."""
+        path, _filter = QFileDialog.getOpenFileName(
+            self,
+            "Attach a photo",
+            "",
+            "Photos (*.jpg *.jpeg *.png *.gif);;All files (*)",
+        )
+        if path:
+            self.attach(Path(path))
+
+    def attach(self, path: Path) -> bool:
+        """Attach ``path`` when Twilio can send it as an MMS (JPEG/PNG/GIF, at most 5 MB);
+        otherwise say why in place and keep what was attached before."""
+        if self.note_mode:
+            self.show_error("An internal note cannot carry a photo; switch off Note first.")
+            return False
+        try:
+            photo = attachments.check(path)
+        except attachments.PhotoRefused as exc:
+            self.show_error(str(exc))
+            return False
+        self.show_error("")
+        self._attachment = path
+        kind = photo.content_type.removeprefix("image/").upper().replace("JPEG", "JPEG photo")
+        self.attachment_label.setText(f"{path.name}\n{kind} · {describe_size(photo.size)}")
+        self.attachment_label.setToolTip(str(path))
+        self.attachment_thumb.setPixmap(self._thumbnail(path))
+        self.attachment_box.show()
+        self._update_counter()
+        return True
+
+    def _thumbnail(self, path: Path) -> QPixmap:
+        """A small preview, decoded at its shown size (a 5 MB photo decodes quickly)."""
+        reader = QImageReader(str(path))
+        reader.setAutoTransform(True)
+        size = reader.size()
+        side = self.attachment_thumb.width() * self.devicePixelRatioF()
+        if size.isValid() and size.width() > 0 and size.height() > 0:
+            reader.setScaledSize(
+                size.scaled(int(side), int(side), Qt.AspectRatioMode.KeepAspectRatio)
+            )
+        image = reader.read()
+        if image.isNull():
+            return icons.icon("image").pixmap(32, 32)
+        pixmap = QPixmap.fromImage(image)
+        pixmap.setDevicePixelRatio(self.devicePixelRatioF())
+        return pixmap
+
+    def clear_attachment(self) -> None:
+        self._attachment = None
+        self.attachment_thumb.clear()
+        self.attachment_label.clear()
+        self.attachment_box.hide()
+        self._update_counter()
 
     def set_snippets(self, snippets: Sequence[Mapping[str, str]]) -> None:
         self._menu.clear()
@@ -281,8 +420,11 @@ class Composer(QWidget):
         self.edit.setEnabled(on)
         self.edit.setReadOnly(self._busy)
         self.snippets_button.setEnabled(on)
+        self.attach_button.setEnabled(on and not self.note_mode and not self._busy)
+        self.remove_attachment.setEnabled(not self._busy)
         fits = not self.too_long_by or self.note_mode
-        self.send_button.setEnabled(on and not self._busy and bool(self.text.strip()) and fits)
+        something = bool(self.text.strip()) or (self._attachment is not None and not self.note_mode)
+        self.send_button.setEnabled(on and not self._busy and something and fits)
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
@@ -290,6 +432,7 @@ class Composer(QWidget):
 
     def sent(self) -> None:
         self.edit.clear()
+        self.clear_attachment()
         self.show_error("")
 
     def _update_counter(self) -> None:
@@ -300,7 +443,9 @@ class Composer(QWidget):
             self._sync_enabled()
             return
         counter, warning = describe_segments(self.text)
-        self.counter.setText(counter if self.text else "")
+        if self._attachment is not None:
+            counter = f"{counter} · photo (MMS)" if self.text else "Photo (MMS)"
+        self.counter.setText(counter if self.text or self._attachment else "")
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
         over = self.too_long_by
@@ -349,6 +494,12 @@ class Composer(QWidget):
     def schedule(self, when: datetime) -> None:
         """Ask for the typed text to be sent at ``when`` (same checks as Send)."""
         body = self.text
+        if self._attachment is not None and not self.note_mode:
+            self.show_error(
+                "A text with a photo cannot be scheduled yet: send it now, or remove the "
+                "photo to schedule the words."
+            )
+            return
         if self._busy or not body.strip() or self.note_mode:
             return
         if self._blocked_reason or self.too_long_by:
@@ -357,7 +508,8 @@ class Composer(QWidget):
 
     def submit(self) -> None:
         body = self.text
-        if self._busy or not body.strip():
+        photo = self._attachment is not None and not self.note_mode
+        if self._busy or not (body.strip() or photo):
             return
         if self.note_mode:
             self.noteRequested.emit(body)

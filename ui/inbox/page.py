@@ -422,6 +422,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             self._draft_phone = None
             self.composer.show_error("")
             self.composer.set_text("")
+            self.composer.clear_attachment()  # a photo is for the thread it was attached in
             self._draft_timer.stop()
             row = self.model.row_of(contact_id)
             if row >= 0:
@@ -509,6 +510,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self.collisions.show_contact(None)
         self._save_draft()
         self._draft_phone = None
+        self.composer.clear_attachment()
         self.current_contact_id = None
         self.thread_view.thread_model.clear()
         self.panel.show_contact(None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -92,6 +93,7 @@ class Replying:
         if contact_id is None:
             return
         phone = self._draft_phone
+        photo = self.composer.attachment
         self.composer.set_busy(True)
         self.composer.show_error("")
         row = self.model.row_of(contact_id)
@@ -100,11 +102,13 @@ class Replying:
             contact_id,
             self.me,
             title,
-            send=lambda: self._send_now(contact_id, phone, body),
+            send=lambda: self._send_now(contact_id, phone, body, photo),
             cancel=lambda: self.composer.set_busy(False),
         )
 
-    def _send_now(self, contact_id: int, phone: str | None, body: str) -> None:
+    def _send_now(
+        self, contact_id: int, phone: str | None, body: str, photo: Path | None = None
+    ) -> None:
         def done(message_id: int) -> None:
             self.collisions.sent(contact_id, self.actor, message_id)
             if contact_id == self.current_contact_id:
@@ -121,7 +125,7 @@ class Replying:
             return False
 
         self.tasks.spawn(
-            self._messaging.send_reply(contact_id, body, author=self.me),
+            self._messaging.send_reply(contact_id, body, author=self.me, photo=photo),
             what="send the reply",
             done=done,
             failed=failed,

@@ -303,7 +303,8 @@ def note_meta(item: NoteItem, now: datetime | None = None) -> str:
 
 
 class MediaCache(QObject):
-    """Thumbnails of MMS media: fetched with QNetworkAccessManager for http(s) URLs only."""
+    """Thumbnails of MMS media: fetched with QNetworkAccessManager for http(s) URLs and
+    the local files of photos sent from this PC; any other scheme is not loaded."""
 
     loaded = Signal(str)
 
@@ -317,7 +318,9 @@ class MediaCache(QObject):
         if url in self._images:
             return self._images[url]
         self._images[url] = None
-        if url.lower().startswith(("http://", "https://")):
+        # http(s): an MMS's media at Twilio; file: a photo this PC sent (kept in its data
+        # dir). Both read asynchronously by QNetworkAccessManager.
+        if url.lower().startswith(("http://", "https://", "file:///")):
             self._fetch(url)
         else:
             self._failed.add(url)
