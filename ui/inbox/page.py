@@ -423,6 +423,7 @@ class InboxPage(QWidget):
         a.unreadRequested.connect(
             lambda: act("mark it unread", lambda c: inbox.mark_unread(c), leave=True)
         )
+        a.callBackRequested.connect(self.call_back)
 
     def _add_note(self, body: str) -> None:
         contact_id = self.current_contact_id
@@ -781,10 +782,16 @@ class InboxPage(QWidget):
         )
 
     def call_back(self) -> None:
-        """Ring the desk's phone through Twilio, then the open thread's contact."""
+        """Ring the desk's phone through Twilio, then the open thread's contact (the
+        thread header's and the contact panel's "Call back"; the same service as the
+        Missed calls page). Both buttons wait while Twilio places the call, so one click
+        never rings the desk twice; the callback then shows in the thread."""
         contact_id = self.current_contact_id
         if contact_id is None:
             return
+        buttons = (self.thread_actions.call_back_button, self.panel.call_back_button)
+        for button in buttons:
+            button.setEnabled(False)
 
         def refused(exc: BaseException) -> bool:
             if isinstance(exc, ValueError):
@@ -792,10 +799,15 @@ class InboxPage(QWidget):
                 return True
             return False
 
+        def again() -> None:
+            for button in buttons:
+                button.setEnabled(True)
+
         self.tasks.spawn(
             self._messaging.call_back(contact_id, actor=self.actor),
             what="call back",
             failed=refused,
+            always=again,
         )
 
     def play_voicemail(self, voicemail_id: int) -> None:
