@@ -653,6 +653,10 @@ class Engine:
         """Staff pressed "Call back" (see :meth:`services.callbacks.Callbacks.call_back`)."""
         return await self.callbacks.call_back(contact_id, actor=actor)
 
+    async def delete_contact(self, contact_id: int, *, actor: str) -> bool:
+        """Staff deleted a contact (see :meth:`Voicemails.forget_contact`)."""
+        return await self.voicemails.forget_contact(contact_id, actor=actor)
+
     async def voicemail_file(self, voicemail_id: int) -> str:
         """The voicemail's audio on this PC (see :meth:`Voicemails.local_file`)."""
         return str(await self.voicemails.local_file(voicemail_id))

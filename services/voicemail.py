@@ -1,5 +1,5 @@
 """Voicemail recordings: fetched from Twilio into the data dir, kept for the retention
-period, deleted with the contact.
+period, deleted with the contact (:meth:`Voicemails.forget_contact` deletes the contact).
 
 A recording is fetched with the account's credentials (``Recordings/{Sid}.mp3``), at
 most :data:`MAX_BYTES`, and written as ``<data dir>/voicemail/<RecordingSid>.mp3``
@@ -26,16 +26,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from services import private_files, records
 from services.clock import Clock
-from services.events import ContactChanged, EventBus
+from services.events import CallChanged, ContactChanged, Event, EventBus
 from services.ports import Carrier, CarrierError
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Contact, Voicemail
+from services.storage.models import Call, Contact, NumberLookup, Voicemail
 
 log = logging.getLogger(__name__)
 
@@ -223,24 +223,37 @@ class Voicemails:
         return deleted
 
     async def forget_contact(self, contact_id: int, *, actor: str) -> bool:
-        """Delete a contact with everything of theirs: conversation, messages, jobs,
-        voicemails (rows and files) and callbacks; their calls stay, anonymised to the
-        number only. False when there was no such contact."""
+        """Delete a contact with everything of theirs: conversation, texts, notes, tags,
+        jobs (a waiting auto-text is never sent), callbacks, calls, voicemails (rows and
+        this PC's files; other PCs' copies go at their next :meth:`prune`) and what
+        Lookup said about their number. The audit keeps "contact N deleted by whom".
+        False when there was no such contact (nothing changed)."""
 
         def work(uow: UnitOfWork) -> list[str] | None:
             s = uow.session
             contact = s.get(Contact, contact_id)
             if contact is None:
                 return None
+            call_ids = list(s.scalars(select(Call.id).where(Call.contact_id == contact_id)))
             sids = list(
-                s.scalars(select(Voicemail.recording_sid).where(Voicemail.contact_id == contact_id))
+                s.scalars(
+                    select(Voicemail.recording_sid).where(
+                        or_(Voicemail.contact_id == contact_id, Voicemail.call_id.in_(call_ids))
+                    )
+                )
             )
-            s.execute(delete(Voicemail).where(Voicemail.contact_id == contact_id))
+            s.execute(delete(Voicemail).where(Voicemail.recording_sid.in_(sids)))
+            # Texts and jobs pointing at these calls go with the contact (cascade).
+            s.execute(delete(Call).where(Call.id.in_(call_ids)))
+            s.execute(delete(NumberLookup).where(NumberLookup.phone == contact.phone))
             records.audit(
                 s, self._clock.now(), "contact.deleted", actor=actor, subject=str(contact_id)
             )
             s.delete(contact)
-            uow.after_commit(lambda: self._bus.publish(ContactChanged(contact_id)))
+            events: list[Event] = [ContactChanged(contact_id)]
+            events += [CallChanged(call_id) for call_id in call_ids]
+            for event in events:
+                uow.after_commit(functools.partial(self._bus.publish, event))
             uow.commit()
             return sids
 

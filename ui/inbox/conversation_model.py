@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from services.api import InboxApi
+from services.api import InboxApi, NotFound
 from services.snapshots import ConversationRow
 from ui.widgets.tasks import TaskRunner
 
@@ -285,10 +285,17 @@ class ConversationListModel(QAbstractListModel):
             if again:
                 self.refresh_contact(contact_id)
 
+        def failed(exc: BaseException) -> bool:
+            if not isinstance(exc, NotFound):
+                return False
+            self.remove_contact(contact_id)  # deleted (here or on another PC)
+            return True
+
         self._tasks.spawn(
             self._inbox.conversation(contact_id),
             what="refresh a conversation",
             done=done,
+            failed=failed,
             always=always,
         )
 

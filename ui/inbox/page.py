@@ -52,6 +52,7 @@ from services.api import (
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
 from ui import theme
+from ui.contact_delete import ContactDeletion
 from ui.event_bridge import EventBridge
 from ui.inbox.collisions import CollisionGuard
 from ui.inbox.composer import Composer
@@ -257,6 +258,8 @@ class InboxPage(QWidget):
 
         self.panel = ContactPanel(self)
         self.panel.setMinimumWidth(210)
+        self.deletion = ContactDeletion(messaging, self.tasks, self, actor=lambda: self.actor)
+        self.deletion.deleted.connect(self.contact_deleted)
         self._wire_panel()
 
         conversation = QSplitter(Qt.Orientation.Horizontal, self)
@@ -773,6 +776,7 @@ class InboxPage(QWidget):
             )
         )
         p.callBackRequested.connect(self.call_back)
+        p.deleteRequested.connect(self.ask_delete_contact)
         self.thread_view.playVoicemail.connect(self.play_voicemail)
         p.cancelTextbackRequested.connect(
             lambda call_id: self.tasks.spawn(
@@ -809,6 +813,29 @@ class InboxPage(QWidget):
             failed=refused,
             always=again,
         )
+
+    def ask_delete_contact(self) -> None:
+        """ "Delete contact…" in the contact panel: confirm, then delete (see
+        :class:`~ui.contact_delete.ContactDeletion`)."""
+        contact = self.panel.contact
+        if contact is not None:
+            self.deletion.ask(contact.id, contact.name or contact.display_phone)
+
+    def contact_deleted(self, contact_id: int) -> None:
+        """The contact is gone (here or on another page): drop its row, and close its
+        thread with the draft and unsaved notes to them."""
+        row = self.model.row_of(contact_id)
+        phone = self.model.rows()[row].phone if row >= 0 else None
+        self.model.remove_contact(contact_id)
+        if contact_id == self.current_contact_id:
+            phone = self._draft_phone or phone
+            self.panel.discard_notes()
+            self._draft_phone = None
+            self.composer.set_text("")
+            self.close_conversation()
+        if phone is not None:
+            self.drafts.put(phone, "")
+        self._counts_timer.start()
 
     def play_voicemail(self, voicemail_id: int) -> None:
         """Open the voicemail in the system's audio player (fetched first if needed)."""

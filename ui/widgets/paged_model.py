@@ -139,6 +139,16 @@ class PagedSnapshotModel(QAbstractTableModel, Generic[S]):
         self._rows[row] = item
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
 
+    def remove(self, item_id: int) -> bool:
+        """Drop the row of ``item_id`` (deleted); False when it is not shown."""
+        row = self._row_of(item_id)
+        if row < 0:
+            return False
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._rows[row]
+        self.endRemoveRows()
+        return True
+
     def item_at(self, row: int) -> S | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
