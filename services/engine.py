@@ -104,6 +104,7 @@ class Engine:
         self._scheduler = scheduler
         self._background = TaskSet("engine")
         self._settings_cache: tuple[float, Settings] | None = None
+        self._retention: asyncio.Task[None] | None = None  # daily, while holding the number
         self.voice_record_budget = VOICE_RECORD_BUDGET
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
@@ -140,9 +141,14 @@ class Engine:
         await self.outbox.recover()
         await self._scheduler.start(self.outbox.run_job)
         self._background.spawn(self._voicemail_upkeep(), name="voicemail-upkeep")
+        # Not in _background: idle() drains that, and this one never ends by itself.
+        self._retention = asyncio.get_running_loop().create_task(
+            self.voicemails.prune_daily(), name="voicemail-retention"
+        )
 
     async def _voicemail_upkeep(self) -> None:
-        """On taking the number: apply retention, fetch recordings a restart left behind."""
+        """On taking the number: apply retention (then daily: ``_retention``), fetch
+        recordings a restart left behind."""
         try:
             await self.voicemails.prune()
             await self.voicemails.fetch_missing()
@@ -150,6 +156,10 @@ class Engine:
             log.exception("voicemail upkeep failed")
 
     async def stop(self) -> None:
+        retention, self._retention = self._retention, None
+        if retention is not None:
+            retention.cancel()
+            await asyncio.gather(retention, return_exceptions=True)
         await self._scheduler.stop()
         await self._background.close()
         await self.outbox.close()

@@ -11,7 +11,8 @@ someone plays it there (:meth:`Voicemails.local_file`).
 Retention (``voicemail.retention_days``, 0 = keep): :meth:`Voicemails.prune` deletes
 the files of older voicemails and marks their rows ``removed_at`` (the transcript and
 duration stay in the thread), and deletes files whose row no longer exists (a contact
-deleted on another PC).
+deleted on another PC). The number holder prunes when it takes the number and then once
+a day (:meth:`Voicemails.prune_daily`, on the injected clock) for as long as it holds it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ MAX_BYTES: Final = 10 * 1024 * 1024
 SUFFIX: Final = ".mp3"
 #: A failed fetch is tried again after each of these delays (seconds).
 FETCH_RETRIES: Final = (2.0, 10.0, 60.0, 300.0)
+#: Retention runs this often while this process holds the number.
+PRUNE_EVERY: Final = timedelta(days=1)
+#: ...waking at least this often to look at the clock: a monotonic sleep does not count
+#: the hours a suspended PC spent asleep, the wall clock does.
+PRUNE_CHECK: Final = timedelta(hours=1)
 
 
 class VoicemailGone(LookupError):
@@ -78,6 +84,7 @@ class Voicemails:
         self._settings = settings
         self.max_bytes = max_bytes
         self.retries: tuple[float, ...] = FETCH_RETRIES
+        self.prune_passes = 0  # daily retention passes made (prune_daily)
 
     def path_of(self, recording_sid: str) -> Path:
         return self.folder / file_name(recording_sid)
@@ -206,6 +213,27 @@ class Voicemails:
 
         old, kept = await self._db.run(expire)
         return await asyncio.to_thread(self._delete_files, old, kept)
+
+    async def prune_daily(self) -> None:
+        """Apply retention every :data:`PRUNE_EVERY` of the injected clock, forever (the
+        number holder runs it and cancels it when it gives the number up). A failed pass
+        is logged and the next one comes a day later; :attr:`prune_passes` counts the
+        passes made."""
+        due = self._clock.now() + PRUNE_EVERY
+        while True:
+            now = self._clock.now()
+            if now < due:
+                await self._clock.sleep_until(min(due, now + PRUNE_CHECK))
+                continue
+            due = now + PRUNE_EVERY
+            try:
+                deleted = await self.prune()
+            except Exception:
+                log.exception("voicemail retention failed; trying again tomorrow")
+            else:
+                if deleted:
+                    log.info("voicemail retention deleted %d recording(s)", deleted)
+            self.prune_passes += 1
 
     def _delete_files(self, old: list[str], kept: set[str] | None) -> int:
         """Delete the files of ``old``; with ``kept``, also every file not in it."""
