@@ -25,8 +25,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -213,8 +213,16 @@ class InboxPage(QWidget):
         self.header_sub.setProperty("role", "muted")
         header = QFrame(self)
         header.setObjectName("threadHeader")
-        header_row = QHBoxLayout(header)
+        # Name beside the buttons; below them when the thread is too narrow for both
+        # (1024 px wide, 200 %): see _fit_header.
+        header_row = QBoxLayout(QBoxLayout.Direction.LeftToRight, header)
         header_row.setContentsMargins(14, 10, 14, 8)
+        header_row.setSpacing(6)
+        self.header, self._header_row = header, header_row
+        self._header_fitter = _Watcher(
+            self, self._fit_header, QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest
+        )
+        header.installEventFilter(self._header_fitter)
         header_layout = QVBoxLayout()
         header_layout.setSpacing(0)
         header_layout.addWidget(self.header_title)
@@ -225,6 +233,8 @@ class InboxPage(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.thread_actions = ThreadActions(header)
         self.thread_actions.hide()
+        # Its text changes (Snoozed until…): the header fits again.
+        self.thread_actions.installEventFilter(self._header_fitter)
         header_row.addWidget(self.thread_actions)
         self._wire_thread_actions()
         self.thread_view = ThreadView(self)
@@ -314,6 +324,23 @@ class InboxPage(QWidget):
             self._sized = True
             self.splitter.setSizes([left_w, total - left_w])
             self.conversation_splitter.setSizes([max(1, total - left_w - panel_w), panel_w])
+
+    HEADER_NAME_MIN = 16  # characters of the name kept beside the buttons
+
+    def _fit_header(self) -> None:
+        """Put the thread's buttons under the name when, beside it, the name would get
+        fewer than :data:`HEADER_NAME_MIN` characters."""
+        margins = self._header_row.contentsMargins()
+        room = self.header.width() - margins.left() - margins.right()
+        name = self.header_title.fontMetrics().averageCharWidth() * self.HEADER_NAME_MIN
+        beside = room >= name + self._header_row.spacing() + self.thread_actions.sizeHint().width()
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        if self._header_row.direction() != direction:
+            self._header_row.setDirection(direction)
+            self._header_row.setAlignment(
+                self.thread_actions,
+                Qt.AlignmentFlag(0) if beside else Qt.AlignmentFlag.AlignLeft,
+            )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -904,6 +931,20 @@ class InboxPage(QWidget):
         self._save_draft()
         self.drafts.sync()
         self.tasks.cancel_all()
+
+
+class _Watcher(QObject):
+    """Calls ``react()`` when a watched object gets one of ``kinds`` of event."""
+
+    def __init__(self, parent: QObject, react: Callable[[], None], *kinds: QEvent.Type) -> None:
+        super().__init__(parent)
+        self._react = react
+        self._kinds = kinds
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in self._kinds:
+            self._react()
+        return False
 
 
 def _hline(parent: QWidget) -> QFrame:
