@@ -22,7 +22,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -85,6 +85,7 @@ class Voicemails:
         self.max_bytes = max_bytes
         self.retries: tuple[float, ...] = FETCH_RETRIES
         self.prune_passes = 0  # daily retention passes made (prune_daily)
+        self.tidy_passes = 0  # daily file tidying passes made (tidy_daily)
 
     def path_of(self, recording_sid: str) -> Path:
         return self.folder / file_name(recording_sid)
@@ -217,8 +218,29 @@ class Voicemails:
     async def prune_daily(self) -> None:
         """Apply retention every :data:`PRUNE_EVERY` of the injected clock, forever (the
         number holder runs it and cancels it when it gives the number up). A failed pass
-        is logged and the next one comes a day later; :attr:`prune_passes` counts the
-        passes made."""
+        is logged and the next one comes a day later; :attr:`prune_passes` counts them."""
+
+        async def one() -> None:
+            deleted = await self.prune()
+            if deleted:
+                log.info("voicemail retention deleted %d recording(s)", deleted)
+            self.prune_passes += 1
+
+        await self._daily("voicemail retention", one)
+
+    async def tidy_daily(self) -> None:
+        """Every PC, once a day: :meth:`tidy_files` (a desk client's copies of recordings
+        that retention or a deleted contact removed); :attr:`tidy_passes` counts them."""
+
+        async def one() -> None:
+            await self.tidy_files()
+            self.tidy_passes += 1
+
+        await self._daily("tidying voicemail files", one)
+
+    async def _daily(self, what: str, work: Callable[[], Awaitable[None]]) -> None:
+        """``work()`` every :data:`PRUNE_EVERY` of the clock, forever; a pass that fails
+        is logged and the next one comes a day later."""
         due = self._clock.now() + PRUNE_EVERY
         while True:
             now = self._clock.now()
@@ -227,13 +249,21 @@ class Voicemails:
                 continue
             due = now + PRUNE_EVERY
             try:
-                deleted = await self.prune()
+                await work()
             except Exception:
-                log.exception("voicemail retention failed; trying again tomorrow")
-            else:
-                if deleted:
-                    log.info("voicemail retention deleted %d recording(s)", deleted)
-            self.prune_passes += 1
+                log.exception("%s failed; trying again tomorrow", what)
+
+    async def tidy_files(self) -> int:
+        """Delete this PC's files of recordings that are gone or removed (no database
+        writes: any PC may run it). How many files were deleted."""
+
+        def live(s: Session) -> set[str]:
+            return set(
+                s.scalars(select(Voicemail.recording_sid).where(Voicemail.removed_at.is_(None)))
+            )
+
+        kept = await self._db.run(lambda uow: live(uow.session))
+        return await asyncio.to_thread(self._delete_files, [], kept)
 
     def _delete_files(self, old: list[str], kept: set[str] | None) -> int:
         """Delete the files of ``old``; with ``kept``, also every file not in it."""

@@ -17,7 +17,8 @@ from ui.widgets.tasks import TaskRunner
 
 WHAT_GOES = (
     "Their texts, calls and voicemail recordings are deleted, with their notes and tags, "
-    "on every PC of this office. A text still waiting to go to them is not sent."
+    "on every PC of this office. A text still waiting to go to them is not sent. "
+    "(The logs in your Twilio account are not changed.)"
 )
 NO_UNDO = "This cannot be undone."
 
