@@ -525,6 +525,11 @@ class Shell:
             )
         )
         health_page = HealthPage(RuntimeHealth(runtime))
+        contacts_page = ContactsPage(
+            inbox, bridge, messaging=engine, actor=lambda: inbox_page.actor
+        )
+        # Deleted on the Contacts page: the Inbox drops its row (and the open thread).
+        contacts_page.contactDeleted.connect(inbox_page.contact_deleted)
         self._follow_office(health_page, runtime)
         pages: list[tuple[str, str, QWidget]] = [
             ("inbox", "Inbox", inbox_page),
@@ -533,7 +538,7 @@ class Shell:
                 "Missed calls",
                 MissedCallsPage(inbox, engine, bridge, actor=lambda: inbox_page.actor),
             ),
-            ("contacts", "Contacts", ContactsPage(inbox, bridge)),
+            ("contacts", "Contacts", contacts_page),
             ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
             ("connection", "Connection", health_page),
             (

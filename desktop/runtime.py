@@ -147,6 +147,7 @@ class Runtime:
         )
         self._number_admin = number_admin
         self._background = TaskSet("runtime")
+        self._tidy_task: asyncio.Task[None] | None = None
         self.wiring_error: str | None = None
         self.tunnel_wait_seconds = 30.0
         self.tunnel_check_interval = 30.0
@@ -212,6 +213,10 @@ class Runtime:
         await self.office.start()
         if not self.holding:
             await self._read_holder_url()
+        # Every PC's own voicemail copies (the holder also prunes: services/voicemail.py).
+        self._tidy_task = asyncio.get_running_loop().create_task(
+            self.engine.voicemails.tidy_daily(), name="voicemail-tidy"
+        )
 
     # ---- the number holder's duties (services.office.HolderDuties) ----------------------
     async def take(self) -> None:
@@ -387,6 +392,10 @@ class Runtime:
     async def stop(self) -> None:
         """Leave the office: a holder hands over, or sets the fallback if it is the last."""
         await self.office.stop()
+        tidy, self._tidy_task = self._tidy_task, None
+        if tidy is not None:
+            tidy.cancel()
+            await asyncio.gather(tidy, return_exceptions=True)
         await self._stop_prices()
         if self.tunnel is not None:
             await self.tunnel.stop()

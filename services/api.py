@@ -169,6 +169,11 @@ class MessagingApi(Protocol):
         raises ``CallbackRefused`` (a ValueError) with what to do."""
         ...
 
+    async def delete_contact(self, contact_id: int, *, actor: str) -> bool:
+        """Delete the contact with their texts, calls, voicemail recordings (the files
+        too), notes, tags and callbacks; cannot be undone. False when already gone."""
+        ...
+
     async def voicemail_file(self, voicemail_id: int) -> str:
         """The voicemail's audio file on this PC (fetched when missing); raises
         LookupError when it is gone, ``CarrierError`` when Twilio cannot be reached."""

@@ -106,6 +106,7 @@ class Engine:
         self._scheduler = scheduler
         self._background = TaskSet("engine")
         self._settings_cache: tuple[float, Settings] | None = None
+        self._retention: asyncio.Task[None] | None = None  # daily, while holding the number
         self.voice_record_budget = VOICE_RECORD_BUDGET
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
@@ -143,9 +144,14 @@ class Engine:
         await self.outbox.recover()
         await self._scheduler.start(self.outbox.run_job)
         self._background.spawn(self._voicemail_upkeep(), name="voicemail-upkeep")
+        # Not in _background: idle() drains that, and this one never ends by itself.
+        self._retention = asyncio.get_running_loop().create_task(
+            self.voicemails.prune_daily(), name="voicemail-retention"
+        )
 
     async def _voicemail_upkeep(self) -> None:
-        """On taking the number: apply retention, fetch recordings a restart left behind."""
+        """On taking the number: apply retention (then daily: ``_retention``), fetch
+        recordings a restart left behind."""
         try:
             await self.voicemails.prune()
             await self.voicemails.fetch_missing()
@@ -153,6 +159,10 @@ class Engine:
             log.exception("voicemail upkeep failed")
 
     async def stop(self) -> None:
+        retention, self._retention = self._retention, None
+        if retention is not None:
+            retention.cancel()
+            await asyncio.gather(retention, return_exceptions=True)
         await self._scheduler.stop()
         await self._background.close()
         await self.outbox.close()
@@ -657,6 +667,10 @@ class Engine:
     async def call_back(self, contact_id: int, *, actor: str) -> int:
         """Staff pressed "Call back" (see :meth:`services.callbacks.Callbacks.call_back`)."""
         return await self.callbacks.call_back(contact_id, actor=actor)
+
+    async def delete_contact(self, contact_id: int, *, actor: str) -> bool:
+        """Staff deleted a contact (see :meth:`Voicemails.forget_contact`)."""
+        return await self.voicemails.forget_contact(contact_id, actor=actor)
 
     async def voicemail_file(self, voicemail_id: int) -> str:
         """The voicemail's audio on this PC (see :meth:`Voicemails.local_file`)."""

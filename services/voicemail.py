@@ -1,5 +1,5 @@
 """Voicemail recordings: fetched from Twilio into the data dir, kept for the retention
-period, deleted with the contact.
+period, deleted with the contact (:meth:`Voicemails.forget_contact` deletes the contact).
 
 A recording is fetched with the account's credentials (``Recordings/{Sid}.mp3``), at
 most :data:`MAX_BYTES`, and written as ``<data dir>/voicemail/<RecordingSid>.mp3``
@@ -11,7 +11,8 @@ someone plays it there (:meth:`Voicemails.local_file`).
 Retention (``voicemail.retention_days``, 0 = keep): :meth:`Voicemails.prune` deletes
 the files of older voicemails and marks their rows ``removed_at`` (the transcript and
 duration stay in the thread), and deletes files whose row no longer exists (a contact
-deleted on another PC).
+deleted on another PC). The number holder prunes when it takes the number and then once
+a day (:meth:`Voicemails.prune_daily`, on the injected clock) for as long as it holds it.
 """
 
 from __future__ import annotations
@@ -21,21 +22,21 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from services import private_files, records
 from services.clock import Clock
-from services.events import ContactChanged, EventBus
+from services.events import CallChanged, ContactChanged, Event, EventBus
 from services.ports import Carrier, CarrierError
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.storage.models import Contact, Voicemail
+from services.storage.models import Call, Contact, NumberLookup, Voicemail
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ MAX_BYTES: Final = 10 * 1024 * 1024
 SUFFIX: Final = ".mp3"
 #: A failed fetch is tried again after each of these delays (seconds).
 FETCH_RETRIES: Final = (2.0, 10.0, 60.0, 300.0)
+#: Retention runs this often while this process holds the number.
+PRUNE_EVERY: Final = timedelta(days=1)
+#: ...waking at least this often to look at the clock: a monotonic sleep does not count
+#: the hours a suspended PC spent asleep, the wall clock does.
+PRUNE_CHECK: Final = timedelta(hours=1)
 
 
 class VoicemailGone(LookupError):
@@ -78,6 +84,8 @@ class Voicemails:
         self._settings = settings
         self.max_bytes = max_bytes
         self.retries: tuple[float, ...] = FETCH_RETRIES
+        self.prune_passes = 0  # daily retention passes made (prune_daily)
+        self.tidy_passes = 0  # daily file tidying passes made (tidy_daily)
 
     def path_of(self, recording_sid: str) -> Path:
         return self.folder / file_name(recording_sid)
@@ -207,6 +215,56 @@ class Voicemails:
         old, kept = await self._db.run(expire)
         return await asyncio.to_thread(self._delete_files, old, kept)
 
+    async def prune_daily(self) -> None:
+        """Apply retention every :data:`PRUNE_EVERY` of the injected clock, forever (the
+        number holder runs it and cancels it when it gives the number up). A failed pass
+        is logged and the next one comes a day later; :attr:`prune_passes` counts them."""
+
+        async def one() -> None:
+            deleted = await self.prune()
+            if deleted:
+                log.info("voicemail retention deleted %d recording(s)", deleted)
+            self.prune_passes += 1
+
+        await self._daily("voicemail retention", one)
+
+    async def tidy_daily(self) -> None:
+        """Every PC, once a day: :meth:`tidy_files` (a desk client's copies of recordings
+        that retention or a deleted contact removed); :attr:`tidy_passes` counts them."""
+
+        async def one() -> None:
+            await self.tidy_files()
+            self.tidy_passes += 1
+
+        await self._daily("tidying voicemail files", one)
+
+    async def _daily(self, what: str, work: Callable[[], Awaitable[None]]) -> None:
+        """``work()`` every :data:`PRUNE_EVERY` of the clock, forever; a pass that fails
+        is logged and the next one comes a day later."""
+        due = self._clock.now() + PRUNE_EVERY
+        while True:
+            now = self._clock.now()
+            if now < due:
+                await self._clock.sleep_until(min(due, now + PRUNE_CHECK))
+                continue
+            due = now + PRUNE_EVERY
+            try:
+                await work()
+            except Exception:
+                log.exception("%s failed; trying again tomorrow", what)
+
+    async def tidy_files(self) -> int:
+        """Delete this PC's files of recordings that are gone or removed (no database
+        writes: any PC may run it). How many files were deleted."""
+
+        def live(s: Session) -> set[str]:
+            return set(
+                s.scalars(select(Voicemail.recording_sid).where(Voicemail.removed_at.is_(None)))
+            )
+
+        kept = await self._db.run(lambda uow: live(uow.session))
+        return await asyncio.to_thread(self._delete_files, [], kept)
+
     def _delete_files(self, old: list[str], kept: set[str] | None) -> int:
         """Delete the files of ``old``; with ``kept``, also every file not in it."""
         deleted = 0
@@ -223,24 +281,37 @@ class Voicemails:
         return deleted
 
     async def forget_contact(self, contact_id: int, *, actor: str) -> bool:
-        """Delete a contact with everything of theirs: conversation, messages, jobs,
-        voicemails (rows and files) and callbacks; their calls stay, anonymised to the
-        number only. False when there was no such contact."""
+        """Delete a contact with everything of theirs: conversation, texts, notes, tags,
+        jobs (a waiting auto-text is never sent), callbacks, calls, voicemails (rows and
+        this PC's files; other PCs' copies go at their next :meth:`prune`) and what
+        Lookup said about their number. The audit keeps "contact N deleted by whom".
+        False when there was no such contact (nothing changed)."""
 
         def work(uow: UnitOfWork) -> list[str] | None:
             s = uow.session
             contact = s.get(Contact, contact_id)
             if contact is None:
                 return None
+            call_ids = list(s.scalars(select(Call.id).where(Call.contact_id == contact_id)))
             sids = list(
-                s.scalars(select(Voicemail.recording_sid).where(Voicemail.contact_id == contact_id))
+                s.scalars(
+                    select(Voicemail.recording_sid).where(
+                        or_(Voicemail.contact_id == contact_id, Voicemail.call_id.in_(call_ids))
+                    )
+                )
             )
-            s.execute(delete(Voicemail).where(Voicemail.contact_id == contact_id))
+            s.execute(delete(Voicemail).where(Voicemail.recording_sid.in_(sids)))
+            # Texts and jobs pointing at these calls go with the contact (cascade).
+            s.execute(delete(Call).where(Call.id.in_(call_ids)))
+            s.execute(delete(NumberLookup).where(NumberLookup.phone == contact.phone))
             records.audit(
                 s, self._clock.now(), "contact.deleted", actor=actor, subject=str(contact_id)
             )
             s.delete(contact)
-            uow.after_commit(lambda: self._bus.publish(ContactChanged(contact_id)))
+            events: list[Event] = [ContactChanged(contact_id)]
+            events += [CallChanged(call_id) for call_id in call_ids]
+            for event in events:
+                uow.after_commit(functools.partial(self._bus.publish, event))
             uow.commit()
             return sids
 

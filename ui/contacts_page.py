@@ -4,12 +4,14 @@ Shows tags and whether the contact opted out of texts. Selecting a contact shows
 history beside the list (:mod:`ui.contact_history`: every call and text, the counts, the
 last contact, the booked value). Double-click (or Enter, or "Open conversation") opens
 the contact's thread: :attr:`ContactsPage.openContact` carries the contact id for the
-main window to hand to the inbox.
+main window to hand to the inbox. "Delete contact…" (when the page is given the
+messaging service) asks first, then deletes the contact with their texts, calls and
+voicemails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -19,16 +21,18 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from services.api import InboxApi, NotFound
+from services.api import InboxApi, MessagingApi, NotFound
 from services.cursors import ContactsAfter
 from services.snapshots import ContactDetail, ContactHistory
 from ui import theme
+from ui.contact_delete import ContactDeletion
 from ui.contact_history import ContactHistoryPanel
 from ui.widgets.page_parts import page_heading, rows_table
 from ui.widgets.paged_model import PagedSnapshotModel
@@ -111,7 +115,8 @@ class ContactsModel(PagedSnapshotModel[ContactDetail, ContactsAfter]):
             self._inbox.contact(contact_id),
             what="refresh a contact",
             done=self._replace,
-            failed=lambda exc: isinstance(exc, NotFound),
+            # Deleted (here or on another PC): its row goes.
+            failed=lambda exc: isinstance(exc, NotFound) and (self.remove(contact_id) or True),
         )
 
     def _replace(self, contact: ContactDetail) -> None:
@@ -126,15 +131,20 @@ class ContactsModel(PagedSnapshotModel[ContactDetail, ContactsAfter]):
 class ContactsPage(QWidget):
     """The Contacts screen. ``events``: any QObject with ``contactChanged(int)`` (and
     optionally ``everythingChanged()``: search again; ``conversationChanged(int, int)``
-    and ``callChanged(int)``: the shown history is read again)."""
+    and ``callChanged(int)``: the shown history is read again). With ``messaging``,
+    "Delete contact…" deletes the selected contact once confirmed (``actor`` names who);
+    :attr:`contactDeleted` then carries its id."""
 
     openContact = Signal(int)
+    contactDeleted = Signal(int)
 
     def __init__(
         self,
         inbox: InboxApi,
         events: QObject | None = None,
         *,
+        messaging: MessagingApi | None = None,
+        actor: str | Callable[[], str] = "front desk",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -145,6 +155,11 @@ class ContactsPage(QWidget):
         self.history = ContactHistoryPanel(self)
         self.history.openContact.connect(self.openContact)
         self.selected_id: int | None = None
+        self._actor = actor
+        self.deletion: ContactDeletion | None = None
+        if messaging is not None:
+            self.deletion = ContactDeletion(messaging, self.tasks, self, actor=self._actor_name)
+            self.deletion.deleted.connect(self._deleted)
         self._loaded_once = False
         self._fetched = False
 
@@ -200,7 +215,17 @@ class ContactsPage(QWidget):
         self.model.modelReset.connect(lambda: self._select(-1))
         hint = QLabel("Select a contact to see their history; double-click to open the thread.")
         hint.setStyleSheet("color: palette(placeholder-text);")
-        layout.addWidget(hint)
+        bottom = QHBoxLayout()
+        bottom.addWidget(hint, 1)
+        self.delete_button = QPushButton("Delete contact…")
+        self.delete_button.setObjectName("deleteContact")
+        self.delete_button.setToolTip(
+            "Delete the selected contact with their texts, calls and voicemail recordings"
+        )
+        self.delete_button.clicked.connect(self.ask_delete_selected)
+        self.delete_button.setVisible(self.deletion is not None)
+        bottom.addWidget(self.delete_button)
+        layout.addLayout(bottom)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -210,6 +235,11 @@ class ContactsPage(QWidget):
         self.model.loaded.connect(self._on_loaded)
         for signal in (self.model.modelReset, self.model.rowsInserted):
             signal.connect(self._update_empty)
+
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.model.modelReset.connect(self._update_buttons)
+        self.model.rowsRemoved.connect(self._update_buttons)
+        self._update_buttons()
 
         changed = getattr(events, "contactChanged", None)
         if changed is not None:
@@ -261,6 +291,29 @@ class ContactsPage(QWidget):
         contact = self.model.contact_at(row)
         if contact is not None:
             self.openContact.emit(contact.id)
+
+    def selected(self) -> ContactDetail | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.contact_at(rows[0].row()) if rows else None
+
+    def _actor_name(self) -> str:
+        return self._actor() if callable(self._actor) else self._actor
+
+    def _update_buttons(self) -> None:
+        self.delete_button.setEnabled(self.selected() is not None)
+
+    def ask_delete_selected(self) -> None:
+        """Confirm, then delete the selected contact (see :mod:`ui.contact_delete`)."""
+        contact = self.selected()
+        if contact is not None and self.deletion is not None:
+            self.deletion.ask(contact.id, contact.name or contact.display_phone)
+
+    def _deleted(self, contact_id: int) -> None:
+        if contact_id == self.selected_id:
+            self._select(-1)
+        self.model.remove(contact_id)
+        self._update_empty()
+        self.contactDeleted.emit(contact_id)
 
     def _on_loaded(self) -> None:
         self._fetched = True

@@ -212,6 +212,67 @@ def test_voicemail_template_thanks_the_caller_for_the_message(
     asyncio.run(scenario())
 
 
+def _passes(app, n: int):  # type: ignore[no-untyped-def]
+    """A check for ``app.until``: the daily retention pass has run ``n`` times."""
+
+    async def check() -> bool:
+        return bool(app.engine.voicemails.prune_passes >= n)
+
+    return check
+
+
+def test_retention_runs_daily_on_the_clock_while_holding_the_number(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        settings = {"voicemail.record": True, "voicemail.retention_days": 3}
+        async with running_app(
+            database_url, data_dir, twilio_standin, settings=settings, clock=clock
+        ) as app:
+            voicemails = app.engine.voicemails
+            sid = await app.missed_call(CALLER)
+            recording = await _leave_voicemail(app, sid, twilio_standin, transcript="day one")
+            path = data_dir / "voicemail" / f"{recording}.mp3"
+
+            async def fetched() -> bool:
+                return path.is_file()
+
+            await app.until("the recording is fetched", fetched)
+            clock.advance(23 * 3600)  # not a day yet: no pass
+            clock.advance(3600)
+            await app.until("the first daily pass", _passes(app, 1))
+            await app.idle()
+            assert voicemails.prune_passes == 1
+            for day in (2, 3):  # kept while it is not older than 3 days
+                clock.advance(86400)
+                await app.until(f"day {day}'s pass", _passes(app, day))
+                assert path.is_file()
+            clock.advance(86400)
+            await app.until("day 4's pass", _passes(app, 4))
+            assert not path.exists()
+            (call,) = await app.inbox.missed_calls()
+            assert call.voicemail is not None and call.voicemail.removed
+            assert call.voicemail.transcript == "day one"  # the words stay in the thread
+
+            # Only while holding the number: given up (a hand-over), no more passes.
+            second = await app.missed_call(CALLER)
+            kept = await _leave_voicemail(app, second, twilio_standin, transcript="day four")
+            kept_path = data_dir / "voicemail" / f"{kept}.mp3"
+
+            async def kept_fetched() -> bool:
+                return kept_path.is_file()
+
+            await app.until("the second recording is fetched", kept_fetched)
+            await app.runtime.give_up(go_offline=False)
+            clock.advance(10 * 86400)
+            await asyncio.sleep(0.2)  # give a (wrongly) running loop its chance
+            assert voicemails.prune_passes == 4
+            assert kept_path.is_file()
+
+    asyncio.run(scenario())
+
+
 def test_retention_and_deleting_the_contact_delete_the_file(
     database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
 ) -> None:
@@ -230,8 +291,8 @@ def test_retention_and_deleting_the_contact_delete_the_file(
             await app.idle()
             folder = data_dir / "voicemail"
             assert {p.name for p in folder.iterdir()} == {f"{old}.mp3", f"{new}.mp3"}
-            clock.advance(11 * 86400)
-            assert await app.engine.voicemails.prune() == 1
+            clock.advance(11 * 86400)  # the daily pass (no one calls prune here)
+            await app.until("the day's retention pass", _passes(app, 2))
             assert {p.name for p in folder.iterdir()} == {f"{new}.mp3"}
             calls = await app.inbox.missed_calls()
             by_sid = {c.sid: c.voicemail for c in calls}

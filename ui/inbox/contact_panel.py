@@ -81,6 +81,7 @@ class ContactPanel(QFrame):
     callbackDoneRequested = Signal()
     cancelTextbackRequested = Signal(int)  # call id
     callBackRequested = Signal()  # ring the desk's phone, then this contact (Twilio)
+    deleteRequested = Signal()  # "Delete contact…": the page asks first
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +137,12 @@ class ContactPanel(QFrame):
         )
         self.cancel_textback_button.hide()
         self._pending_call: int | None = None
+        self.delete_button = QPushButton("Delete contact…", self)
+        self.delete_button.setObjectName("deleteContact")
+        self.delete_button.setAccessibleName("Delete contact")
+        self.delete_button.setToolTip(
+            "Delete this contact with their texts, calls and voicemail recordings"
+        )
 
         quick = QHBoxLayout()
         quick.setSpacing(6)
@@ -173,6 +180,7 @@ class ContactPanel(QFrame):
         layout.addWidget(self.booked_value)
         layout.addSpacing(4)
         layout.addLayout(form, 1)
+        layout.addWidget(self.delete_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         self._notes_timer = QTimer(self)
         self._notes_timer.setSingleShot(True)
@@ -191,6 +199,7 @@ class ContactPanel(QFrame):
         self.callback_button.clicked.connect(self.callbackDoneRequested)
         self.call_back_button.clicked.connect(self.callBackRequested)
         self.cancel_textback_button.clicked.connect(self._cancel_textback)
+        self.delete_button.clicked.connect(self.deleteRequested)
         self.set_members([])
         self.setEnabled(False)
 
@@ -296,6 +305,10 @@ class ContactPanel(QFrame):
         self._notes_timer.stop()
         if self.contact is not None and self.notes.toPlainText() != self.contact.notes:
             self.notesChanged.emit(self.notes.toPlainText())
+
+    def discard_notes(self) -> None:
+        """The contact is being deleted: notes typed but not yet saved are dropped."""
+        self._notes_timer.stop()
 
     def flush_notes(self) -> None:
         if self._notes_timer.isActive():

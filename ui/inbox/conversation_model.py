@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from services.api import InboxApi
+from services.api import InboxApi, NotFound
 from services.cursors import ConversationsAfter
 from services.snapshots import ConversationRow
 from ui.widgets.paged_model import PagedSnapshotModel
@@ -242,10 +242,17 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
             if again:
                 self.refresh_contact(contact_id)
 
+        def failed(exc: BaseException) -> bool:
+            if not isinstance(exc, NotFound):
+                return False
+            self.remove_contact(contact_id)  # deleted (here or on another PC)
+            return True
+
         self.tasks.spawn(
             self._inbox.conversation(contact_id),
             what="refresh a conversation",
             done=done,
+            failed=failed,
             always=always,
         )
 

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -44,6 +45,7 @@ from services.api import (
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
 from ui import theme
+from ui.contact_delete import ContactDeletion
 from ui.event_bridge import EventBridge
 from ui.inbox.collisions import CollisionGuard
 from ui.inbox.composer import Composer
@@ -174,8 +176,16 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self.header_sub.setProperty("role", "muted")
         header = QFrame(self)
         header.setObjectName("threadHeader")
-        header_row = QHBoxLayout(header)
+        # Name beside the buttons; below them when the thread is too narrow for both
+        # (1024 px wide, 200 %): see _fit_header.
+        header_row = QBoxLayout(QBoxLayout.Direction.LeftToRight, header)
         header_row.setContentsMargins(14, 10, 14, 8)
+        header_row.setSpacing(6)
+        self.header, self._header_row = header, header_row
+        self._header_fitter = _Watcher(
+            self, self._fit_header, QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest
+        )
+        header.installEventFilter(self._header_fitter)
         header_layout = QVBoxLayout()
         header_layout.setSpacing(0)
         header_layout.addWidget(self.header_title)
@@ -186,6 +196,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.thread_actions = ThreadActions(header)
         self.thread_actions.hide()
+        # Its text changes (Snoozed until…): the header fits again.
+        self.thread_actions.installEventFilter(self._header_fitter)
         header_row.addWidget(self.thread_actions)
         self._wire_thread_actions()
         self.thread_view = ThreadView(self)
@@ -219,6 +231,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
 
         self.panel = ContactPanel(self)
         self.panel.setMinimumWidth(210)
+        self.deletion = ContactDeletion(messaging, self.tasks, self, actor=lambda: self.actor)
+        self.deletion.deleted.connect(self.contact_deleted)
         self._wire_panel()
 
         conversation = QSplitter(Qt.Orientation.Horizontal, self)
@@ -273,6 +287,23 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             self._sized = True
             self.splitter.setSizes([left_w, total - left_w])
             self.conversation_splitter.setSizes([max(1, total - left_w - panel_w), panel_w])
+
+    HEADER_NAME_MIN = 16  # characters of the name kept beside the buttons
+
+    def _fit_header(self) -> None:
+        """Put the thread's buttons under the name when, beside it, the name would get
+        fewer than :data:`HEADER_NAME_MIN` characters."""
+        margins = self._header_row.contentsMargins()
+        room = self.header.width() - margins.left() - margins.right()
+        name = self.header_title.fontMetrics().averageCharWidth() * self.HEADER_NAME_MIN
+        beside = room >= name + self._header_row.spacing() + self.thread_actions.sizeHint().width()
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        if self._header_row.direction() != direction:
+            self._header_row.setDirection(direction)
+            self._header_row.setAlignment(
+                self.thread_actions,
+                Qt.AlignmentFlag(0) if beside else Qt.AlignmentFlag.AlignLeft,
+            )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -518,6 +549,29 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self.list.selectionModel().clearSelection()
         self.right.setCurrentIndex(0)
 
+    def ask_delete_contact(self) -> None:
+        """ "Delete contact…" in the contact panel: confirm, then delete (see
+        :class:`~ui.contact_delete.ContactDeletion`)."""
+        contact = self.panel.contact
+        if contact is not None:
+            self.deletion.ask(contact.id, contact.name or contact.display_phone)
+
+    def contact_deleted(self, contact_id: int) -> None:
+        """The contact is gone (here or on another page): drop its row, and close its
+        thread with the draft and unsaved notes to them."""
+        row = self.model.row_of(contact_id)
+        phone = self.model.rows()[row].phone if row >= 0 else None
+        self.model.remove_contact(contact_id)
+        if contact_id == self.current_contact_id:
+            phone = self._draft_phone or phone
+            self.panel.discard_notes()
+            self._draft_phone = None
+            self.composer.set_text("")
+            self.close_conversation()
+        if phone is not None:
+            self.drafts.put(phone, "")
+        self._counts_timer.start()
+
     def shutdown(self) -> None:
         for timer in (self._counts_timer, self._search_timer, self._draft_timer):
             timer.stop()  # a debounce firing after this would start work on a dead page
@@ -525,6 +579,20 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._save_draft()
         self.drafts.sync()
         self.tasks.cancel_all()
+
+
+class _Watcher(QObject):
+    """Calls ``react()`` when a watched object gets one of ``kinds`` of event."""
+
+    def __init__(self, parent: QObject, react: Callable[[], None], *kinds: QEvent.Type) -> None:
+        super().__init__(parent)
+        self._react = react
+        self._kinds = kinds
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in self._kinds:
+            self._react()
+        return False
 
 
 def _hline(parent: QWidget) -> QFrame:

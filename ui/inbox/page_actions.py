@@ -40,6 +40,7 @@ class PageActions:
     _counts_timer: QTimer
     close_conversation: Callable[[], None]
     _show_contact: Callable[[ContactDetail], None]
+    ask_delete_contact: Callable[[], None]
 
     if TYPE_CHECKING:
 
@@ -88,6 +89,7 @@ class PageActions:
         a.unreadRequested.connect(
             lambda: act("mark it unread", lambda c: inbox.mark_unread(c), leave=True)
         )
+        a.callBackRequested.connect(self.call_back)
 
     # ---- contact actions ------------------------------------------------------------------
     def _wire_panel(self) -> None:
@@ -130,6 +132,7 @@ class PageActions:
             )
         )
         p.callBackRequested.connect(self.call_back)
+        p.deleteRequested.connect(self.ask_delete_contact)
         self.thread_view.playVoicemail.connect(self.play_voicemail)
         p.cancelTextbackRequested.connect(
             lambda call_id: self.tasks.spawn(
@@ -139,10 +142,16 @@ class PageActions:
         )
 
     def call_back(self) -> None:
-        """Ring the desk's phone through Twilio, then the open thread's contact."""
+        """Ring the desk's phone through Twilio, then the open thread's contact (the
+        thread header's and the contact panel's "Call back"; the same service as the
+        Missed calls page). Both buttons wait while Twilio places the call, so one click
+        never rings the desk twice; the callback then shows in the thread."""
         contact_id = self.current_contact_id
         if contact_id is None:
             return
+        buttons = (self.thread_actions.call_back_button, self.panel.call_back_button)
+        for button in buttons:
+            button.setEnabled(False)
 
         def refused(exc: BaseException) -> bool:
             if isinstance(exc, ValueError):
@@ -150,10 +159,15 @@ class PageActions:
                 return True
             return False
 
+        def again() -> None:
+            for button in buttons:
+                button.setEnabled(True)
+
         self.tasks.spawn(
             self._messaging.call_back(contact_id, actor=self.actor),
             what="call back",
             failed=refused,
+            always=again,
         )
 
     def play_voicemail(self, voicemail_id: int) -> None:

@@ -1,6 +1,7 @@
-"""The thread header's workflow buttons: Close / Reopen, Snooze (a menu of times),
-Mark unread. Shows the state of a :class:`~services.snapshots.ConversationRow`
-snapshot; emits requests, never changes state itself (services.threads does)."""
+"""The thread header's buttons: Call back (through Twilio, as on the Missed calls
+page), and the workflow: Close / Reopen, Snooze (a menu of times), Mark unread. Shows
+the state of a :class:`~services.snapshots.ConversationRow` snapshot; emits requests,
+never changes state itself (services.threads and services.callbacks do)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class ThreadActions(QWidget):
     reopenRequested = Signal()
     snoozeRequested = Signal(object)  # datetime (UTC-aware)
     unreadRequested = Signal()
+    callBackRequested = Signal()  # ring the desk's phone, then this contact (Twilio)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,7 +60,15 @@ class ThreadActions(QWidget):
         self.unread_button = QPushButton("Mark unread", self)
         self.unread_button.setObjectName("markUnread")
         self.unread_button.clicked.connect(self.unreadRequested.emit)
+        self.call_back_button = QPushButton("Call back", self)
+        self.call_back_button.setObjectName("callBackThread")
+        self.call_back_button.setAccessibleName("Call back through Twilio")
+        self.call_back_button.setToolTip(
+            "Ring your desk phone, then this caller, from the business number"
+        )
+        self.call_back_button.clicked.connect(self.callBackRequested.emit)
         layout.addWidget(self.state_label)
+        layout.addWidget(self.call_back_button)
         layout.addWidget(self.unread_button)
         layout.addWidget(self.snooze_button)
         layout.addWidget(self.close_button)

@@ -230,6 +230,14 @@ class PagedSnapshotModel(QAbstractTableModel, Generic[S, C]):
         self._reindex()
         self.endRemoveRows()
 
+    def remove(self, item_id: int) -> bool:
+        """Drop the row of ``item_id`` (deleted); False when it is not shown."""
+        row = self._row_of(item_id)
+        if row < 0:
+            return False
+        self._remove_row(row)
+        return True
+
     def item_at(self, row: int) -> S | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
