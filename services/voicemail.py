@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from services import private_files, records
 from services.clock import Clock
-from services.events import ContactChanged, EventBus
+from services.events import CallChanged, ContactChanged, EventBus
 from services.ports import Carrier, CarrierError
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
@@ -134,6 +134,11 @@ class Voicemails:
             row.file_bytes = size
             row.fetched_at = self._clock.now()
             row.fetch_error = None
+            # The recording is stored: the integrations recorder (voicemail.received)
+            # and every open window learn it from the call's change.
+            if row.call_id is not None:
+                call_id = row.call_id
+                uow.after_commit(lambda: self._bus.publish(CallChanged(call_id)))
         else:
             row.fetch_error = error
         uow.commit()
