@@ -49,7 +49,8 @@ def test_add_endpoint_test_event_log_and_replay(
                 assert box.log.item(0, 1).text() == "webhook.test"
                 assert box.log.item(0, 2).text() == "Delivered"
                 assert box.log.item(0, 3).text() == "200"
-                assert box.log.item(0, 4).text() == "delivered: HTTP 200"
+                assert box.log.item(0, 4).text() == "HTTP 200"
+                assert box.log.item(0, 4).toolTip() == "delivered: HTTP 200"
                 box.log.cellWidget(0, 5).click()  # Replay
                 await until(lambda: len(receivers.received) == 2)
         finally:
