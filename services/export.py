@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services import policy, sends
@@ -70,10 +71,39 @@ def _voicemail(vm: Voicemail | None) -> dict[str, Any] | None:
     }
 
 
-def collect(session: Session) -> dict[str, Any]:
-    contacts = session.scalars(select(Contact).order_by(Contact.id)).all()
+#: Rows between two calls of a ``tick`` (progress and the chance to cancel).
+TICK_ROWS = 2000
+Tick = Callable[[int], None]
+T = TypeVar("T")
+
+
+def count_rows(session: Session) -> int:
+    """How many records an export holds: contacts, calls and messages."""
+    return sum(
+        int(session.scalar(select(func.count()).select_from(model)) or 0)
+        for model in (Contact, Call, Message)
+    )
+
+
+def _ticking(rows: Iterable[T], tick: Tick | None) -> Iterator[T]:
+    """``rows``, calling ``tick(n)`` after every :data:`TICK_ROWS` of them and at the
+    end (``tick`` may raise to stop the export)."""
+    n = 0
+    for row in rows:
+        yield row
+        n += 1
+        if tick is not None and n % TICK_ROWS == 0:
+            tick(TICK_ROWS)
+    if tick is not None and n % TICK_ROWS:
+        tick(n % TICK_ROWS)
+
+
+def collect(session: Session, tick: Tick | None = None) -> dict[str, Any]:
+    """The export document. ``tick(n)`` is told of each ``n`` contacts, calls and
+    messages read (their sum is :func:`count_rows`); it may raise to stop."""
+    contacts = list(_ticking(session.scalars(select(Contact).order_by(Contact.id)), tick))
     by_id = {c.id: c for c in contacts}
-    calls = session.scalars(select(Call).order_by(Call.started_at, Call.id)).all()
+    calls = list(_ticking(session.scalars(select(Call).order_by(Call.started_at, Call.id)), tick))
     conversations = session.scalars(select(Conversation).order_by(Conversation.id)).all()
     textbacks: dict[int, Job] = {}
     for job in session.scalars(
@@ -89,7 +119,13 @@ def collect(session: Session) -> dict[str, Any]:
         if vm.call_id is not None:
             voicemails[vm.call_id] = vm
     messages: dict[int, list[Message]] = {}
-    for m in session.scalars(select(Message).order_by(Message.created_at, Message.id)):
+    # yield_per: rows arrive (and are counted) as they are fetched, not all up front.
+    ordered = session.scalars(
+        select(Message)
+        .order_by(Message.created_at, Message.id)
+        .execution_options(yield_per=TICK_ROWS)
+    )
+    for m in _ticking(ordered, tick):
         messages.setdefault(m.conversation_id, []).append(m)
     return {
         "contacts": [
@@ -145,18 +181,54 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 def to_csv(data: dict[str, Any]) -> str:
+    return "".join(csv_pieces(data))
+
+
+def json_pieces(data: dict[str, Any], tick: Tick | None = None) -> Iterator[str]:
+    """:func:`to_json`'s text in pieces, one record at a time (the same bytes: each
+    record is dumped on its own and indented to its depth); ``tick(1)`` after each
+    contact, call and message."""
+    yield "{"
+    for n, (key, records) in enumerate(data.items()):
+        yield ("," if n else "") + "\n  " + json.dumps(key) + ": "
+        if not isinstance(records, list) or not records:
+            yield json.dumps(records, ensure_ascii=False)
+            continue
+        yield "["
+        for i, record in enumerate(records):
+            text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+            yield ("," if i else "") + "\n    " + text
+            if tick is not None:
+                tick(len(record.get("messages", ())) if key == "conversations" else 1)
+        yield "\n  ]"
+    yield "\n}\n" if data else "}\n"
+
+
+def csv_pieces(data: dict[str, Any], tick: Tick | None = None) -> Iterator[str]:
+    """:func:`to_csv`'s text a row at a time; ``tick(1)`` after each row."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+
+    def row(values: dict[str, Any] | None) -> str:
+        out.seek(0)
+        out.truncate()
+        if values is None:
+            writer.writeheader()
+        else:
+            writer.writerow(values)
+            if tick is not None:
+                tick(1)
+        return out.getvalue()
+
+    yield row(None)
     names = {c["phone"]: c for c in data["contacts"]}
     for c in data["contacts"]:
-        writer.writerow({**c, "record": "contact", "tags": ";".join(c["tags"])})
+        yield row({**c, "record": "contact", "tags": ";".join(c["tags"])})
     for call in data["calls"]:
-        writer.writerow({**call, "record": "call", "phone": call["from"], "at": call["started_at"]})
+        yield row({**call, "record": "call", "phone": call["from"], "at": call["started_at"]})
     for conv in data["conversations"]:
         contact = names.get(conv["phone"], {})
         for m in conv["messages"]:
-            writer.writerow(
+            yield row(
                 {**m, "record": "message", "phone": conv["phone"], "name": contact.get("name")}
             )
-    return out.getvalue()

@@ -142,6 +142,11 @@ class Voicemails:
             row.file_bytes = size
             row.fetched_at = self._clock.now()
             row.fetch_error = None
+            # The recording is stored: the integrations recorder (voicemail.received)
+            # and every open window learn it from the call's change.
+            if row.call_id is not None:
+                call_id = row.call_id
+                uow.after_commit(lambda: self._bus.publish(CallChanged(call_id)))
         else:
             row.fetch_error = error
         uow.commit()

@@ -246,38 +246,41 @@ class MainWindow(QMainWindow):
             self.start_export(path, fmt)
 
     def start_export(self, path: str, fmt: str) -> QProgressDialog:
+        """Export to ``path`` with a dialog showing records done of the total; its Cancel
+        stops the export (the exporter deletes its partial file)."""
         assert self._exporter is not None
-        dialog = QProgressDialog("Exporting…", "", 0, 3, self)
+        dialog = QProgressDialog("Exporting…", "Cancel", 0, 0, self)
         dialog.setWindowTitle("Export")
-        dialog.setCancelButton(None)
         dialog.setMinimumDuration(0)
+        dialog.setMinimumWidth(420)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.setValue(0)
         self.export_dialog = dialog
-        self.export_steps: list[int] = []
+        self.export_progress: list[tuple[int, int]] = []
 
-        def progress(step: int, steps: int, text: str) -> None:
-            self.export_steps.append(step)
-            dialog.setMaximum(steps)
-            dialog.setValue(step)
+        def progress(done: int, total: int, text: str) -> None:
+            self.export_progress.append((done, total))
+            if dialog.maximum() != total:
+                dialog.setMaximum(total)  # 0 while counting: a busy bar
+            dialog.setValue(done)
             dialog.setLabelText(text)
 
         def done(size: int) -> None:
-            dialog.setLabelText(f"Exported {size:,} bytes to {path}.")
-            dialog.setCancelButtonText("Close")
-            self.statusBar().showMessage(f"Exported to {path}", 8000)
-            dialog.close()
+            self.statusBar().showMessage(f"Exported {size:,} bytes to {path}", 8000)
 
         def closed() -> None:
+            if task.cancelled():
+                self.statusBar().showMessage("Export cancelled; no file was written.", 8000)
             dialog.close()
 
-        self.tasks.spawn(
+        task = self.tasks.spawn(
             self._exporter(path, fmt, progress),
             what="export",
             done=done,
             always=closed,
         )
+        dialog.canceled.connect(task.cancel)
         dialog.show()
         return dialog
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.clock import as_utc
-from services.storage.models import Call, Contact, Message
+from services.storage.models import Call, Contact, Message, Voicemail
 
 
 class EventType(enum.StrEnum):
@@ -24,6 +24,7 @@ class EventType(enum.StrEnum):
     TEXT_FAILED = "text.failed"
     REPLY_RECEIVED = "reply.received"
     VOICEMAIL_RECEIVED = "voicemail.received"
+    VOICEMAIL_TRANSCRIBED = "voicemail.transcribed"
     CONTACT_UPDATED = "contact.updated"
     CONTACT_BOOKED = "contact.booked"
     CONVERSATION_CLOSED = "conversation.closed"
@@ -144,26 +145,46 @@ def contact_event(
     return key, envelope(EventType.CONTACT_UPDATED, at, data)
 
 
-def voicemail_received(
-    call: Call,
-    contact: Contact | None,
-    *,
-    recording_sid: str,
-    duration_seconds: int,
-    transcript: str | None,
-    now: datetime,
-) -> tuple[str, dict[str, Any]]:
-    """voicemail.received: for the voicemail feature to emit once recordings are kept."""
-    data = {
-        "call": {"sid": call.sid, "from": call.phone or call.from_raw, "to": call.to_number},
-        "voicemail": {
-            "recording_sid": recording_sid,
-            "duration_seconds": duration_seconds,
-            "transcript": transcript,
+def _voicemail_data(call: Call | None, contact: Contact | None, vm: Voicemail) -> dict[str, Any]:
+    phone = call.phone if call is not None else (contact.phone if contact else None)
+    return {
+        "call": {
+            "sid": call.sid if call is not None else None,
+            "from": (call.phone or call.from_raw) if call is not None else phone,
+            "to": call.to_number if call is not None else None,
+            "started_at": iso(call.started_at) if call is not None else None,
         },
-        "contact": contact_data(contact, call.phone),
+        "voicemail": {
+            "recording_sid": vm.recording_sid,
+            "duration_seconds": vm.duration_seconds,
+            "transcript": vm.transcript,
+        },
+        "contact": contact_data(contact, phone),
     }
-    return f"evt_vm_{recording_sid}", envelope(EventType.VOICEMAIL_RECEIVED, now, data)
+
+
+def voicemail_events(
+    vm: Voicemail, call: Call | None, contact: Contact | None, now: datetime
+) -> list[tuple[str, dict[str, Any]]]:
+    """What a voicemail in its current state has to tell, keyed by its RecordingSid so
+    each is made once:
+
+    - ``voicemail.received`` once the recording is stored (fetched into the number
+      holder's data dir): call, contact, duration, and the transcript when Twilio's had
+      already arrived (else null);
+    - ``voicemail.transcribed`` once Twilio's transcript is kept, always (also when
+      ``voicemail.received`` already carried it), with the same shape: a receiver that
+      wants transcripts listens for this one and never has to wait or poll.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    key = f"evt_vm_{vm.recording_sid}"
+    if vm.fetched_at is not None:
+        data = _voicemail_data(call, contact, vm)
+        out.append((key, envelope(EventType.VOICEMAIL_RECEIVED, now, data)))
+    if vm.transcript:
+        data = _voicemail_data(call, contact, vm)
+        out.append((f"{key}_transcript", envelope(EventType.VOICEMAIL_TRANSCRIBED, now, data)))
+    return out
 
 
 def test_event(endpoint_uid: str, now: datetime) -> tuple[str, dict[str, Any]]:

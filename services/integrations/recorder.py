@@ -36,6 +36,7 @@ from services.storage.models import (
     IntegrationEndpoint,
     IntegrationEvent,
     Message,
+    Voicemail,
 )
 from services.tasks import TaskSet
 
@@ -208,6 +209,8 @@ class Recorder:
             key, payload = catalog.call_missed(call, contact, now)
             added += record(s, endpoints, key, payload, call.ended_at or call.started_at, now)
 
+        added += self._record_voicemails(s, endpoints, calls, since, now)
+
         if since is not None:
             conversations = set(
                 s.scalars(select(Conversation.id).where(Conversation.last_message_at >= since))
@@ -252,4 +255,31 @@ class Recorder:
             if made is not None:
                 added += record(s, endpoints, made[0], made[1], entry.at, now)
         uow.commit()
+        return added
+
+    def _record_voicemails(
+        self,
+        s: Session,
+        endpoints: list[IntegrationEndpoint],
+        calls: set[int],
+        since: datetime | None,
+        now: datetime,
+    ) -> int:
+        """voicemail.received / voicemail.transcribed of the changed calls' voicemails
+        (or, sweeping, of every voicemail left since ``since``)."""
+        if since is not None:
+            stmt = select(Voicemail).where(Voicemail.created_at >= since)
+        elif calls:
+            stmt = select(Voicemail).where(Voicemail.call_id.in_(calls))
+        else:
+            return 0
+        added = 0
+        for vm in s.scalars(stmt.order_by(Voicemail.id)):
+            call = s.get(Call, vm.call_id) if vm.call_id is not None else None
+            contact = s.get(Contact, vm.contact_id) if vm.contact_id is not None else None
+            for key, payload in catalog.voicemail_events(vm, call, contact, now):
+                kind = payload["type"]
+                # Received when stored; transcribed counts from the voicemail itself.
+                at = vm.fetched_at if kind == EventType.VOICEMAIL_RECEIVED else None
+                added += record(s, endpoints, key, payload, at or vm.created_at, now)
         return added

@@ -268,7 +268,13 @@ class Integrations:
                 select(IntegrationDelivery, IntegrationEvent.type, IntegrationEvent.key)
                 .join(IntegrationEvent, IntegrationEvent.id == IntegrationDelivery.event_id)
                 .where(IntegrationDelivery.endpoint_id == endpoint_id)
-                .order_by(IntegrationDelivery.id.desc())
+                # Newest first by the time the log shows (a retried delivery moves up).
+                .order_by(
+                    func.coalesce(
+                        IntegrationDelivery.last_attempt_at, IntegrationDelivery.created_at
+                    ).desc(),
+                    IntegrationDelivery.id.desc(),
+                )
                 .limit(limit)
             ).all()
             return [

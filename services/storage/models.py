@@ -140,7 +140,10 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
         Index("ix_messages_created_at", "created_at"),
-        Index("ix_messages_kind_created", "kind", "created_at"),
+        # Analytics: the period's texts by kind (covering their thread), and a thread's
+        # next text of a kind (time to first human reply).
+        Index("ix_messages_kind_created", "kind", "created_at", "conversation_id"),
+        Index("ix_messages_conversation_kind_created", "conversation_id", "kind", "created_at"),
         Index("ix_messages_call_id", "call_id"),
     )
 

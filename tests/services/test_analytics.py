@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from services import analytics_queries as q
 from services import settings_store
 from services.analytics import Analytics, period_bounds, report
+from services.analytics_queries import Scope
 from services.analytics_types import DayFigures, LocationFigures, PersonFigures
+from services.clock import as_utc
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import AuditEntry, Call, Contact, Conversation, Job, Message
@@ -358,3 +365,172 @@ def test_report_csv(seeded: Database) -> None:
     assert "heatmap,Tue 07,1," in rows
     assert "person,Dana,2,0/1" in rows
     assert "location,+15005550002,1,1" in rows
+
+
+def _reference_waits(s: Any, scope: Scope) -> list[float]:
+    """Time to first human reply straight from its definition, in Python: per thread,
+    events in time order (a trigger before a reply at the same moment); each reply ends
+    one wait that began at the earliest trigger of the period since the previous reply."""
+    events: dict[int, list[tuple[datetime, int]]] = {}
+    for m in s.scalars(select(Message)):
+        at = as_utc(m.created_at)
+        if m.kind == "inbound" and scope.start <= at < scope.end:
+            events.setdefault(m.conversation_id, []).append((at, 0))
+        elif m.kind == "manual" and at >= scope.start:
+            events.setdefault(m.conversation_id, []).append((at, 1))
+    for call in s.scalars(select(Call).where(Call.outcome == "missed")):
+        at = as_utc(call.started_at)
+        if not scope.start <= at < scope.end:
+            continue
+        if scope.location is not None and call.to_number != scope.location:
+            continue
+        for conv_id in s.scalars(
+            select(Conversation.id).where(Conversation.contact_id == call.contact_id)
+        ):
+            events.setdefault(conv_id, []).append((at, 0))
+    waits: list[float] = []
+    for rows in events.values():
+        asked: datetime | None = None
+        for at, is_reply in sorted(rows):
+            if not is_reply:
+                asked = asked or at
+            elif asked is not None:
+                waits.append((at - asked).total_seconds())
+                asked = None
+    return sorted(waits)
+
+
+def test_first_human_reply_plans_match_the_definition_after_edits(database_url: str) -> None:
+    """Both plans of "time to first human reply" (the window plan and the index-seek
+    plan) give the definition's waits on a random history, and still do after edits: a
+    contact deleted, a reply logged late (before texts already there), a reply at the very
+    moment of a trigger, a missed call on a second line."""
+    db = Database(database_url)
+    migrate.upgrade(db.engine)
+    rng = random.Random(13)
+    start = NOW - timedelta(days=30)
+
+    def fill(uow: UnitOfWork) -> None:
+        s = uow.session
+        for i in range(40):
+            contact = Contact(
+                phone=f"+1415555{2000 + i:04d}",
+                notes="",
+                opted_out=False,
+                created_at=start - timedelta(days=5),
+                updated_at=NOW,
+            )
+            s.add(contact)
+            s.flush()
+            conv = Conversation(contact_id=contact.id, unread_count=0, last_preview="")
+            s.add(conv)
+            s.flush()
+            at = start - timedelta(days=2)
+            for n in range(rng.randrange(1, 12)):
+                at += timedelta(minutes=rng.randrange(0, 3000))
+                kind = rng.choice(("inbound", "inbound", "manual", "textback"))
+                s.add(
+                    Message(
+                        conversation_id=conv.id,
+                        direction="in" if kind == "inbound" else "out",
+                        body="x",
+                        status="received" if kind == "inbound" else "delivered",
+                        kind=kind,
+                        created_at=at,
+                        sid=f"SM{i:04d}{n:028d}",
+                    )
+                )
+            if rng.random() < 0.5:
+                s.add(
+                    Call(
+                        sid=f"CA{i:032d}",
+                        from_raw=contact.phone,
+                        phone=contact.phone,
+                        to_number=rng.choice((LINE_1, LINE_2)),
+                        contact_id=contact.id,
+                        started_at=start + timedelta(minutes=rng.randrange(0, 40000)),
+                        status="completed",
+                        outcome="missed",
+                        mode="ring",
+                        after_hours=False,
+                        source="live",
+                    )
+                )
+        uow.commit()
+
+    def check(s: Any) -> int:
+        scopes = [
+            Scope(start, NOW, CHICAGO),
+            Scope(start, NOW, CHICAGO, LINE_2),
+            Scope(NOW - timedelta(days=7), NOW, CHICAGO),
+            Scope(start + timedelta(days=3), start + timedelta(days=10), CHICAGO),
+        ]
+        for scope in scopes:
+            want = _reference_waits(s, scope)
+            plans = (q._waits_by_window(db.dialect, scope), q._waits_by_seek(db.dialect, scope))
+            for plan in plans:
+                got = sorted(float(v) for v in s.scalars(select(plan.c.v)))
+                assert got == pytest.approx(want, abs=0.01), scope
+            figures = q.human_reply(s, db.dialect, scope)
+            assert figures["human_replies"] == len(want)
+        return len(_reference_waits(s, scopes[0]))
+
+    try:
+        db.run_sync(fill)
+        with Session(db.engine) as s:
+            assert check(s) > 10  # the history has waits to measure
+
+            # Edits: a contact with waits deleted (cascade), a reply logged late between
+            # texts already there, a reply at the very moment of an inbound text, a
+            # missed call on the second line for a thread with no text in the period.
+            victim = s.scalars(
+                select(Message.conversation_id).where(
+                    Message.kind == "manual", Message.created_at >= start
+                )
+            ).first()
+            assert victim is not None
+            s.delete(s.get(Contact, s.get(Conversation, victim).contact_id))
+            inbound = s.scalars(
+                select(Message)
+                .where(Message.kind == "inbound", Message.created_at >= start)
+                .order_by(Message.id)
+            ).all()
+            late, tie = inbound[0], inbound[-1]
+            for n, (conv_id, at) in enumerate(
+                [
+                    (late.conversation_id, as_utc(late.created_at) + timedelta(seconds=1)),
+                    (tie.conversation_id, as_utc(tie.created_at)),
+                ]
+            ):
+                s.add(
+                    Message(
+                        conversation_id=conv_id,
+                        direction="out",
+                        body="late",
+                        status="delivered",
+                        kind="manual",
+                        created_at=at,
+                        sid=f"SMedit{n:026d}",
+                    )
+                )
+            quiet = s.scalars(select(Conversation).order_by(Conversation.id.desc())).first()
+            assert quiet is not None
+            s.add(
+                Call(
+                    sid="CA" + "e" * 32,
+                    from_raw="+14155559999",
+                    phone=None,
+                    to_number=LINE_2,
+                    contact_id=quiet.contact_id,
+                    started_at=NOW - timedelta(hours=3),
+                    status="completed",
+                    outcome="missed",
+                    mode="ring",
+                    after_hours=False,
+                    source="live",
+                )
+            )
+            s.commit()
+            check(s)
+    finally:
+        db.close()

@@ -19,7 +19,8 @@ from services.clock import ManualClock
 from services.integrations import catalog, endpoints
 from services.integrations.api import DeliveryView
 from services.integrations.endpoints import EndpointRefused
-from tests.harness import TestApp, running_app
+from tests.harness import BUSINESS, TestApp, running_app
+from tests.services.test_voicemail import _leave_voicemail as leave_voicemail
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 from tests.webhook_receivers import Receivers
@@ -34,7 +35,9 @@ Scenario = Callable[[TestApp, ManualClock, Receivers], Awaitable[None]]
 
 @pytest.fixture
 def run(database_url: str, data_dir: Path, twilio_standin: TwilioStandIn) -> Any:
-    def go(scenario: Scenario, *, timeout: float = 0.5) -> None:
+    def go(
+        scenario: Scenario, *, timeout: float = 0.5, settings: dict[str, Any] | None = None
+    ) -> None:
         clock = ManualClock()
 
         def configure(runtime: Runtime) -> None:
@@ -45,7 +48,12 @@ def run(database_url: str, data_dir: Path, twilio_standin: TwilioStandIn) -> Any
             await receivers.start()
             try:
                 async with running_app(
-                    database_url, data_dir, twilio_standin, clock=clock, configure=configure
+                    database_url,
+                    data_dir,
+                    twilio_standin,
+                    clock=clock,
+                    configure=configure,
+                    settings=settings,
                 ) as app:
                     await scenario(app, clock, receivers)
             finally:
@@ -129,6 +137,77 @@ def test_the_loop_reaches_a_verifying_endpoint_signed_and_in_the_schema(run: Any
         assert all(r.response_code == 200 and r.result == "delivered: HTTP 200" for r in log)
 
     run(scenario)
+
+
+def test_a_voicemail_is_received_when_stored_and_its_transcript_follows(run: Any) -> None:
+    """voicemail.received goes out once the recording is in the data dir (Twilio's
+    transcript is later: null here), voicemail.transcribed once the transcript arrives;
+    both verified by the receiver's Standard Webhooks check, each exactly once however
+    often Twilio repeats its callbacks."""
+
+    async def scenario(app: TestApp, clock: ManualClock, receivers: Receivers) -> None:
+        endpoint_id = await add(app, receivers, "/ok/vm")
+        sid = await app.missed_call(CALLER)
+        # The first fetch fails: nothing is stored yet, so nothing may be announced; the
+        # event follows the retry that stores it.
+        attempts = getattr(app.runtime.carrier, "max_attempts")  # noqa: B009  (the gateway)
+        app.standin.fail_next(".mp3", 503, method="GET", times=attempts)
+        app.engine.voicemails.retries = (0.5,)
+        recording = await leave_voicemail(app, sid, app.standin, transcript=None)
+
+        def of(kind: str) -> list[dict[str, Any]]:
+            return [p for _path, _h, p in receivers.received if p["type"] == kind]
+
+        def delivered(kind: str) -> Callable[[list[DeliveryView]], bool]:
+            return lambda rows: any(r.event_type == kind and r.state == "delivered" for r in rows)
+
+        await wait_deliveries(app, endpoint_id, delivered("voicemail.received"), "the voicemail")
+        assert app.engine.voicemails.path_of(recording).is_file()
+        [received] = of("voicemail.received")
+        jsonschema.validate(received, SCHEMA)
+        data = received["data"]
+        assert data["voicemail"] == {
+            "recording_sid": recording,
+            "duration_seconds": 42,
+            "transcript": None,
+        }
+        assert data["call"]["sid"] == sid and data["call"]["from"] == CALLER
+        assert data["call"]["to"] == BUSINESS and data["call"]["started_at"]
+        assert data["contact"]["phone"] == CALLER
+        assert of("voicemail.transcribed") == []
+
+        status, _ = await app.post(
+            "transcription",
+            {
+                "CallSid": sid,
+                "From": CALLER,
+                "To": BUSINESS,
+                "RecordingSid": recording,
+                "TranscriptionSid": "TR" + "1" * 32,
+                "TranscriptionStatus": "completed",
+                "TranscriptionText": "Hi, my boiler is leaking",
+            },
+        )
+        assert status == 204
+        await wait_deliveries(
+            app, endpoint_id, delivered("voicemail.transcribed"), "the transcript"
+        )
+        [transcribed] = of("voicemail.transcribed")
+        jsonschema.validate(transcribed, SCHEMA)
+        assert transcribed["data"]["voicemail"]["transcript"] == "Hi, my boiler is leaking"
+        assert transcribed["data"]["call"]["sid"] == sid
+        # Twilio repeats its callbacks; a restart sweeps the day: nothing is sent twice.
+        status, _ = await app.post(
+            "recording_status",
+            {"CallSid": sid, "RecordingSid": recording, "RecordingStatus": "completed"},
+        )
+        assert status == 204
+        assert await app.runtime.integrations.recorder.sweep() == 0
+        await settle(app)
+        ids = [h["webhook-id"] for _p, h, p in receivers.received if p["type"].startswith("voice")]
+        assert sorted(ids) == sorted({f"evt_vm_{recording}", f"evt_vm_{recording}_transcript"})
+
+    run(scenario, settings={"voicemail.record": True})
 
 
 def test_bad_urls_are_refused_with_a_reason_and_nothing_is_stored(run: Any) -> None:

@@ -7,6 +7,8 @@ Replay button; it refreshes every few seconds while shown.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -62,7 +64,8 @@ class IntegrationsBox(QWidget):
         layout.addWidget(
             hint_label(
                 "Frontdesk POSTs each event (missed call, text sent / delivered / failed, "
-                "reply, contact updated or booked, conversation closed) to these URLs, "
+                "reply, voicemail and its transcript, contact updated or booked, "
+                "conversation closed) to these URLs, "
                 "signed per the Standard Webhooks spec. https only (http to localhost "
                 "for development). Zapier, Make and n8n accept them as catch hooks."
             )
@@ -87,7 +90,6 @@ class IntegrationsBox(QWidget):
 
         self.list = QListWidget()
         self.list.setObjectName("endpointList")
-        self.list.setMaximumHeight(110)
         self.list.currentRowChanged.connect(lambda _row: self._load_log())
         layout.addWidget(self.list)
         self.notice = QLabel()
@@ -189,6 +191,11 @@ class IntegrationsBox(QWidget):
             if view.id == keep:
                 select = i
         self.list.blockSignals(False)
+        # As tall as its endpoints (2 to 4 rows, then it scrolls): the delivery log
+        # below gets the rest, which matters on a 1024x700 screen.
+        shown = max(2, min(4, len(views)))
+        row_height = self.list.sizeHintForRow(0) if views else self.list.fontMetrics().height()
+        self.list.setFixedHeight(row_height * shown + 2 * self.list.frameWidth() + 6)
         if views:
             self.list.setCurrentRow(select)
         hub = next((v for v in views if v.kind == "hubspot"), None)
@@ -214,14 +221,21 @@ class IntegrationsBox(QWidget):
     def _fill_log(self, rows: list[DeliveryView]) -> None:
         self.deliveries = rows
         self.log.setRowCount(len(rows))
+        today = datetime.now().astimezone().date()
         for i, row in enumerate(rows):
-            when = row.at.astimezone().strftime("%b %d %H:%M:%S")
+            local = row.at.astimezone()
+            # Today's rows by the clock alone: the narrow log keeps room for what happened.
+            when = local.strftime("%H:%M:%S" if local.date() == today else "%b %d %H:%M")
             status = STATE_WORDS.get(row.state, row.state)
             if row.state == "pending" and row.attempts == 0:
                 status = "Queued"
             if row.attempts > 1:
                 status += f" ({row.attempts} tries)"
-            cells = (when, row.event_type, status, str(row.response_code or "—"), row.result or "")
+            happened = row.result or ""
+            if row.state == "delivered":
+                # "delivered: HTTP 200" says again what Status and Code say: keep the rest.
+                happened = happened.removeprefix("delivered: ")
+            cells = (when, row.event_type, status, str(row.response_code or "—"), happened)
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(row.result or "")

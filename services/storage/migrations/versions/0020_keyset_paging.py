@@ -6,7 +6,7 @@ PostgreSQL (whose single-column ``ix_conversations_last_message_at`` does not ho
 SQLite's holds the rowid, so this one only states the order there). Nothing else changes.
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0020"
-down_revision = "0014"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
