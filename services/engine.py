@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import (
+    burst_writes,
     lookups,
     phones,
     policy,
@@ -34,7 +35,6 @@ from services import (
     records,
     sends,
     settings_store,
-    textback_now,
     threads,
     twiml,
 )
@@ -116,8 +116,9 @@ class Engine:
         self._background = TaskSet("engine")
         self._settings_cache: tuple[float, Settings] | None = None
         self.voice_record_budget = VOICE_RECORD_BUDGET
-        # The common missed call's text-back is written in Core (services/textback_now);
-        # False decides every call through the ORM (the tests compare the two).
+        # A ringing call's record and the common missed call's text-back are written in
+        # Core (services/burst_writes); False writes every call through the ORM (the
+        # tests compare the two).
         self.text_now_in_core = True
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
@@ -280,6 +281,19 @@ class Engine:
         def work(uow: UnitOfWork) -> None:
             s = uow.session
             cfg = self._settings(s)
+            if self.text_now_in_core:
+                call_id = burst_writes.record_ringing_call(
+                    s,
+                    call_sid=call.call_sid,
+                    from_raw=call.from_,
+                    to=call.to,
+                    cfg=cfg,
+                    arrived=arrived,
+                )
+                if call_id is not None:
+                    self._publish_after(uow, CallChanged(call_id))
+                    uow.commit()
+                    return
             numbers: list[str] = cfg["forwarding.numbers"]
             row, created = self._call_for(uow, call.call_sid, call.from_, call.to, arrived, cfg)
             if not created:
@@ -351,7 +365,7 @@ class Engine:
             cfg = self._settings(s)
             now = self._clock.now()
             if not answered and self.text_now_in_core:
-                done = textback_now.text_now(
+                done = burst_writes.text_now(
                     s,
                     call_sid=call_sid,
                     dial_status=dial_status,
@@ -381,8 +395,8 @@ class Engine:
 
         return await self._run_keyed(work, urgent=True)
 
-    def _texted_now(self, uow: UnitOfWork, done: textback_now.TextedNow, cfg: Settings) -> None:
-        """After :func:`textback_now.text_now` wrote the call's text-back: send it once
+    def _texted_now(self, uow: UnitOfWork, done: burst_writes.TextedNow, cfg: Settings) -> None:
+        """After :func:`burst_writes.text_now` wrote the call's text-back: send it once
         committed, and say what changed."""
         outgoing = Outgoing(
             done.job_id,
@@ -590,7 +604,7 @@ class Engine:
 
     def _last_textback(self, s: Session, call: Call) -> datetime | None:
         """When this caller was last texted back (or has a text-back on the way)."""
-        return textback_now.last_textback(s, call.phone or "", call.id)
+        return burst_writes.last_textback(s, call.phone or "", call.id)
 
     # ---- voicemail -------------------------------------------------------------------
     def _voicemail_for(self, uow: UnitOfWork, recording_sid: str, call_sid: str) -> Voicemail:

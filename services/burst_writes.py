@@ -1,21 +1,24 @@
-"""A missed call texted back at once, written in a few Core statements: the burst's path.
+"""The burst's two urgent writes in a few Core statements: a ringing call's record and
+a missed call's text-back.
 
-Most missed calls end the same way: a live call the voice webhook recorded, a caller with
-a valid number, an open thread, a text-back due now. Through the ORM that decision (the
-call, the contact and its tag, the thread, the claimed job and the message it sends, the
-audit line) costs ~6 ms of Python, and it runs on SQLite's single writer, where under a
-burst of missed calls 20 of them queue one behind the other before any text can leave.
-Here the same rows are written with Core statements (a quarter of the cost). Only the
-writing differs: the decisions are the general path's own (:func:`policy.decide_textback`,
-:mod:`services.sends` for the job's state, :func:`records.note_call` and
-:func:`records.note_message` for the thread, the outbox's renderer).
+Under a burst of missed calls every webhook's bookkeeping waits its turn on SQLite's
+single writer, and two of those writes stand between a caller and what they get: the
+ringing call's record (the voice answer waits for it, briefly) and the Dial result's
+decision, which must be committed before the text can leave. Through the ORM the
+decision (the call, the contact and its tag, the thread, the claimed job and the
+message it sends, the audit line) costs ~6.5 ms of Python and the record ~2 ms; 20 of
+each queue one behind the other. Here the same rows are written with prebuilt Core
+statements, for a fraction of that. Only the writing differs: the decisions are the
+general path's own (:func:`policy.decide_textback`, :mod:`services.sends` for the job's
+state, :func:`records.note_call` and :func:`records.note_message` for the thread, the
+outbox's renderer).
 
-:func:`text_now` returns None, having written nothing, whenever the call is anything but
-that common case (no voice record yet, an unknown or anonymous caller, opted out, a
+Each function returns None, having written nothing, whenever the call is anything but
+the common case (forward mode; no voice record yet, an anonymous or opted-out caller, a
 closed or snoozed thread, a delay, quiet hours, a Lookup still to do, a repeat caller):
-the engine then decides it the general way (``Engine._mark_missed``). The two are kept
-equal by tests/services/test_textback_now.py, which runs the same calls both ways and
-compares every row they write.
+the engine then takes the general way (``Engine._call_for``, ``Engine._mark_missed``).
+tests/services/test_burst_writes.py runs the same calls both ways and compares every
+row they write.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ _conversations = cast(Table, Conversation.__table__)
 _CALL = select(
     _calls.c.id, _calls.c.from_raw, _calls.c.outcome, _calls.c.started_at, _calls.c.source
 ).where(_calls.c.sid == bindparam("sid"))
+_CALL_ID = select(_calls.c.id).where(_calls.c.sid == bindparam("sid"))
 _CONTACT = select(_contacts.c.id, _contacts.c.opted_out, _contacts.c.name).where(
     _contacts.c.phone == bindparam("phone")
 )
@@ -102,6 +106,43 @@ def last_textback(s: Session, phone: str, call_id: int) -> datetime | None:
     call than ``call_id``."""
     value = s.connection().scalar(_LAST_TEXTBACK, {"phone": phone, "call_id": call_id})
     return as_utc(value) if value is not None else None
+
+
+def record_ringing_call(
+    s: Session, *, call_sid: str, from_raw: str, to: str, cfg: Settings, arrived: datetime
+) -> int | None:
+    """Record a new call that rings the office (ring mode), with its audit line; its id.
+    None, with nothing written, when the call is already recorded or the office is in
+    forward mode (the general path then takes it)."""
+    if not cfg["forwarding.numbers"]:
+        return None
+    db = s.connection()
+    if db.scalar(_CALL_ID, {"sid": call_sid}) is not None:
+        return None  # a retry, or the Dial result got here first
+    call_id = _insert(
+        db,
+        Call,
+        {
+            "sid": call_sid,
+            "from_raw": from_raw or "unknown",
+            "phone": phones.classify(from_raw, cfg["business.default_region"]).e164,
+            "to_number": to,
+            "started_at": arrived,
+            "status": "ringing",
+            "outcome": "pending",
+            "mode": "ring",
+            "after_hours": policy.after_hours(cfg, arrived),
+            "source": "live",
+        },
+    )
+    _audit(db, arrived, "call.received", call_sid, {"mode": "ring"})
+    return call_id
+
+
+def _audit(db: Connection, at: datetime, action: str, subject: str, detail: Any) -> None:
+    """What :func:`records.audit` adds, as one INSERT."""
+    values = {"at": at, "actor": "system", "action": action, "subject": subject}
+    _insert(db, AuditEntry, {**values, "detail": detail})
 
 
 def _insert(connection: Connection, model: Any, values: dict[str, Any]) -> int:
@@ -242,15 +283,6 @@ def text_now(
     if ring_seconds is not None:
         values["ring_seconds"] = ring_seconds
     db.execute(_UPDATE_CALL, {"call_id": call.id, **values})
-    _insert(
-        db,
-        AuditEntry,
-        {
-            "at": now,
-            "actor": "system",
-            "action": "call.missed",
-            "subject": call_sid,
-            "detail": {"dial": dial_status, "textback": job.state, "reason": decision.reason},
-        },
-    )
+    detail = {"dial": dial_status, "textback": job.state, "reason": decision.reason}
+    _audit(db, now, "call.missed", call_sid, detail)
     return TextedNow(call.id, contact_id, conversation_id, job_id, message.id, phone, body)

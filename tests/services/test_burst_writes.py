@@ -1,4 +1,4 @@
-"""The missed call texted back in Core (services/textback_now) writes what the ORM path does.
+"""The missed call texted back in Core (services/burst_writes) writes what the ORM path does.
 
 The same calls are made with ``Engine.text_now_in_core`` off (every call decided by
 ``Engine._mark_missed``) and on, from different callers in one database, and every row
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services import textback_now
+from services import burst_writes
 from services.storage.database import UnitOfWork
 from services.storage.models import AuditEntry, Call, Contact, Conversation, Job, Message
 from tests.harness import TestApp, running_app
@@ -68,14 +68,14 @@ async def written(app: TestApp, call_sid: str) -> dict[str, Any]:
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each Dial result went the Core way (the real function, watched)."""
     seen: list[bool] = []
-    real = textback_now.text_now
+    real = burst_writes.text_now
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         done = real(*args, **kwargs)
         seen.append(done is not None)
         return done
 
-    monkeypatch.setattr(textback_now, "text_now", watched)
+    monkeypatch.setattr(burst_writes, "text_now", watched)
     return seen
 
 
