@@ -81,9 +81,11 @@ T = TypeVar("T")
 SETTINGS_TTL = 2.0  # seconds
 # The voice answer waits this long for the call's record, then goes out while the write
 # carries on (retried until it lands). Twilio would wait 15 s, but the caller hears
-# nothing until the answer: an idle database records in a few ms, and under a burst the
-# answer must not queue behind every other call's bookkeeping.
-VOICE_RECORD_BUDGET = 0.03
+# nothing until the answer: an idle database records in ~2 ms (services/burst_writes),
+# and under a burst the answer must not queue behind every other call's bookkeeping.
+# Written as urgent work before the answer, the record still lands ahead of the call's
+# Dial result (urgent work runs first come, first served).
+VOICE_RECORD_BUDGET = 0.01
 # A call's record that failed to save is tried again after each of these delays (s).
 VOICE_RECORD_RETRIES = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 UNSAVED_KEPT = 100
