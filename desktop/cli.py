@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import gc
 import json
 import logging
 import os
@@ -333,6 +334,10 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         runtime.bus.subscribe(on_event)
         try:
             await runtime.start()
+            # As the window does (desktop.app.freeze_startup_heap): what start-up built
+            # lives until exit, and the collector's full passes walked it all, 95-230 ms
+            # with webhooks and the database worker stopped, a few times a burst.
+            gc.freeze()
             started[0] = True
             holding[0] = runtime.holding
             announce()

@@ -114,6 +114,13 @@ def add_message(session: Session, conversation: Conversation, message: Message) 
     """Append ``message`` to the thread and refresh the thread's preview and counters."""
     message.conversation_id = conversation.id
     session.add(message)
+    note_message(conversation, message)
+    session.flush()
+    return message
+
+
+def note_message(conversation: Conversation, message: Message) -> None:
+    """What a new message changes on its thread: preview, last activity, unread count."""
     if conversation.last_message_at is None or message.created_at >= _aware(
         conversation.last_message_at, message.created_at
     ):
@@ -122,8 +129,6 @@ def add_message(session: Session, conversation: Conversation, message: Message) 
     if message.direction == "in":
         conversation.unread_count += 1
         conversation.last_inbound_at = message.created_at
-    session.flush()
-    return message
 
 
 MISSED_CALL_PREVIEW = "Missed call"

@@ -157,11 +157,13 @@ class Recorder:
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let the rest of this burst arrive first
-        self._scheduled = False
-        calls, self._calls = self._calls, set()
-        conversations, self._conversations = self._conversations, set()
-        contacts, self._contacts = self._contacts, set()
         async with self._lock:
+            # Taken only once the previous flush is done: what changed while it ran is
+            # written by this one flush, not by one unit of work per change.
+            self._scheduled = False
+            calls, self._calls = self._calls, set()
+            conversations, self._conversations = self._conversations, set()
+            contacts, self._contacts = self._contacts, set()
             added = await self._db.run(
                 lambda uow: self._record(uow, calls, conversations, contacts, None)
             )

@@ -8,6 +8,7 @@ event loop, which in the app is the GUI thread, never waits on SQLite or Postgre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# SQLite checkpoints its WAL into the database file every 1000 pages, inside whichever
+# commit crosses the mark: a copy and two fsyncs, 10-200 ms on a busy disk, landing on
+# whatever unit of work is unlucky, urgent ones included (under a burst, every text-back
+# queued behind it waits). The Database turns that off and checkpoints itself, as
+# ordinary (not urgent) work, after this many commits.
+SQLITE_CHECKPOINT_EVERY = 200
 
 
 DATABASE_FILE = "frontdesk.db"
@@ -35,12 +42,13 @@ def default_sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / DATABASE_FILE}"
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, own_checkpoints: bool = False) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL mode, a busy timeout and foreign keys,
     and its files (database, WAL, shared memory) are private to the user (0600).
 
     ``read_only`` (SQLite) opens the file without writing anything next to it, for the
     read-only commands on a workspace that is not writable (:func:`sqlite_read_only_url`).
+    ``own_checkpoints`` (SQLite): no automatic WAL checkpoints; the caller runs them.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -58,6 +66,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             if not read_only:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                if own_checkpoints:
+                    cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
@@ -140,9 +150,12 @@ class Database:
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
         self.read_only = read_only
-        self.engine = make_engine(url, read_only=read_only)
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+        self._checkpoints = sqlite and not read_only
+        self.engine = make_engine(url, read_only=read_only, own_checkpoints=self._checkpoints)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        workers = 1 if is_sqlite(self.engine) else 4
+        self._commits = 0  # since the last checkpoint (SQLite: one worker counts them)
+        workers = 1 if sqlite else 4
         self._workers = PriorityWorkers(workers, "frontdesk-db")
 
     @property
@@ -182,11 +195,31 @@ class Database:
                         session.rollback()
                     if uow.committed:
                         callbacks.extend(uow._after_commit)
+                        self._committed()
 
         result = await asyncio.wrap_future(self._workers.submit(work, urgent=urgent), loop=loop)
         for callback in callbacks:
             callback()
         return result
+
+    def _committed(self) -> None:
+        """Count a commit (on the worker); every SQLITE_CHECKPOINT_EVERY, queue a
+        checkpoint behind any urgent work."""
+        if not self._checkpoints:
+            return
+        self._commits += 1
+        if self._commits >= SQLITE_CHECKPOINT_EVERY:
+            self._commits = 0
+            with contextlib.suppress(RuntimeError):  # closing: SQLite checkpoints on close
+                self._workers.submit(self.checkpoint)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file (PASSIVE: never waits for readers)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as exc:  # the next one catches up; SQLite never loses a frame
+            log.warning("WAL checkpoint failed: %s", exc)
 
     def close(self) -> None:
         """Stop the workers (waiting for running work) and dispose of the engine."""

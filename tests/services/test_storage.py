@@ -4,6 +4,7 @@ unless committed; SQLite runs in WAL mode with a busy timeout."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 
 from services.storage import migrate
-from services.storage.database import Database, UnitOfWork
+from services.storage.database import SQLITE_CHECKPOINT_EVERY, Database, UnitOfWork
 from services.storage.models import Base, Contact
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -146,6 +147,12 @@ def _add(uow: UnitOfWork, *, commit: bool) -> None:
         uow.commit()
 
 
+def _add_number(uow: UnitOfWork, *, i: int) -> None:
+    phone = f"+1415{5550000 + i}"
+    uow.session.add(Contact(phone=phone, notes="", opted_out=False, created_at=NOW, updated_at=NOW))
+    uow.commit()
+
+
 def _count(uow: UnitOfWork) -> int:
     return int(uow.session.scalar(select(func.count(Contact.id))) or 0)
 
@@ -191,3 +198,27 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     db.close()
+
+
+def test_sqlite_wal_is_checkpointed_as_ordinary_work_not_inside_a_commit(tmp_path: Path) -> None:
+    """No commit pays for a checkpoint (autocheckpoint off), yet the WAL stays bounded:
+    the Database checkpoints it itself every SQLITE_CHECKPOINT_EVERY commits."""
+    path = tmp_path / "frontdesk.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db.engine)
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        page = int(connection.execute(text("PRAGMA page_size")).scalar() or 0)
+    commits = 10 * SQLITE_CHECKPOINT_EVERY
+
+    async def main() -> None:
+        for i in range(commits):  # each commit appends at least one page to the WAL
+            await db.run(functools.partial(_add_number, i=i))
+        await db.run(_count)  # the last queued checkpoint has run
+
+    try:
+        asyncio.run(main())
+        wal = path.with_name(path.name + "-wal").stat().st_size
+        assert wal < commits / 2 * page, f"WAL of {wal} bytes after {commits} commits"
+    finally:
+        db.close()
