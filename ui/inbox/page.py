@@ -212,6 +212,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_SAVE_MS)
         self._draft_timer.timeout.connect(self._save_draft)
+        self._shut_down = False
         self.composer.edit.textChanged.connect(self._draft_timer.start)
         # Other PCs see "… is replying"; a send right after a colleague's reply asks first.
         self.collisions = CollisionGuard(inbox, presence, self.tasks, self, now=now)
@@ -573,8 +574,15 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._counts_timer.start()
 
     def shutdown(self) -> None:
+        if self._shut_down:
+            return
+        self._shut_down = True
         for timer in (self._counts_timer, self._search_timer, self._draft_timer):
-            timer.stop()  # a debounce firing after this would start work on a dead page
+            # A debounce firing after this would start work on a dead page (or after the
+            # loop is gone). Disconnected, not only stopped: a change still queued for the
+            # page's slots can start a timer again.
+            timer.stop()
+            timer.timeout.disconnect()
         self.panel.flush_notes()
         self._save_draft()
         self.drafts.sync()
