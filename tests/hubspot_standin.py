@@ -21,6 +21,7 @@ HubSpot's RATE_LIMIT error; ``down = True`` answers 503. Every request is record
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class HubSpotStandIn:
     objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     down: bool = False
+    # Set to an unset asyncio.Event: every request waits for it before being answered.
+    hold: asyncio.Event | None = None
     base_url: str = ""
     _limited: int = 0
     _retry_after: int = 10
@@ -96,6 +99,8 @@ class HubSpotStandIn:
         raw = await request.read()
         body = json.loads(raw) if raw else None
         self.requests.append((request.method, request.path, body))
+        if self.hold is not None:
+            await self.hold.wait()
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error(
                 401, "Authentication credentials not found.", "INVALID_AUTHENTICATION"
