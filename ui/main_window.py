@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Exported {size:,} bytes to {path}", 8000)
 
         def closed() -> None:
-            if task.cancelled():
+            if task is not None and task.cancelled():
                 self.statusBar().showMessage("Export cancelled; no file was written.", 8000)
             dialog.close()
 
@@ -280,6 +280,8 @@ class MainWindow(QMainWindow):
             done=done,
             always=closed,
         )
+        if task is None:
+            return dialog
         dialog.canceled.connect(task.cancel)
         dialog.show()
         return dialog

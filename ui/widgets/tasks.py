@@ -70,8 +70,16 @@ class TaskRunner(QObject):
         done: Callable[[T], None] | None = None,
         failed: Callable[[BaseException], bool] | None = None,
         always: Callable[[], None] | None = None,
-    ) -> asyncio.Task[T]:
-        task = asyncio.ensure_future(coro)
+    ) -> asyncio.Task[T] | None:
+        """Run ``coro`` as a task this runner owns; None when no event loop is left to
+        run it (a change still queued for the widget while the app closes): the
+        coroutine is closed unrun, never left un-awaited."""
+        try:
+            task = asyncio.ensure_future(coro)
+        except RuntimeError:
+            coro.close()
+            log.debug("not started, the event loop is gone: %s", what)
+            return None
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[T]) -> None:
