@@ -10,8 +10,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.settings import Settings, cross_check, validate
-from services.storage.models import AuditEntry, Setting
+from services.settings import Settings, SettingsError, cross_check, validate
+from services.storage.models import AuditEntry, Location, LocationSetting, Setting
+
+
+def _other_location_has(session: Session, number: str) -> bool:
+    """True when a location other than the first answers ``number`` (services.locations:
+    one number, one location)."""
+    taken = session.scalar(
+        select(LocationSetting.location_id)
+        .join(Location, Location.id == LocationSetting.location_id)
+        .where(
+            LocationSetting.key == "business.phone_number",
+            LocationSetting.value == json.dumps(number),
+            Location.removed_at.is_(None),
+        )
+        .limit(1)
+    )
+    return taken is not None
 
 
 def load(session: Session) -> Settings:
@@ -29,6 +45,9 @@ def apply_changes(
     """
     normalised = {key: validate(key, value) for key, value in changes.items()}
     cross_check(load(session).with_changes(normalised))
+    number = normalised.get("business.phone_number")
+    if number and _other_location_has(session, number):
+        raise SettingsError(f"business.phone_number: {number} is another location's number")
     for key, value in normalised.items():
         row = session.get(Setting, key)
         text = json.dumps(value)

@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -92,6 +94,8 @@ class Call(Base):
     from_raw: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     to_number: Mapped[str] = mapped_column(Text, default="")
+    # The location whose number was called (None: the first, for rows written before).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
@@ -115,14 +119,51 @@ class Call(Base):
     price_checked_at: Mapped[datetime | None]
 
 
-class Conversation(Base):
-    __tablename__ = "conversations"
-    # The list's order and its keyset cursor (Inbox.conversations): one range scan a page.
-    __table_args__ = (Index("ix_conversations_last_message_at_id", "last_message_at", "id"),)
+class Location(Base):
+    """One of the office's Twilio numbers. The first (id :data:`FIRST_LOCATION`, created
+    with the schema) is the office itself: its values are the office's settings keys.
+    Another holds only what it sets differently (:class:`LocationSetting`);
+    services/locations.py resolves the rest from the office's."""
+
+    __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime]
+    # A removed location keeps its threads (history) but its number is no longer wired.
+    removed_at: Mapped[datetime | None]
+
+
+FIRST_LOCATION = 1
+
+
+class LocationSetting(Base):
+    __tablename__ = "location_settings"
+
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON text
+    updated_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """A contact's thread at one location (the number they called or texted)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # The list's order and its keyset cursor (Inbox.conversations): one range scan a page.
+        Index("ix_conversations_last_message_at_id", "last_message_at", "id"),
+        UniqueConstraint(
+            "contact_id", "location_id", name="uq_conversations_contact_id_location_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id"), default=FIRST_LOCATION, server_default=text("1")
     )
     last_message_at: Mapped[datetime | None] = mapped_column(index=True)
     last_preview: Mapped[str] = mapped_column(String(200), default="")
@@ -189,6 +230,8 @@ class Job(Base):
     )
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     template_key: Mapped[str] = mapped_column(String(60))
+    # The location whose number the text leaves from (None: the first).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None]
     # Set before each create request; while set, look in the carrier's log before resending.
