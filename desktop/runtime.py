@@ -20,6 +20,7 @@ from typing import Protocol
 
 from desktop.config import AppConfig
 from services import sync_state, wiring
+from services.account_check import number_problems
 from services.attachments import PhotoStore
 from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
@@ -29,6 +30,7 @@ from services.holder import AdvisoryLock, HolderLock, SoloLock
 from services.inbox import Inbox
 from services.integrations.endpoints import MemoryVault, SecretVault
 from services.integrations.service import Integrations
+from services.location_admin import LocationAdmin
 from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
@@ -142,6 +144,9 @@ class Runtime:
             photos=self.photos,
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
+        self.locations = LocationAdmin(
+            self.db, self.bus, self.clock, check_number=self._number_problems
+        )
         # Outbound webhooks and HubSpot: every PC edits them, the holder delivers.
         self.integrations = Integrations(
             self.db, self.bus, self.clock, secrets if secrets is not None else MemoryVault()
@@ -199,6 +204,12 @@ class Runtime:
     @property
     def number_admin(self) -> NumberAdmin | None:
         return self._number_admin
+
+    async def _number_problems(self, number: str) -> list[str]:
+        """Why ``number`` cannot be a location's number on this account ([]: it can)."""
+        if self._number_admin is None:
+            return []  # simulated (the demo): every number is the demo carrier's
+        return await number_problems(self._number_admin, number)
 
     @property
     def wired(self) -> bool:

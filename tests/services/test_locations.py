@@ -7,17 +7,27 @@ migration belong to the first. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
 
 from services import location_store, settings_store
+from services.account_check import account_gateway, number_problems
+from services.clock import ManualClock
+from services.credentials import TwilioCredentials
+from services.events import EventBus, SettingsChanged
+from services.location_admin import LocationAdmin, LocationRefused
 from services.locations import FIRST, LocationError, Locations
 from services.settings import Settings, SettingsError
 from services.storage import migrate
 from services.storage.database import Database
 from services.storage.models import Contact, Conversation
+from tests.standin_fixtures import twilio_standin_fixture
+from tests.twilio_standin import TwilioStandIn
+
+__all__ = ["twilio_standin_fixture"]
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 MAIN = "+15005550006"
@@ -211,3 +221,50 @@ def test_the_pure_snapshot_resolves_without_storage() -> None:
     assert single.first.settings is office and single.numbers() == [MAIN]
     with pytest.raises(LocationError, match="no location called"):
         single.named("Uptown")
+
+
+def test_adding_a_location_checks_its_number_in_the_account_first(
+    db: Database, twilio_standin: TwilioStandIn
+) -> None:
+    """LocationAdmin asks Twilio (the stand-in, over HTTP) before saving a number, saves
+    nothing when it is refused, and tells every listener that locations changed."""
+    twilio_standin.add_number(NORTH)
+    twilio_standin.add_number("+15005550008", capabilities={"voice": False})
+    creds = TwilioCredentials(twilio_standin.account_sid, twilio_standin.auth_token, None, None)
+
+    async def check(number: str) -> list[str]:
+        gateway = account_gateway(creds, twilio_standin.base_url)
+        await gateway.start()
+        try:
+            return await number_problems(gateway, number)
+        finally:
+            await gateway.close()
+
+    bus = EventBus()
+    seen: list[SettingsChanged] = []
+    bus.subscribe(lambda e: seen.append(e) if isinstance(e, SettingsChanged) else None)
+    admin = LocationAdmin(db, bus, ManualClock(NOW), check_number=check)
+
+    async def scenario() -> None:
+        with pytest.raises(LocationRefused, match="not a phone number on this Twilio account"):
+            await admin.add("South", "+15005550009", actor="t")
+        with pytest.raises(LocationRefused, match="cannot receive calls"):
+            await admin.add("South", "+15005550008", actor="t")
+        assert not (await admin.locations()).several and seen == []
+        north = await admin.add("North", NORTH, actor="t")
+        assert "locations" in seen[-1].keys
+        # A changed number is checked too; an unchanged one is not asked about again.
+        with pytest.raises(LocationRefused):
+            await admin.update(north.id, {"business.phone_number": "+15005550008"}, actor="t")
+        await admin.update(
+            north.id, {"business.phone_number": NORTH, "business.name": "Acme North"}, actor="t"
+        )
+        assert (await admin.locations()).get(north.id).settings["business.name"] == "Acme North"
+        await admin.reset(north.id, ["business.name"], actor="t")
+        await admin.rename(north.id, "Uptown", actor="t")
+        assert [x.name for x in await admin.locations()] == ["Main", "Uptown"]
+        await admin.remove(north.id, actor="t")
+        assert not (await admin.locations()).several
+
+    asyncio.run(scenario())
+    assert len(seen) == 5 and all("locations" in e.keys for e in seen)
