@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from services import location_store, settings_store
+from services import export, location_store, settings_store
 from services.account_check import account_gateway, number_problems
 from services.clock import ManualClock
 from services.credentials import TwilioCredentials
@@ -23,7 +23,7 @@ from services.locations import FIRST, LocationError, Locations
 from services.settings import Settings, SettingsError
 from services.storage import migrate
 from services.storage.database import Database
-from services.storage.models import Contact, Conversation
+from services.storage.models import Call, Contact, Conversation
 from tests.standin_fixtures import twilio_standin_fixture
 from tests.twilio_standin import TwilioStandIn
 
@@ -268,3 +268,49 @@ def test_adding_a_location_checks_its_number_in_the_account_first(
 
     asyncio.run(scenario())
     assert len(seen) == 5 and all("locations" in e.keys for e in seen)
+
+
+def test_the_export_names_each_threads_and_calls_location(db: Database) -> None:
+    def fill(s):  # type: ignore[no-untyped-def]
+        north = location_store.add(s, "North", NORTH, actor="t", now=NOW)
+        contact = Contact(
+            phone="+14155550100", notes="", opted_out=False, created_at=NOW, updated_at=NOW
+        )
+        s.add(contact)
+        s.flush()
+        for where in (FIRST, north.id):
+            s.add(
+                Conversation(
+                    contact_id=contact.id, location_id=where, last_preview="", unread_count=0
+                )
+            )
+        s.add(
+            Call(
+                sid="CA1",
+                from_raw=contact.phone,
+                phone=contact.phone,
+                to_number=NORTH,
+                location_id=north.id,
+                started_at=NOW,
+            )
+        )
+        s.add(
+            Call(
+                sid="CA2",
+                from_raw=contact.phone,
+                phone=contact.phone,
+                to_number=MAIN,
+                started_at=NOW,
+            )
+        )
+        return north
+
+    north = write(db, fill)
+    data = db.run_sync(lambda uow: export.collect(uow.session))
+    assert [c["location"] for c in data["calls"]] == ["North", "Main"]
+    assert sorted(c["location"] for c in data["conversations"]) == ["Main", "North"]
+    assert "location" in export.to_csv(data).splitlines()[0].split(",")
+    # A removed location's threads keep a name that says what they were.
+    write(db, lambda s: location_store.remove(s, north.id, actor="t", now=NOW))
+    data = db.run_sync(lambda uow: export.collect(uow.session))
+    assert data["calls"][0]["location"] == f"North (removed #{north.id})"
