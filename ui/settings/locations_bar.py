@@ -118,8 +118,10 @@ class LocationBar(QWidget):
         self._locations: Locations | None = None
         self.dialog: LocationDialog | None = None
         self.confirm: QMessageBox | None = None
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 4)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 4)
+        row = QHBoxLayout()
+        column.addLayout(row)
         row.addWidget(QLabel("Settings for"))
         self.picker = QComboBox()
         self.picker.setObjectName("locationPicker")
@@ -136,10 +138,14 @@ class LocationBar(QWidget):
         self.remove_button.clicked.connect(self.ask_remove)
         for button in (self.add_button, self.rename_button, self.remove_button):
             row.addWidget(button)
+        row.addStretch(1)
         self.note = QLabel()
         self.note.setObjectName("locationNote")
         self.note.setWordWrap(True)
-        row.addWidget(self.note, 1)
+        note_palette = self.note.palette()
+        note_palette.setColor(self.note.foregroundRole(), theme.muted_text(note_palette))
+        self.note.setPalette(note_palette)
+        column.addWidget(self.note)
         self._picked()
 
     # ---- reading -------------------------------------------------------------------
