@@ -855,7 +855,10 @@ def _location_labels(s: Session) -> dict[int, tuple[str, str]]:
     office = s.scalar(select(Setting.value).where(Setting.key == "business.phone_number"))
     if office is not None:
         numbers[FIRST_LOCATION] = json.loads(office)
-    names = dict(s.execute(select(LocationModel.id, LocationModel.name)).tuples().all())
+    names: dict[int, str] = {
+        location_id: name
+        for location_id, name in s.execute(select(LocationModel.id, LocationModel.name))
+    }
     labels = {
         location_id: (name, str(numbers.get(location_id) or ""))
         for location_id, name in names.items()
