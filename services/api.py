@@ -130,8 +130,11 @@ class InboxApi(Protocol):
         self, *, search: str = "", after: ContactsAfter | None = None, limit: int = 200
     ) -> list[ContactDetail]: ...
 
-    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
-        """Find or create the contact for a typed number and give it a thread; raises
+    async def start_conversation(
+        self, phone: str, name: str = "", *, actor: str, location_id: int | None = None
+    ) -> ContactDetail:
+        """Find or create the contact for a typed number and give it a thread at
+        ``location_id`` (None: the first location); raises
         :class:`StartRefused` (a ValueError, its message in words) when it cannot be texted."""
         ...
 

@@ -76,10 +76,17 @@ def clean_name(name: str) -> str | None:
 
 
 def start_conversation(
-    s: Session, e164: str, name: str | None, *, actor: str, now: datetime
+    s: Session,
+    e164: str,
+    name: str | None,
+    *,
+    actor: str,
+    now: datetime,
+    location_id: int | None = None,
 ) -> tuple[Started, list[Event]]:
-    """Find or create the contact for ``e164`` and give it a thread; names an unnamed
-    contact ``name`` (a known name is kept: the desk renames from the contact panel).
+    """Find or create the contact for ``e164`` and give it a thread at ``location_id``
+    (None: the first location); names an unnamed contact ``name`` (a known name is
+    kept: the desk renames from the contact panel).
 
     Raises :class:`StartRefused` for a contact who opted out. Writes one audit line
     (:data:`STARTED`). Safe against two PCs starting the same number at once: the
@@ -110,7 +117,7 @@ def start_conversation(
         events.append(ContactChanged(contact.id))
     elif created:
         events.append(ContactChanged(contact.id))
-    records.conversation_for(s, contact)
+    records.conversation_for(s, contact, location_id)
     records.audit(s, now, STARTED, actor=actor, subject=contact.phone, new_contact=created)
     s.flush()
     return Started(contact.id, created), events

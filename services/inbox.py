@@ -629,9 +629,13 @@ class Inbox:
 
         return await self._read(query)
 
-    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
-        """The thread with ``phone`` (typed by the desk, national or international),
-        creating the contact (named ``name``) when the number is new.
+    async def start_conversation(
+        self, phone: str, name: str = "", *, actor: str, location_id: int | None = None
+    ) -> ContactDetail:
+        """The thread with ``phone`` (typed by the desk, national or international) at
+        ``location_id`` (None: the first location), creating the contact (named
+        ``name``) when the number is new; the detail's ``conversation_id`` is that
+        thread's.
 
         Raises :class:`~services.api.StartRefused` (a ValueError, nothing
         stored) for a number that cannot be texted or a contact who opted out.
@@ -644,10 +648,13 @@ class Inbox:
 
         def work(uow: UnitOfWork) -> tuple[ContactDetail, list[Event]]:
             s = uow.session
-            started, events = contact_book.start_conversation(s, e164, clean, actor=who, now=now)
+            started, events = contact_book.start_conversation(
+                s, e164, clean, actor=who, now=now, location_id=location_id
+            )
             contact = s.get(Contact, started.contact_id)
             assert contact is not None
-            return _contact_detail(contact, *_threads_of(s, contact.id)), events
+            thread = records.known_conversation_id(s, contact.id, location_id)
+            return _contact_detail(contact, thread, _threads_of(s, contact.id)[1]), events
 
         return await self._write(work)
 

@@ -387,6 +387,13 @@ def test_threads_of_one_contact_are_closed_and_snoozed_separately(run: Any) -> N
         for where in (north, None):
             items = await app.inbox.thread(contact_id, location_id=where)
             assert any(getattr(i, "body", "") == "Prefers mornings" for i in items)
+        # The desk starts a conversation from North: North's thread, no thread at Main.
+        started = await app.inbox.start_conversation(
+            "(415) 555-0199", actor="Dana", location_id=north
+        )
+        assert started.location_ids == (north,)
+        row = await app.inbox.conversation(started.id, location_id=north)
+        assert started.conversation_id == row.conversation_id
 
     run(scenario)
 
