@@ -22,7 +22,7 @@ from services.api import NotFound, StartRefused
 from services.clock import as_utc
 from services.events import ContactChanged, Event
 from services.snapshots import ContactHistory, HistoryEntry
-from services.storage.models import Call, Contact, Conversation, Message
+from services.storage.models import FIRST_LOCATION, Call, Contact, Conversation, Message
 from services.webhook_fields import clean_text
 
 NAME_MAX = 200  # characters, the column's length
@@ -117,8 +117,9 @@ def start_conversation(
         events.append(ContactChanged(contact.id))
     elif created:
         events.append(ContactChanged(contact.id))
-    records.conversation_for(s, contact, location_id)
-    records.audit(s, now, STARTED, actor=actor, subject=contact.phone, new_contact=created)
+    conversation = records.conversation_for(s, contact, location_id)
+    where = {} if conversation.location_id == FIRST_LOCATION else {"location": location_id}
+    records.audit(s, now, STARTED, actor=actor, subject=contact.phone, new_contact=created, **where)
     s.flush()
     return Started(contact.id, created), events
 

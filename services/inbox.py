@@ -517,7 +517,9 @@ class Inbox:
                 .limit(limit)
             ).all()
             items += [
-                _activity_item(e) for e in entries if oldest is None or as_utc(e.at) >= oldest
+                _activity_item(e)
+                for e in entries
+                if (oldest is None or as_utc(e.at) >= oldest) and _in_thread(e, where)
             ]
             # Scheduled replies not sent yet (a sent one is a message row like any other).
             waiting = s.scalars(
@@ -768,13 +770,20 @@ class Inbox:
 
     # ---- calls -----------------------------------------------------------------------
     async def missed_calls(
-        self, *, after: CallsAfter | None = None, limit: int = 200
+        self,
+        *,
+        after: CallsAfter | None = None,
+        limit: int = 200,
+        location_id: int | None = None,
     ) -> list[CallItem]:
-        """Up to ``limit`` missed calls newest first (then by id); from the first, or the
-        ones strictly after the cursor ``after`` (keyset paging)."""
+        """Up to ``limit`` missed calls newest first (then by id), to every location or
+        to ``location_id``'s number; from the first, or the ones strictly after the
+        cursor ``after`` (keyset paging)."""
 
         def query(s: Session) -> list[CallItem]:
             stmt = select(Call).where(Call.outcome == "missed")
+            if location_id is not None:
+                stmt = stmt.where(records.at_location(Call.location_id, location_id))
             if after is not None:
                 stmt = stmt.where(_before((Call.started_at, Call.id), (after.at, after.call_id)))
             calls = s.scalars(
@@ -983,6 +992,15 @@ def _messages_matching(s: Session, text: str) -> Any:
     return select(Message.id).where(Message.body.ilike(like, escape="\\"))
 
 
+def _in_thread(entry: AuditEntry, location_id: int) -> bool:
+    """An activity line belongs in the thread at ``location_id``: a contact's (tagged,
+    assigned, booked) in each of theirs, a thread's own (closed, reopened, snoozed) only
+    in that one (services.threads notes its location when not the first)."""
+    if not entry.action.startswith("conversation."):
+        return True
+    return bool((entry.detail or {}).get("location", FIRST_LOCATION) == location_id)
+
+
 def _activity_item(entry: AuditEntry) -> ActivityItem:
     detail = entry.detail or {}
     until: datetime | None = None
@@ -1065,7 +1083,9 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
                 select(Message.id)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(
+                    # A reply to the number they called (another location's is not).
                     Conversation.contact_id == contact.id,
+                    Conversation.location_id == (call.location_id or FIRST_LOCATION),
                     Message.direction == "in",
                     Message.created_at >= call.started_at,
                 )
@@ -1095,6 +1115,7 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
         source=call.source,
         voicemail=_voicemail_view(s, call),
         line_type=_line_type(s, call.phone),
+        location_id=call.location_id or FIRST_LOCATION,
     )
 
 

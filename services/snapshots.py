@@ -107,6 +107,7 @@ class CallItem:
     source: str
     voicemail: VoicemailView | None = None  # "left a message"
     line_type: str | None = None  # from Twilio Lookup, when looked up
+    location_id: int = 1  # the location whose number was called
 
 
 @dataclass(frozen=True, slots=True)

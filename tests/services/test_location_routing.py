@@ -21,7 +21,7 @@ from services.analytics import Analytics
 from services.clock import ManualClock
 from services.locations import FIRST
 from services.send_state import SendState, Shown
-from services.snapshots import CallItem, MessageItem, ScheduledItem
+from services.snapshots import ActivityItem, CallItem, MessageItem, ScheduledItem
 from services.storage.database import UnitOfWork
 from services.storage.models import Call, Job
 from tests.harness import BUSINESS, TestApp, call_sid, running_app
@@ -252,6 +252,9 @@ def test_a_reply_to_north_lands_in_norths_thread_and_cancels_only_norths_follow_
             c.sid: c.followup_state for c in await app.inbox.missed_calls() if c.phone == CALLER
         }
         assert states == {north_call: Shown.CANCELLED, main_call: Shown.SCHEDULED}
+        replied = {c.sid: (c.replied, c.location_id) for c in await app.inbox.missed_calls()}
+        assert replied == {north_call: (True, north), main_call: (False, FIRST)}
+        assert [c.sid for c in await app.inbox.missed_calls(location_id=north)] == [north_call]
         (contact_id,) = {r.contact_id for r in await app.inbox.conversations()}
         north_thread = await app.inbox.thread(contact_id, location_id=north)
         assert messages(north_thread)[-1] == ("in", "Yes, can you come Friday?")
@@ -374,6 +377,16 @@ def test_threads_of_one_contact_are_closed_and_snoozed_separately(run: Any) -> N
         assert (closed.location_id, closed.state) == (north, "closed")
         states = {r.location_id: r.state for r in await app.inbox.conversations()}
         assert states == {north: "closed", FIRST: "open"}
+        # Closing is the thread's own: shown in North's, not in Main's.
+        lines = {
+            where: [
+                i.text
+                for i in await app.inbox.thread(contact_id, location_id=where)
+                if isinstance(i, ActivityItem)
+            ]
+            for where in (north, FIRST)
+        }
+        assert lines == {north: ["Closed the conversation"], FIRST: []}
         row = await app.inbox.mark_unread(contact_id, location_id=north)
         assert row.location_id == north
         # A new text to North reopens North's thread only.
