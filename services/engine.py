@@ -7,6 +7,14 @@ before answering (so nothing Twilio told us is lost if the process dies right af
 and leaves slow work, sending, to the scheduler or to tracked background tasks.
 Coroutines run on the event loop; storage work runs on the database's worker thread.
 Idempotent by Twilio's keys: a retried CallSid or MessageSid changes nothing twice.
+
+Every call and text belongs to a location (:mod:`services.locations`): the one whose
+number it was made to (``To``; a number no location has: the first). A call records it
+when first seen and its later webhooks read it from there; that location's values decide
+(phones to ring, greeting, hours and time zone, templates, quiet hours), its thread with
+the contact holds the call and the texts, and its number is the one texts leave from.
+A reply cancels only that location's waiting texts; STOP stops every location's (an
+opt-out is the contact's).
 """
 
 from __future__ import annotations
