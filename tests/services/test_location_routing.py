@@ -428,3 +428,37 @@ def test_analytics_wait_for_the_desk_in_the_thread_of_the_call(run: Any) -> None
         assert (figures.missed_calls, figures.human_replies) == (2, 1)
 
     run(scenario)
+
+
+def test_norths_greeting_plays_and_its_voicemail_words_thank_the_caller(run: Any) -> None:
+    """The Dial result's voicemail answer greets with North's words; the recording's
+    webhooks (no To of their own) find North through the call's record."""
+
+    async def scenario(app: TestApp, clock: ManualClock, _north: int) -> None:
+        sid = call_sid()
+        base = {"CallSid": sid, "From": CALLER, "To": NORTH}
+        await app.post("voice", {**base, "CallStatus": "ringing"})
+        _status, twiml = await app.post(
+            "dial_result", {**base, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}
+        )
+        assert "North: please leave a message." in twiml
+        status, _ = await app.post(
+            "recorded", {**base, "RecordingSid": "RE" + "7" * 32, "RecordingDuration": "9"}
+        )
+        assert status == 200
+        await app.idle()
+        assert app.standin.messages_sent == []  # the text-back waits its delay
+        clock.advance(61)
+        app.runtime.scheduler.wake()
+        await app.standin.wait_for_messages(1)
+        assert sent(app) == [(NORTH, CALLER, "North got your message.")]
+
+    run(
+        scenario,
+        voicemail__record=True,
+        textback__delay_seconds=60,
+        north={
+            "voicemail.greeting": "North: please leave a message.",
+            "templates.voicemail": "North got your message.",
+        },
+    )
