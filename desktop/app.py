@@ -497,6 +497,7 @@ class Shell:
             bridge,
             drafts=DraftStore(store),
             presence=runtime.presence,
+            locations=runtime.locations,
             now=runtime.clock.now,
         )
 

@@ -237,6 +237,13 @@ class Composer(QWidget):
         self.too_long.setAccessibleName("Reply too long")
         self.too_long.hide()
         self.context = templates.TemplateContext(None, None, None, None)
+        # Which number the text leaves from (the thread's location's).
+        self.sender_line = QLabel(self)
+        self.sender_line.setObjectName("composerSender")
+        self.sender_line.setProperty("role", "muted")
+        self.sender_line.setFont(theme.small_font(self.font()))
+        self.sender_line.setAccessibleName("Texts leave from")
+        self.sender_line.hide()
         self.blocked = QLabel(self)
         self.blocked.setWordWrap(True)
         self.blocked.setAccessibleName("Why replies are off")
@@ -256,6 +263,7 @@ class Composer(QWidget):
         layout.setContentsMargins(10, 6, 10, 10)
         layout.setSpacing(4)
         layout.addWidget(self.blocked)
+        layout.addWidget(self.sender_line)
         layout.addWidget(self.edit)
         layout.addWidget(self.attachment_box)
         layout.addWidget(self.too_long)
@@ -374,6 +382,11 @@ class Composer(QWidget):
         is in the box is what the customer gets."""
         self.edit.insertPlainText(templates.render(body, self.context))
         self.edit.setFocus()
+
+    def set_sender(self, text: str) -> None:
+        """Say which number replies leave from ("" hides the line)."""
+        self.sender_line.setText(text)
+        self.sender_line.setVisible(bool(text))
 
     def set_blocked(self, reason: str) -> None:
         """Turn replies off with ``reason`` shown (empty string turns them back on)."""

@@ -1,5 +1,6 @@
 """Paints one conversation row: name or number, preview, relative time, unread badge,
-tag chips, assignment and an after-hours moon."""
+tag chips, assignment, an after-hours moon and (with several locations) which location
+the thread is at."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class ConversationDelegate(QStyledItemDelegate):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.now: datetime | None = None  # tests pin "now"
+        self.show_locations = False  # the office has more than one location
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -146,7 +148,19 @@ class ConversationDelegate(QStyledItemDelegate):
         )
         y += fm.height() + GAP
 
-        # line 3: tags and assignment
+        # line 3: location, tags and assignment
+        if self.show_locations and row.location_name:
+            place = sfm.elidedText(
+                row.location_name, Qt.TextElideMode.ElideRight, (right - left) * 0.4
+            )
+            place_w = sfm.horizontalAdvance(place) + 12
+            badge = QRectF(left, y + 1, place_w, sfm.height() + 2)
+            painter.setPen(muted if selected else theme.accent(palette))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(badge, 3, 3)
+            painter.setFont(small_font)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, place)
+            left += place_w + 6
         assigned = f"→ {row.assigned_to}" if row.assigned_to else ""
         assigned_w = sfm.horizontalAdvance(assigned) + 6 if assigned else 0.0
         if assigned:

@@ -3,9 +3,11 @@
 Rows are loaded lazily in pages of :data:`PAGE` through ``InboxApi.conversations`` by the
 shared keyset pager (:class:`~ui.widgets.paged_model.PagedSnapshotModel`: the view asks
 through ``canFetchMore``/``fetchMore``; each page starts after the last row of the one
-before, by ``last_at`` and id). A change announced by the event bridge refreshes only that
-contact's row (``InboxApi.conversation``): ``dataChanged`` in place, or a move to the top
-when it has new activity, or an insert when it is new and matches the current filter.
+before, by ``last_at`` and id). Rows are threads: a contact has one at each location they
+called or texted (keyed by conversation id). A change announced by the event bridge
+refreshes only that contact's rows (``InboxApi.conversation``, per location): ``dataChanged``
+in place, or a move to the top when it has new activity, or an insert when it is new and
+matches the current filter.
 A row that moved up past the cursor is brought by that refresh, not by a later page, and
 a later page never repeats a row shown.
 """
@@ -52,7 +54,14 @@ def _key(row: ConversationRow) -> datetime:
     return row.last_at or _EPOCH
 
 
-def matches(row: ConversationRow, filter: str, search: str, me: str | None, tag: str = "") -> bool:
+def matches(
+    row: ConversationRow,
+    filter: str,
+    search: str,
+    me: str | None,
+    tag: str = "",
+    location: int | None = None,
+) -> bool:
     """Whether a row that was not in the list belongs there under the current view.
 
     (Message text cannot be searched here: a new row joins a searched list only when its
@@ -71,6 +80,8 @@ def matches(row: ConversationRow, filter: str, search: str, me: str | None, tag:
     if filter == "unassigned" and row.assigned_to:
         return False
     if tag and tag not in row.tags:
+        return False
+    if location is not None and row.location_id != location:
         return False
     text = search.strip().lower()
     if text:
@@ -98,6 +109,10 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
         self._search = ""
         self._me: str | None = None
         self._tag = ""
+        self._location: int | None = None
+        # More than one location: rows read each of a contact's threads, and the
+        # delegate labels them (the page sets it from the locations it knows).
+        self.several = False
         self.removing = False
         self._refreshing: dict[int, bool] = {}  # contact_id -> asked again while in flight
         self._newer: dict[int, ConversationRow] = {}  # re-read while a page was loading
@@ -113,13 +128,14 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
             tag=self._tag or None,
             after=after,
             limit=limit,
+            location_id=self._location,
         )
 
     def cursor_of(self, item: ConversationRow) -> ConversationsAfter:
         return ConversationsAfter.of(item)
 
     def key_of(self, item: ConversationRow) -> int:
-        return item.contact_id
+        return item.conversation_id
 
     def take_page(self, rows: list[ConversationRow]) -> list[ConversationRow]:
         # A row re-read after a change committed while this page was loading is newer
@@ -128,8 +144,8 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
         newer, self._newer = self._newer, {}
         rows = [
             r
-            for r in (newer.get(r.contact_id, r) for r in rows)
-            if r.contact_id not in newer or self._matches(r)
+            for r in (newer.get(r.conversation_id, r) for r in rows)
+            if r.conversation_id not in newer or self._matches(r)
         ]
         # Newest activity first (a newer copy may have moved up within its page).
         rows.sort(key=_key, reverse=True)
@@ -157,9 +173,14 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
         if role == UnreadRole:
             return row.unread
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.title}\n{row.display_phone}" if row.name else row.display_phone
+            tip = f"{row.title}\n{row.display_phone}" if row.name else row.display_phone
+            if self.several and row.location_name:
+                tip += f"\nTexts {row.location_name}"
+            return tip
         if role == Qt.ItemDataRole.AccessibleTextRole:
             parts = [row.title]
+            if self.several and row.location_name:
+                parts.append(f"at {row.location_name}")
             if row.unread:
                 parts.append(f"{row.unread} unread")
             if row.after_hours:
@@ -183,12 +204,20 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
     def tag(self) -> str:
         return self._tag
 
+    @property
+    def location(self) -> int | None:
+        return self._location
+
     def rows(self) -> list[ConversationRow]:
         return list(self._rows)
 
-    def row_of(self, contact_id: int) -> int:
-        """The row index showing ``contact_id``, or -1."""
-        return self._row_of(contact_id)
+    def row_of(self, contact_id: int, location_id: int | None = None) -> int:
+        """The row index showing ``contact_id``'s thread at ``location_id`` (None: their
+        first row shown), or -1."""
+        for i, row in enumerate(self._rows):
+            if row.contact_id == contact_id and location_id in (None, row.location_id):
+                return i
+        return -1
 
     def set_view(
         self,
@@ -197,10 +226,14 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
         search: str | None = None,
         me: str | None = "",
         tag: str | None = None,
+        location: int | str | None = "",
     ) -> None:
-        """Change the filter, search text, tag or "me"; reloads from the first page."""
+        """Change the filter, search text, tag, location (None: all) or "me"; reloads
+        from the first page."""
         if tag is not None:
             self._tag = tag
+        if location != "":
+            self._location = location if isinstance(location, int) else None
         if filter is not None:
             self._filter = filter
         if search is not None:
@@ -222,20 +255,21 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
         self.restart()
 
     def _matches(self, row: ConversationRow) -> bool:
-        return matches(row, self._filter, self._search, self._me, self._tag)
+        return matches(row, self._filter, self._search, self._me, self._tag, self._location)
 
     # ---- live updates -------------------------------------------------------------------
     def refresh_contact(self, contact_id: int) -> None:
-        """Re-read one contact's row (after the bridge said it changed)."""
+        """Re-read one contact's rows (after the bridge said it changed)."""
         if contact_id in self._refreshing:
             self._refreshing[contact_id] = True  # once more when the running one lands
             return
         self._refreshing[contact_id] = False
         generation = self._generation
 
-        def done(row: ConversationRow) -> None:
+        def done(rows: list[ConversationRow]) -> None:
             if generation == self._generation:
-                self.apply(row)
+                for row in rows:
+                    self.apply(row)
 
         def always() -> None:
             again = self._refreshing.pop(contact_id, False)
@@ -249,19 +283,29 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
             return True
 
         self.tasks.spawn(
-            self._inbox.conversation(contact_id),
+            self._threads_of(contact_id),
             what="refresh a conversation",
             done=done,
             failed=failed,
             always=always,
         )
 
+    async def _threads_of(self, contact_id: int) -> list[ConversationRow]:
+        """The contact's rows: its one thread, or (several locations) each of theirs."""
+        if not self.several:
+            return [await self._inbox.conversation(contact_id)]
+        contact = await self._inbox.contact(contact_id)
+        return [
+            await self._inbox.conversation(contact_id, location_id=location)
+            for location in contact.location_ids or (None,)
+        ]
+
     def apply(self, row: ConversationRow) -> None:
         """Put a fresh snapshot in place: update, move up on new activity, or insert."""
-        at = self._row_of(row.contact_id)
+        at = self._row_of(row.conversation_id)
         if at < 0:
             if self.loading:
-                self._newer[row.contact_id] = row  # the loading page may hold an older copy
+                self._newer[row.conversation_id] = row  # the loading page may hold an older copy
             if row.last_at is None or not self._matches(row):
                 return
             target = self._position_in(self._rows, row)
@@ -272,7 +316,7 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
             return
         if self._filter in STATE_FILTERS and row.state != self._filter:
             # Closed or snoozed under "Open" (or reopened under "Closed"): it leaves.
-            self.remove_contact(row.contact_id)
+            self._remove_at(at)
             return
         old = self._rows[at]
         if _key(row) > _key(old):
@@ -283,9 +327,11 @@ class ConversationListModel(PagedSnapshotModel[ConversationRow, ConversationsAft
         self.loaded.emit()
 
     def remove_contact(self, contact_id: int) -> None:
-        at = self._row_of(contact_id)
-        if at < 0:
-            return
+        """Drop every row of ``contact_id`` (deleted, here or on another PC)."""
+        while (at := self.row_of(contact_id)) >= 0:
+            self._remove_at(at)
+
+    def _remove_at(self, at: int) -> None:
         self.removing = True  # the view moves its current row meanwhile: not a user's pick
         try:
             self._remove_row(at)

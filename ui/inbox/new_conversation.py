@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from services import phones
 from services.api import InboxApi, StartRefused
+from services.locations import FIRST, Locations
 from services.snapshots import ContactDetail
 from ui import theme
 from ui.widgets import icons
@@ -45,7 +47,7 @@ class NewConversationDialog(QDialog):
     """``NewConversationDialog(inbox, actor=lambda: "Dana", region="US")``; show it with
     ``open()`` (the loop keeps running)."""
 
-    started = Signal(int)  # the contact id
+    started = Signal(int, int)  # the contact id, the location id its thread is at
 
     def __init__(
         self,
@@ -53,6 +55,8 @@ class NewConversationDialog(QDialog):
         *,
         actor: Callable[[], str],
         region: str = "US",
+        locations: Locations | None = None,
+        location_id: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -98,6 +102,18 @@ class NewConversationDialog(QDialog):
         number_box.addWidget(self.number_hint)
         form.addRow("Phone number", number_box)
         form.addRow("Name", self.name)
+        # Which of the office's numbers the thread texts from (only with several).
+        self.location = QComboBox(self)
+        self.location.setObjectName("newLocation")
+        self.location.setAccessibleName("Text from")
+        if locations is not None and locations.several:
+            for loc in locations:
+                number = phones.format_for_display(loc.phone_number) if loc.phone_number else ""
+                self.location.addItem(f"{loc.name} · {number}" if number else loc.name, loc.id)
+            self.location.setCurrentIndex(max(0, self.location.findData(location_id)))
+            form.addRow("Text from", self.location)
+        else:
+            self.location.hide()
 
         self.buttons = QDialogButtonBox(self)
         self.start_button = self.buttons.addButton(
@@ -152,9 +168,11 @@ class NewConversationDialog(QDialog):
         self.start_button.setEnabled(False)
         self.show_error("")
 
+        where = self.location.currentData() if self.location.count() else None
+
         def done(contact: ContactDetail) -> None:
             self.contact = contact
-            self.started.emit(contact.id)
+            self.started.emit(contact.id, where or FIRST)
             self.accept()
 
         def failed(exc: BaseException) -> bool:
@@ -165,7 +183,7 @@ class NewConversationDialog(QDialog):
 
         self.tasks.spawn(
             self._inbox.start_conversation(
-                self.number.text(), self.name.text(), actor=self._actor()
+                self.number.text(), self.name.text(), actor=self._actor(), location_id=where
             ),
             what="start the conversation",
             done=done,

@@ -38,10 +38,12 @@ from PySide6.QtWidgets import (
 from services import phones
 from services.api import (
     InboxApi,
+    LocationsApi,
     MessagingApi,
     NotFound,
     PresenceApi,
 )
+from services.locations import FIRST, Location, Locations
 from services.send_state import Shown
 from services.snapshots import CallItem, ContactDetail, ConversationRow
 from ui import theme
@@ -86,6 +88,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         runner: TaskRunner | None = None,
         drafts: DraftStore | None = None,
         presence: PresenceApi | None = None,
+        locations: LocationsApi | None = None,
         now: Callable[[], datetime] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -105,6 +108,11 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self.new_dialog: NewConversationDialog | None = None
         self.members: list[str] = []
         self.current_contact_id: int | None = None
+        # The open thread's location (a contact has a thread at each one they called or
+        # texted); None: the first location's.
+        self.current_location_id: int | None = None
+        self._locations_api = locations
+        self.locations: Locations | None = None
         self._contact_generation = 0
         self.first_page_shown = False
         self._sized = False
@@ -114,6 +122,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self.filter_buttons = self.filter_bar.buttons
         self.filter_bar.filterChosen.connect(self.set_filter)
         self.filter_bar.tagChosen.connect(self.set_tag)
+        self.filter_bar.locationChosen.connect(self.set_location)
         filters = self.filter_bar
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
@@ -329,7 +338,50 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         """
         self.model.reload()
         self.tasks.spawn(self._inbox.settings(), what="load the settings", done=self._use_settings)
+        self._load_locations()
         self._counts_timer.start()
+
+    def _load_locations(self) -> None:
+        if self._locations_api is not None:
+            self.tasks.spawn(
+                self._locations_api.locations(),
+                what="load the locations",
+                done=self._use_locations,
+            )
+
+    def _use_locations(self, locations: Locations) -> None:
+        """Label rows with their location and offer the location filter only when the
+        office has more than one; the composer names the number replies leave from."""
+        several = locations.several
+        changed = several != self.model.several
+        self.locations = locations
+        self.model.several = several
+        self.delegate.show_locations = several
+        self.filter_bar.show_locations(locations)
+        if changed:
+            self.model.reload()
+        self.list.viewport().update()
+        self._show_sender()
+        self._update_context()
+
+    def _thread_location(self) -> Location | None:
+        """The open thread's location, as last loaded (None: not known yet)."""
+        if self.locations is None:
+            return None
+        return self.locations.get(self.current_location_id)
+
+    def _show_sender(self) -> None:
+        location = self._thread_location()
+        if location is None or self.current_contact_id is None or not location.phone_number:
+            self.composer.set_sender("")
+            return
+        number = phones.format_for_display(location.phone_number)
+        several = self.locations is not None and self.locations.several
+        self.composer.set_sender(
+            f"Texts leave from {location.name} · {number}"
+            if several
+            else f"Texts leave from {number}"
+        )
 
     def _use_settings(self, settings: Any) -> None:
         self.me = settings["team.me"] or None
@@ -353,6 +405,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             self.tasks.spawn(
                 self._inbox.settings(), what="load the settings", done=self._use_settings
             )
+        if "locations" in keys or "business.phone_number" in keys or "business.name" in keys:
+            self._load_locations()
 
     # ---- list: filters, search, selection -------------------------------------------
     def set_filter(self, key: str) -> None:
@@ -365,9 +419,16 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         if tag != self.model.tag:
             self.model.set_view(tag=tag)
 
+    def set_location(self, location_id: int) -> None:
+        """Show only threads at ``location_id`` (0: every location)."""
+        wanted = location_id or None
+        if wanted != self.model.location:
+            self.model.set_view(location=wanted)
+            self._counts_timer.start()
+
     def _load_counts(self) -> None:
         self.tasks.spawn(
-            self._inbox.filter_counts(me=self.me),
+            self._inbox.filter_counts(me=self.me, location_id=self.model.location),
             what="count the conversations",
             done=self.filter_bar.show_counts,
         )
@@ -385,7 +446,12 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             self.new_dialog.activateWindow()
             return self.new_dialog
         dialog = NewConversationDialog(
-            self._inbox, actor=lambda: self.actor, region=self.region, parent=self
+            self._inbox,
+            actor=lambda: self.actor,
+            region=self.region,
+            locations=self.locations,
+            location_id=self.model.location,
+            parent=self,
         )
         dialog.tasks.quiet = self.tasks.quiet
         dialog.started.connect(self.open_started)
@@ -395,9 +461,10 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         dialog.open()
         return dialog
 
-    def open_started(self, contact_id: int) -> None:
-        """Open a conversation just started and put the cursor in the composer."""
-        self.open_contact(contact_id)
+    def open_started(self, contact_id: int, location_id: int | None = None) -> None:
+        """Open a conversation just started (at ``location_id``: None, the first) and
+        put the cursor in the composer."""
+        self.open_contact(contact_id, location_id or FIRST)
         self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def focus_search(self) -> None:
@@ -417,7 +484,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         """Keep the open conversation selected as rows move."""
         if self.current_contact_id is None:
             return
-        row = self.model.row_of(self.current_contact_id)
+        row = self.model.row_of(self.current_contact_id, self.current_location_id)
         if row >= 0 and self.list.currentIndex().row() != row:
             selection = self.list.selectionModel()
             selection.blockSignals(True)
@@ -432,12 +499,16 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             return  # a row leaving the list (closed under "Open") opens no neighbour
         row = current.data(RowRole)
         if isinstance(row, ConversationRow):
-            self.open_contact(row.contact_id)
+            self.open_contact(row.contact_id, row.location_id)
 
     def next_unread(self) -> bool:
         """Open the next conversation with unread messages (Ctrl+J); False if none."""
         rows = self.model.rows()
-        start = self.model.row_of(self.current_contact_id) if self.current_contact_id else -1
+        start = (
+            self.model.row_of(self.current_contact_id, self.current_location_id)
+            if self.current_contact_id
+            else -1
+        )
         order = list(range(start + 1, len(rows))) + list(range(0, max(start, 0)))
         for i in order:
             if rows[i].unread:
@@ -446,8 +517,12 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         return False
 
     # ---- the open conversation -------------------------------------------------------------
-    def open_contact(self, contact_id: int) -> None:
-        """Show ``contact_id``'s thread and details, and mark it read."""
+    def open_contact(self, contact_id: int, location_id: int | None = None) -> None:
+        """Show ``contact_id``'s thread at ``location_id`` (None: the row the list shows
+        for them, else the first location's) and their details, and mark it read."""
+        if location_id is None:
+            shown = self.model.row_of(contact_id)
+            location_id = self.model.rows()[shown].location_id if shown >= 0 else None
         if contact_id != self.current_contact_id:
             self.panel.flush_notes()
             self._save_draft()
@@ -460,6 +535,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             if row >= 0:
                 self._restore_draft(self.model.rows()[row].phone)
         self.current_contact_id = contact_id
+        self.current_location_id = location_id
+        self._show_sender()
         self.collisions.show_contact(contact_id)
         self._contact_generation += 1
         self.right.setCurrentIndex(1)
@@ -470,24 +547,37 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._load_state(contact_id)
         self.contactOpened.emit(contact_id)
 
+    def _is_open(self, contact_id: int, location_id: int | None) -> bool:
+        """Whether the thread of ``contact_id`` at ``location_id`` is still the open one."""
+        return contact_id == self.current_contact_id and location_id == self.current_location_id
+
     def _load_state(self, contact_id: int) -> None:
+        where = self.current_location_id
+
         def done(row: ConversationRow) -> None:
-            if contact_id == self.current_contact_id:
+            if self._is_open(contact_id, where):
                 self.thread_actions.show_row(row)
 
         self.tasks.spawn(
-            self._inbox.conversation(contact_id), what="load the conversation", done=done
+            self._inbox.conversation(contact_id, location_id=where),
+            what="load the conversation",
+            done=done,
         )
 
     def _mark_read(self, contact_id: int) -> None:
-        row = self.model.row_of(contact_id)
+        where = self.current_location_id
+        row = self.model.row_of(contact_id, where)
         unread = self.model.rows()[row].unread if row >= 0 else 1
         if unread:
-            self.tasks.spawn(self._inbox.mark_read(contact_id), what="mark the thread read")
+            self.tasks.spawn(
+                self._inbox.mark_read(contact_id, location_id=where), what="mark the thread read"
+            )
 
     def _load_thread(self, contact_id: int) -> None:
+        where = self.current_location_id
+
         def done(items: list[Any]) -> None:
-            if contact_id == self.current_contact_id:
+            if self._is_open(contact_id, where):
                 self.thread_view.show_items(contact_id, items)
                 waiting = [
                     i.id
@@ -496,7 +586,9 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
                 ]
                 self.panel.set_pending_textback(waiting[-1] if waiting else None)
 
-        self.tasks.spawn(self._inbox.thread(contact_id), what="load the thread", done=done)
+        self.tasks.spawn(
+            self._inbox.thread(contact_id, location_id=where), what="load the thread", done=done
+        )
 
     def _load_contact(self, contact_id: int) -> None:
         def done(contact: ContactDetail) -> None:
@@ -528,6 +620,9 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
                 if sub
                 else (f"Assigned to {contact.assigned_to}")
             )
+        location = self._thread_location()
+        if location is not None and self.locations is not None and self.locations.several:
+            sub = f"{sub} · at {location.name}" if sub else f"At {location.name}"
         self.header_sub.setText(sub)
         self.header_sub.setVisible(bool(sub))
         if contact.opted_out:
@@ -544,6 +639,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._draft_phone = None
         self.composer.clear_attachment()
         self.current_contact_id = None
+        self.current_location_id = None
+        self._show_sender()
         self.thread_view.thread_model.clear()
         self.panel.show_contact(None)
         self.thread_actions.show_row(None)

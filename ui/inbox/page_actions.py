@@ -35,6 +35,7 @@ class PageActions:
     model: ConversationListModel
     tasks: TaskRunner
     current_contact_id: int | None
+    current_location_id: int | None
     _inbox: Any
     _messaging: MessagingApi
     _counts_timer: QTimer
@@ -53,13 +54,14 @@ class PageActions:
         inbox = self._inbox
 
         def act(what: str, make: Any, *, leave: bool = False) -> None:
-            contact_id = self.current_contact_id
+            """Run ``make(contact_id, location_id)`` on the open thread."""
+            contact_id, where = self.current_contact_id, self.current_location_id
             if contact_id is None:
                 return
 
             def done(row: ConversationRow) -> None:
                 self.model.apply(row)
-                if contact_id == self.current_contact_id:
+                if contact_id == self.current_contact_id and where == self.current_location_id:
                     if leave:
                         self.close_conversation()
                     else:
@@ -72,22 +74,31 @@ class PageActions:
                     return True
                 return False
 
-            self.tasks.spawn(make(contact_id), what=what, done=done, failed=failed)
+            self.tasks.spawn(make(contact_id, where), what=what, done=done, failed=failed)
 
         a.closeRequested.connect(
-            lambda: act("close the conversation", lambda c: inbox.close(c, actor=self.actor))
+            lambda: act(
+                "close the conversation",
+                lambda c, w: inbox.close(c, actor=self.actor, location_id=w),
+            )
         )
         a.reopenRequested.connect(
-            lambda: act("reopen the conversation", lambda c: inbox.reopen(c, actor=self.actor))
+            lambda: act(
+                "reopen the conversation",
+                lambda c, w: inbox.reopen(c, actor=self.actor, location_id=w),
+            )
         )
         a.snoozeRequested.connect(
             lambda until: act(
-                "snooze the conversation", lambda c: inbox.snooze(c, until, actor=self.actor)
+                "snooze the conversation",
+                lambda c, w: inbox.snooze(c, until, actor=self.actor, location_id=w),
             )
         )
         # Marked unread: leave the thread, or opening it would mark it read again.
         a.unreadRequested.connect(
-            lambda: act("mark it unread", lambda c: inbox.mark_unread(c), leave=True)
+            lambda: act(
+                "mark it unread", lambda c, w: inbox.mark_unread(c, location_id=w), leave=True
+            )
         )
         a.callBackRequested.connect(self.call_back)
 
@@ -146,7 +157,7 @@ class PageActions:
         thread header's and the contact panel's "Call back"; the same service as the
         Missed calls page). Both buttons wait while Twilio places the call, so one click
         never rings the desk twice; the callback then shows in the thread."""
-        contact_id = self.current_contact_id
+        contact_id, where = self.current_contact_id, self.current_location_id
         if contact_id is None:
             return
         buttons = (self.thread_actions.call_back_button, self.panel.call_back_button)
@@ -164,7 +175,7 @@ class PageActions:
                 button.setEnabled(True)
 
         self.tasks.spawn(
-            self._messaging.call_back(contact_id, actor=self.actor),
+            self._messaging.call_back(contact_id, actor=self.actor, location_id=where),
             what="call back",
             failed=refused,
             always=again,

@@ -14,8 +14,9 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 
-from services import templates
+from services import phones, templates
 from services.api import MessagingApi, ReplyRefused
+from services.locations import Location
 from ui.inbox.collisions import CollisionGuard
 from ui.inbox.composer import Composer
 from ui.inbox.contact_panel import ContactPanel
@@ -35,6 +36,8 @@ class Replying:
     collisions: CollisionGuard
     tasks: TaskRunner
     current_contact_id: int | None
+    current_location_id: int | None
+    _thread_location: Callable[[], Location | None]
     me: str | None
     _inbox: Any
     _messaging: MessagingApi
@@ -69,6 +72,12 @@ class Replying:
     def _update_context(self) -> None:
         contact = self.panel.contact
         name, phone, link = self._business
+        location = self._thread_location()
+        if location is not None:  # the thread's location's values, over the office's
+            number = location.phone_number
+            name = location.settings["business.name"]
+            phone = phones.format_for_display(number) if number else ""
+            link = location.settings["business.booking_link"]
         self.composer.set_context(
             templates.TemplateContext(contact.name if contact else None, name, phone, link)
         )
@@ -89,7 +98,7 @@ class Replying:
     def _send(self, body: str) -> None:
         """Send ``body`` into the open thread, asking first when a colleague replied
         there in the last 30 s."""
-        contact_id = self.current_contact_id
+        contact_id, where = self.current_contact_id, self.current_location_id
         if contact_id is None:
             return
         phone = self._draft_phone
@@ -102,12 +111,17 @@ class Replying:
             contact_id,
             self.me,
             title,
-            send=lambda: self._send_now(contact_id, phone, body, photo),
+            send=lambda: self._send_now(contact_id, phone, body, photo, where),
             cancel=lambda: self.composer.set_busy(False),
         )
 
     def _send_now(
-        self, contact_id: int, phone: str | None, body: str, photo: Path | None = None
+        self,
+        contact_id: int,
+        phone: str | None,
+        body: str,
+        photo: Path | None = None,
+        where: int | None = None,
     ) -> None:
         def done(message_id: int) -> None:
             self.collisions.sent(contact_id, self.actor, message_id)
@@ -125,7 +139,9 @@ class Replying:
             return False
 
         self.tasks.spawn(
-            self._messaging.send_reply(contact_id, body, author=self.me, photo=photo),
+            self._messaging.send_reply(
+                contact_id, body, author=self.me, photo=photo, location_id=where
+            ),
             what="send the reply",
             done=done,
             failed=failed,
@@ -134,7 +150,7 @@ class Replying:
 
     def _schedule(self, body: str, when: datetime) -> None:
         """Schedule ``body`` for ``when`` in the open thread (shown there until it sends)."""
-        contact_id = self.current_contact_id
+        contact_id, where = self.current_contact_id, self.current_location_id
         if contact_id is None:
             return
         phone = self._draft_phone
@@ -149,7 +165,9 @@ class Replying:
             self._load_thread(contact_id)
 
         self.tasks.spawn(
-            self._messaging.schedule_reply(contact_id, body, when, author=self.me),
+            self._messaging.schedule_reply(
+                contact_id, body, when, author=self.me, location_id=where
+            ),
             what="schedule the text",
             done=done,
             failed=self._refused_in_composer,
@@ -198,7 +216,9 @@ class Replying:
             return False
 
         self.tasks.spawn(
-            self._inbox.add_note(contact_id, body, actor=self.actor),
+            self._inbox.add_note(
+                contact_id, body, actor=self.actor, location_id=self.current_location_id
+            ),
             what="add the note",
             done=done,
             failed=failed,
