@@ -16,8 +16,9 @@ PYTHONDONTWRITEBYTECODE=1, so without it every run would include compiling the a
 Each tree gets its own data dir; its first run creates and migrates the demo workspace
 and is reported apart ("first"); the median is over the ``--runs`` reopening runs after
 it. With ``--against REV`` that commit's tree (``git archive REV``, in a temporary
-directory, on this venv: PYTHONPATH puts it ahead of the editable install) runs in turn
-with this one, run by run, so a busy machine slows both alike.
+directory, on this venv: PYTHONPATH puts it ahead of the editable install; with this
+tree's desktop/startup_probe.py, so both print the CPU line) runs in turn with this one,
+run by run, so a busy machine slows both alike.
 
 Figures go to stdout and bench/out/startup.txt.
 """
@@ -85,7 +86,7 @@ class Tree:
         if found is None:
             sys.stderr.write(out.stderr[-4000:])
             raise SystemExit(f"startup_bench: {self.label} printed no startup_ms")
-        cpu = CPU.search(out.stdout)  # older trees print no CPU line
+        cpu = CPU.search(out.stdout)
         return int(found.group(1)), int(cpu.group(1)) if cpu else 0
 
     def record(self, timeout: float) -> None:
@@ -101,15 +102,16 @@ def compile_tree(path: Path) -> None:
             compileall.compile_dir(str(path / package), quiet=1, workers=1)
 
 
+def git(*args: str, check: bool = False) -> str:
+    """``git args`` in this repository: its standard output, stripped."""
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=check
+    ).stdout.strip()
+
+
 def extract(rev: str, into: Path) -> str:
     """``git archive rev`` unpacked into ``into``; returns the commit's short hash."""
-    short = subprocess.run(
-        ["git", "rev-parse", "--short", rev],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    short = git("rev-parse", "--short", rev, check=True)
     into.mkdir(parents=True)
     archive = subprocess.Popen(["git", "archive", rev], cwd=ROOT, stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(into)], stdin=archive.stdout, check=True)
@@ -119,20 +121,8 @@ def extract(rev: str, into: Path) -> str:
 
 
 def head_label() -> str:
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
     return f"this tree ({head}{' + changes' if dirty else ''})"
 
 
@@ -177,6 +167,8 @@ def main() -> int:
         if args.against:
             path = work / "against"
             short = extract(args.against, path)
+            # Measured with this tree's probe (older ones print no CPU line).
+            shutil.copy2(ROOT / "desktop" / "startup_probe.py", path / "desktop")
             compile_tree(path)
             trees.append(Tree(f"{args.against} ({short})", path, work / "data-against"))
         for tree in trees:
