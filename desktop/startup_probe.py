@@ -8,7 +8,7 @@ When on, the shell calls :func:`install` once, right after creating the QApplica
     startup_probe.install(app)          # no-op unless measuring
 
 The probe watches for the first top-level window to be exposed (really shown, first
-frame), prints one line to stdout::
+frame), prints two lines to stdout::
 
     frontdesk: startup_ms=812 window=MainWindow
     frontdesk: cpu_ms=655
