@@ -501,63 +501,18 @@ class Shell:
             now=runtime.clock.now,
         )
 
-        # pages: every screen, each built with the services it needs.
-        from desktop.connection import DesktopConnection
-        from desktop.health import RuntimeHealth
-        from desktop.office_database import DesktopOfficeDatabase
-        from services.analytics import Analytics
-        from ui.analytics_page import AnalyticsPage
-        from ui.connection_box import ConnectionBox
-        from ui.contacts_page import ContactsPage
-        from ui.health_page import HealthPage
-        from ui.missed_calls_page import MissedCallsPage
-        from ui.office_db_box import OfficeDatabaseBox
-        from ui.settings.integrations import IntegrationsBox
-        from ui.settings_page import SettingsPage
-
-        inbox, engine = runtime.inbox, runtime.engine
-        live = carrier is None
-        connection = ConnectionBox(
-            DesktopConnection(
-                self.credentials,
-                inbox,
-                runtime if live else None,
-                twilio_base_url=self.config.twilio_base_url,
-            )
-        )
-        health_page = HealthPage(RuntimeHealth(runtime))
-        contacts_page = ContactsPage(
-            inbox, bridge, messaging=engine, actor=lambda: inbox_page.actor
-        )
-        # Deleted on the Contacts page: the Inbox drops its row (and the open thread).
-        contacts_page.contactDeleted.connect(inbox_page.contact_deleted)
-        self._follow_office(health_page, runtime)
-        pages: list[tuple[str, str, QWidget]] = [
+        # pages: every screen, each built with the services it needs. Only the Inbox is
+        # built now; the others when first shown (MainWindow builds them through these
+        # functions), so start-up pays for the page the window opens on and not the rest.
+        pages: list[tuple[str, str, QWidget | Callable[[], QWidget]]] = [
             ("inbox", "Inbox", inbox_page),
-            (
-                "missed_calls",
-                "Missed calls",
-                MissedCallsPage(inbox, engine, bridge, actor=lambda: inbox_page.actor),
-            ),
-            ("contacts", "Contacts", contacts_page),
-            ("analytics", "Analytics", AnalyticsPage(Analytics(runtime.db, runtime.clock), bridge)),
-            ("connection", "Connection", health_page),
-            (
-                "settings",
-                "Settings",
-                SettingsPage(
-                    inbox,
-                    bridge,
-                    connection=connection,
-                    office_database=OfficeDatabaseBox(
-                        DesktopOfficeDatabase(self.config, self.credentials)
-                    ),
-                    integrations=IntegrationsBox(runtime.integrations),
-                    locations=runtime.locations,
-                ),
-            ),
+            ("missed_calls", "Missed calls", lambda: self._missed_calls_page(runtime, inbox_page)),
+            ("contacts", "Contacts", lambda: self._contacts_page(runtime, inbox_page)),
+            ("analytics", "Analytics", lambda: self._analytics_page(runtime)),
+            ("connection", "Connection", lambda: self._connection_page(runtime)),
+            ("settings", "Settings", lambda: self._settings_page(runtime, carrier)),
         ]
-        window = MainWindow(pages, inbox, bridge, store, version=version())
+        window = MainWindow(pages, runtime.inbox, bridge, store, version=version())
         self.window = window
         from services.export_file import export_to
 
@@ -565,6 +520,7 @@ class Shell:
         window.quitRequested.connect(self.request_quit)
         if carrier is not None:
             self._add_demo_bar(window, carrier)
+        from desktop.health import RuntimeHealth
         from ui.messaging_banner import MessagingBanner
 
         banner = MessagingBanner(RuntimeHealth(runtime))
@@ -608,6 +564,63 @@ class Shell:
             window.statusBar().showMessage("Demo workspace: nothing reaches real phones.")
         if self.on_window is not None:
             self.on_window(window)
+
+    # ---- the pages built on first show (build_window hands these to MainWindow) ----------
+    def _missed_calls_page(self, runtime: Runtime, inbox_page: Any) -> QWidget:
+        from ui.missed_calls_page import MissedCallsPage
+
+        return MissedCallsPage(
+            runtime.inbox, runtime.engine, self.bridge, actor=lambda: inbox_page.actor
+        )
+
+    def _contacts_page(self, runtime: Runtime, inbox_page: Any) -> QWidget:
+        from ui.contacts_page import ContactsPage
+
+        page = ContactsPage(
+            runtime.inbox, self.bridge, messaging=runtime.engine, actor=lambda: inbox_page.actor
+        )
+        # Deleted on the Contacts page: the Inbox drops its row (and the open thread).
+        page.contactDeleted.connect(inbox_page.contact_deleted)
+        return page
+
+    def _analytics_page(self, runtime: Runtime) -> QWidget:
+        from services.analytics import Analytics
+        from ui.analytics_page import AnalyticsPage
+
+        return AnalyticsPage(Analytics(runtime.db, runtime.clock), self.bridge)
+
+    def _connection_page(self, runtime: Runtime) -> QWidget:
+        from desktop.health import RuntimeHealth
+        from ui.health_page import HealthPage
+
+        page = HealthPage(RuntimeHealth(runtime))
+        self._follow_office(page, runtime)
+        return page
+
+    def _settings_page(self, runtime: Runtime, carrier: Any) -> QWidget:
+        from desktop.connection import DesktopConnection
+        from desktop.office_database import DesktopOfficeDatabase
+        from ui.connection_box import ConnectionBox
+        from ui.office_db_box import OfficeDatabaseBox
+        from ui.settings.integrations import IntegrationsBox
+        from ui.settings_page import SettingsPage
+
+        connection = ConnectionBox(
+            DesktopConnection(
+                self.credentials,
+                runtime.inbox,
+                runtime if carrier is None else None,  # live: the runtime to re-wire
+                twilio_base_url=self.config.twilio_base_url,
+            )
+        )
+        return SettingsPage(
+            runtime.inbox,
+            self.bridge,
+            connection=connection,
+            office_database=OfficeDatabaseBox(DesktopOfficeDatabase(self.config, self.credentials)),
+            integrations=IntegrationsBox(runtime.integrations),
+            locations=runtime.locations,
+        )
 
     @staticmethod
     def _add_notice_banner(window: Any, inbox_page: Any, runtime: Runtime, bridge: Any) -> Any:

@@ -1,12 +1,18 @@
 """The main window: a sidebar of pages with live counts, the pages in a stack, the About
 box, keyboard shortcuts, and geometry/last page remembered between runs.
 
-Pages are plain QWidgets handed in by the composition root as ``(key, title, widget)``.
-Optional hooks a page may offer (looked up by name, none required):
+Pages are plain QWidgets handed in by the composition root as ``(key, title, widget)``,
+or ``(key, title, build)`` with ``build()`` returning the widget: such a page is built the
+first time it is shown (an empty placeholder holds its place in the stack until then), so
+start-up builds only the page the window opens on. Its sidebar entry, shortcut and the
+counts are there from the start (they come from ``InboxApi.counts()``, not the pages).
+:meth:`MainWindow.page` gives a page, building it if need be; :attr:`MainWindow.pages`
+holds the pages built so far. Optional hooks a page may offer (looked up by name, none required):
 
 - ``focus_search()``: called on Ctrl+F while the page is shown;
 - ``new_conversation()`` (the Inbox's): called on Ctrl+N, after showing that page;
-- ``start()``: called once, after the window is built (load data there);
+- ``start()``: called once, after the window is built (load data there), or when a lazy
+  page is built after that;
 - ``shutdown()``: called when the window closes for good;
 - ``unsaved_changes() -> bool``, ``save_changes(then)`` and ``discard_changes()``: closing
   the window with unsaved changes asks whether to save them (``then(ok)`` is called once
@@ -20,7 +26,7 @@ Optional hooks a page may offer (looked up by name, none required):
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from PySide6.QtCore import (
     QByteArray,
@@ -60,6 +66,9 @@ from ui.widgets.tasks import TaskRunner
 
 # path, format (json | csv), progress(step, steps, text) -> bytes written
 Exporter = Callable[[str, str, Callable[[int, int, str], None]], Coroutine[Any, Any, int]]
+
+# A page, or what builds it on its first show.
+PageSource: TypeAlias = QWidget | Callable[[], QWidget]
 
 KeyRole = Qt.ItemDataRole.UserRole + 1
 BadgeRole = Qt.ItemDataRole.UserRole + 2
@@ -127,6 +136,7 @@ class SidebarDelegate(QStyledItemDelegate):
 class MainWindow(QMainWindow):
     """``MainWindow(pages, inbox, bridge, settings_store, version=...)``.
 
+    ``pages``: ``(key, title, widget or build)``, in sidebar order (see the module).
     ``close_to_tray``: when True (a system tray exists) closing hides the window;
     otherwise closing emits ``quitRequested``.
     """
@@ -136,7 +146,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        pages: Sequence[tuple[str, str, QWidget]],
+        pages: Sequence[tuple[str, str, PageSource]],
         inbox: InboxApi,
         bridge: EventBridge,
         settings_store: QSettings,
@@ -166,21 +176,26 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(200)
         self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget(self)
-        self.pages: dict[str, QWidget] = {}
+        self.pages: dict[str, QWidget] = {}  # built so far, in sidebar order
         self._titles: dict[str, str] = {}
-        for i, (key, title, widget) in enumerate(pages):
+        self._keys: list[str] = []
+        self._builders: dict[str, Callable[[], QWidget]] = {}
+        self._started = False
+        for i, (key, title, source) in enumerate(pages):
             item = QListWidgetItem(icons.icon(ICONS.get(key, "inbox")), title)
             item.setData(KeyRole, key)
             shortcut = f"Ctrl+{i + 1}" if i < 9 else ""
             item.setToolTip(f"{title} ({shortcut})" if shortcut else title)
             self.sidebar.addItem(item)
-            self.stack.addWidget(widget)
-            self.pages[key] = widget
+            self._keys.append(key)
             self._titles[key] = title
-            for name in ("openConversation", "openContact"):
-                hook = getattr(widget, name, None)
-                if hook is not None and hasattr(hook, "connect"):
-                    hook.connect(self.open_conversation)
+            if isinstance(source, QWidget):
+                self.stack.addWidget(source)
+                self._adopt(key, source)
+            else:
+                # Parented to the stack: a bare QWidget costs next to nothing to add.
+                self.stack.addWidget(QWidget(self.stack))
+                self._builders[key] = source
         self.sidebar.currentRowChanged.connect(self._show_row)
 
         self.about_label = QLabel(self)
@@ -297,9 +312,43 @@ class MainWindow(QMainWindow):
         return shortcut
 
     # ---- pages ----------------------------------------------------------------------------
+    def _adopt(self, key: str, widget: QWidget) -> None:
+        """Take ``widget`` on as the page ``key``: its open-a-thread signal opens the Inbox."""
+        self.pages[key] = widget
+        self.pages = {k: self.pages[k] for k in self._keys if k in self.pages}  # sidebar order
+        for name in ("openConversation", "openContact"):
+            hook = getattr(widget, name, None)
+            if hook is not None and hasattr(hook, "connect"):
+                hook.connect(self.open_conversation)
+
+    def page(self, key: str) -> QWidget:
+        """The page ``key``, built now if it is a lazy one not shown yet (KeyError if none)."""
+        built = self.pages.get(key)
+        if built is not None:
+            return built
+        widget = self._builders[key]()
+        del self._builders[key]  # only once built: a build that raised is tried again
+        row = self._keys.index(key)
+        placeholder = self.stack.widget(row)
+        self.stack.insertWidget(row, widget)
+        if placeholder is not None:
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+        self._adopt(key, widget)
+        if self._started:
+            start = getattr(widget, "start", None)
+            if callable(start):
+                start()
+        return widget
+
+    def _inbox_page(self) -> QWidget | None:
+        return self.page("inbox") if "inbox" in self._keys else None
+
     def start(self) -> None:
-        """Start every page that has ``start()`` and load the counts."""
-        for widget in self.pages.values():
+        """Start every page built so far that has ``start()`` (a lazy page is started when
+        it is built) and load the counts."""
+        self._started = True
+        for widget in list(self.pages.values()):
             start = getattr(widget, "start", None)
             if callable(start):
                 start()
@@ -323,14 +372,16 @@ class MainWindow(QMainWindow):
     def _show_row(self, row: int) -> None:
         if row < 0:
             return
-        self.stack.setCurrentIndex(row)
         key = self.current_key
+        if key:
+            self.page(key)  # a lazy page is built on its first show
+        self.stack.setCurrentIndex(row)
         if key:
             self.setWindowTitle(f"{self._titles[key]} – Frontdesk")
             self._store.setValue("window/page", key)
 
     def open_conversation(self, contact_id: int) -> None:
-        inbox = self.pages.get("inbox")
+        inbox = self._inbox_page()
         if inbox is None:
             return
         self.show_page("inbox")
@@ -345,7 +396,7 @@ class MainWindow(QMainWindow):
             hook()
 
     def next_unread(self) -> None:
-        inbox = self.pages.get("inbox")
+        inbox = self._inbox_page()
         hook = getattr(inbox, "next_unread", None)
         if callable(hook):
             self.show_page("inbox")
@@ -353,7 +404,7 @@ class MainWindow(QMainWindow):
 
     def new_conversation(self) -> None:
         """Ctrl+N: the Inbox's "New conversation" (from any page)."""
-        inbox = self.pages.get("inbox")
+        inbox = self._inbox_page()
         hook = getattr(inbox, "new_conversation", None)
         if callable(hook):
             self.show_page("inbox")
@@ -362,7 +413,7 @@ class MainWindow(QMainWindow):
     def send(self) -> None:
         if self.current_key != "inbox":
             return
-        hook = getattr(self.pages["inbox"], "send_current", None)
+        hook = getattr(self.pages.get("inbox"), "send_current", None)
         if callable(hook):
             hook()
 
@@ -430,7 +481,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(default_size(self.screen().availableGeometry().size()))
         key = self._store.value("window/page")
-        keys = list(self.pages)
+        keys = self._keys
         row = keys.index(key) if isinstance(key, str) and key in keys else 0
         if keys:
             self.sidebar.setCurrentRow(row)

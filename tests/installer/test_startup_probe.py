@@ -1,5 +1,6 @@
 """The startup probe scripts/ci-installers reads: one line with the ms to the first
-window, then the app quits; nothing at all when it is off."""
+window (and one with the CPU ms used by then), then the app quits; nothing at all when
+it is off."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def test_probe_prints_startup_ms_and_quits() -> None:
     match = re.search(r"^frontdesk: startup_ms=(\d+) window=QMainWindow$", result.stdout, re.M)
     assert match, result.stdout
     assert 0 < int(match.group(1)) < 60_000
+    cpu = re.search(r"^frontdesk: cpu_ms=(\d+)$", result.stdout, re.M)
+    assert cpu, result.stdout
+    # CPU time since the process started cannot exceed wall time by much (2 threads at
+    # most are busy here), and a Qt start-up costs some.
+    assert 0 < int(cpu.group(1)) <= 2 * int(match.group(1)) + 50
 
 
 def test_probe_is_silent_when_off() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLabel
+import pytest
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.harness import TestApp
@@ -17,11 +19,22 @@ from ui.main_window import MainWindow
 CALLER = "+14155550123"
 
 
-def build(qtbot: QtBot, ui_app: TestApp, bridge: Any, data_dir: Path) -> MainWindow:
+PageSource = QWidget | Callable[[], QWidget]
+
+
+def build(
+    qtbot: QtBot,
+    ui_app: TestApp,
+    bridge: Any,
+    data_dir: Path,
+    page: Callable[[str, str], PageSource] = lambda _key, title: QLabel(title),
+) -> MainWindow:
+    """The Inbox and four more pages, ``page(key, title)`` (a widget, or what builds it)."""
     inbox_page = InboxPage(ui_app.inbox, ui_app.engine, bridge)
     inbox_page.tasks.quiet = True
-    pages = [("inbox", "Inbox", inbox_page)] + [
-        (key, title, QLabel(title))
+    pages: list[tuple[str, str, PageSource]] = [("inbox", "Inbox", inbox_page)]
+    pages += [
+        (key, title, page(key, title))
         for key, title in (
             ("missed_calls", "Missed calls"),
             ("contacts", "Contacts"),
@@ -220,3 +233,84 @@ def test_switching_to_dark_while_running_restyles_the_filter_chips(qtbot: QtBot)
     finally:
         app.setPalette(before_palette)
         app.setStyleSheet(before_sheet)
+
+
+class _LazyPage(QLabel):
+    """A page MainWindow builds on first show: counts its starts, can open a thread."""
+
+    openContact = Signal(int)
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title)
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+
+
+def build_lazy(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, data_dir: Path, built: list[str]
+) -> MainWindow:
+    """:func:`build` with the pages after the Inbox built on first show (noted in ``built``)."""
+
+    def lazy(key: str, title: str) -> Callable[[], QWidget]:
+        def make() -> QWidget:
+            built.append(key)
+            return _LazyPage(title)
+
+        return make
+
+    return build(qtbot, ui_app, bridge, data_dir, lazy)
+
+
+def test_lazy_pages_are_built_on_first_show_and_badges_count_before(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, data_dir: Path
+) -> None:
+    built: list[str] = []
+    window = build_lazy(qtbot, ui_app, bridge, data_dir, built)
+    assert window.current_key == "inbox" and built == []
+    assert list(window.pages) == ["inbox"]
+    assert window.stack.count() == 5  # a placeholder holds each lazy page's place
+
+    # The counts come from the inbox service: both badges work with no page built.
+    run(qtbot, ui_app.missed_call(CALLER))
+    run(qtbot, ui_app.reply(CALLER, "Hello?"))
+    qtbot.waitUntil(
+        lambda: window.badge("inbox") == 1 and window.badge("missed_calls") == 1, timeout=3000
+    )
+    assert built == []
+
+    window.show_page("contacts")
+    assert built == ["contacts"]
+    contacts = window.pages["contacts"]
+    assert isinstance(contacts, _LazyPage)
+    assert window.stack.currentWidget() is contacts and contacts.isVisible()
+    assert contacts.starts == 1  # the window had started: so is the page, once
+    assert window.stack.count() == 5 and window.stack.indexOf(contacts) == 2
+    assert window.windowTitle() == "Contacts – Frontdesk"
+
+    window.show_page("inbox")
+    window.show_page("contacts")
+    assert built == ["contacts"] and contacts.starts == 1
+
+    # Its open-a-thread signal is connected once it exists: it opens the Inbox.
+    contact_id = run(qtbot, ui_app.inbox.conversations())[0].contact_id
+    contacts.openContact.emit(contact_id)
+    assert window.current_key == "inbox"
+
+    # page() builds without showing; the sidebar order is kept in ``pages``.
+    settings = window.page("settings")
+    assert built == ["contacts", "settings"] and window.current_key == "inbox"
+    assert list(window.pages) == ["inbox", "contacts", "settings"]  # sidebar order
+    assert window.page("settings") is settings
+    with pytest.raises(KeyError):
+        window.page("nowhere")
+
+    # Reopened on a lazy page: that page is built at once, the others still are not.
+    window.show_page("missed_calls")
+    window.shutdown()
+    again: list[str] = []
+    window = build_lazy(qtbot, ui_app, bridge, data_dir, again)
+    assert window.current_key == "missed_calls" and again == ["missed_calls"]
+    assert window.stack.currentWidget() is window.pages["missed_calls"]
+    assert window.pages["missed_calls"].starts == 1  # type: ignore[attr-defined]
