@@ -24,7 +24,13 @@ from services.attachments import PhotoStore
 from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
 from services.engine import Engine
-from services.events import EventBus, OfficeChanged, SettingsChanged, WebhookSeen
+from services.events import (
+    EventBus,
+    EverythingChanged,
+    OfficeChanged,
+    SettingsChanged,
+    WebhookSeen,
+)
 from services.holder import AdvisoryLock, HolderLock, SoloLock
 from services.inbox import Inbox
 from services.integrations.endpoints import MemoryVault, SecretVault
@@ -323,15 +329,20 @@ class Runtime:
     def _on_office_event(self, event: object) -> None:
         if isinstance(event, OfficeChanged) and not event.holding:
             self._background.spawn(self._read_holder_url(), name="holder-url")
-        elif isinstance(event, SettingsChanged) and self._renumbered(event):
+        elif self._renumbered(event):
             # A location added, removed or renumbered (here or on another PC): the holder
             # wires the new number and catches it up, and releases the old one.
             self._renumbering.spawn(self._numbers_changed(), name="numbers-changed")
 
-    def _renumbered(self, event: SettingsChanged) -> bool:
-        """True when ``event`` may change which numbers this holder must wire."""
-        wiring = self.holding and bool(self.public_url) and self.numbers is not None
-        return wiring and bool(NUMBER_KEYS.intersection(event.keys))
+    def _renumbered(self, event: object) -> bool:
+        """True when ``event`` may change which numbers this holder must wire: a settings
+        change naming them, or EverythingChanged (the office channel reconnected, and
+        such a change may have been among the notifications lost meanwhile)."""
+        if not (self.holding and self.public_url and self.numbers is not None):
+            return False
+        if isinstance(event, SettingsChanged):
+            return bool(NUMBER_KEYS.intersection(event.keys))
+        return isinstance(event, EverythingChanged)
 
     async def numbers_settled(self) -> None:
         """Wait until the re-wiring after location changes so far has finished."""
