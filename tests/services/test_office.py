@@ -172,3 +172,44 @@ def test_team_me_lives_on_the_pc_and_a_bad_batch_stores_nothing(tmp_path: Path) 
         pc.split({"team.me": "x" * 500})
     assert ThisPc(tmp_path).me == mine["team.me"]
     assert (tmp_path / "this-pc.json").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.postgres
+def test_a_location_added_on_a_desk_client_is_wired_by_the_holder(
+    office_url: str, tmp_path: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """The Settings screen of any PC adds a location; the holder hears it and wires it."""
+    from services import location_store
+    from services.storage.database import UnitOfWork
+
+    north = "+15005550011"
+    twilio_standin.add_number(north)
+
+    async def scenario() -> None:
+        front, back = _pc(tmp_path, "front"), _pc(tmp_path, "back")
+        async with (
+            running_app(office_url, front, twilio_standin) as a,
+            running_app(office_url, back, twilio_standin) as b,
+        ):
+            assert a.runtime.holding and not b.runtime.holding
+
+            def add(uow: UnitOfWork) -> None:
+                now = b.runtime.clock.now()
+                location_store.add(uow.session, "North", north, actor="Luis", now=now)
+                uow.commit()
+
+            await b.runtime.db.run(add)
+            b.runtime.bus.publish(SettingsChanged(("locations",)))
+            number = next(n for n in twilio_standin.numbers if n["phone_number"] == north)
+
+            def wired() -> bool:
+                return twilio_standin.number(number["sid"])["voice_url"] == (
+                    "https://frontdesk-test.example.com/twilio/voice"
+                )
+
+            await _until(wired, 5.0)
+            await a.runtime.numbers_settled()
+            assert a.runtime.numbers is not None and north in a.runtime.numbers.wired
+            assert b.runtime.numbers is not None and b.runtime.numbers.wired == []
+
+    asyncio.run(scenario())
