@@ -316,3 +316,25 @@ def test_disconnect_gives_each_number_its_own_previous_configuration(
             assert db.run_sync(lambda uow, key=key: sync_state.get(uow.session, key)) is None
     finally:
         db.close()
+
+
+def test_a_new_business_number_is_wired_and_the_old_one_released(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """Settings → Business changes the first location's number: the settings change says
+    so on the bus (business.phone_number), and the holder moves the wiring."""
+    s = twilio_standin
+    s.add_number(SOUTH)
+
+    async def scenario() -> None:
+        async with running_app(database_url, data_dir, s, settings=OFFLINE) as app:
+            assert number_of(s, BUSINESS)["voice_url"] == ours
+            await app.set(business__phone_number=SOUTH)
+            await app.runtime.numbers_settled()
+            assert number_of(s, SOUTH)["voice_url"] == ours
+            assert number_of(s, BUSINESS)["voice_url"] == offline_url()
+            assert app.runtime.numbers is not None
+            assert app.runtime.numbers.wired == [SOUTH]
+        assert number_of(s, SOUTH)["voice_url"] == offline_url()
+
+    asyncio.run(scenario())
