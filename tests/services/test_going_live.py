@@ -177,8 +177,9 @@ def test_restart_after_going_offline_keeps_the_first_backup(
         assert number_of(twilio_standin)["voice_url"] == "https://old.example.com/voice"
         db = Database(database_url)
         try:
-            for key in (BACKUP_KEY, backup_key(BUSINESS)):
-                assert db.run_sync(lambda uow, key=key: sync_state.get(uow.session, key)) is None
+            keys = (BACKUP_KEY, backup_key(BUSINESS))
+            backups = db.run_sync(lambda uow: [sync_state.get(uow.session, k) for k in keys])
+            assert backups == [None, None]
         finally:
             db.close()
 

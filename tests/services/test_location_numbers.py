@@ -61,6 +61,11 @@ def _write(database_url: str, work: Any) -> Any:
         db.close()
 
 
+def state(database_url: str, *keys: str) -> list[Any]:
+    """The sync_state values of ``keys`` (None for a key not set or cleared)."""
+    return list(_write(database_url, lambda ses: [sync_state.get(ses, key) for key in keys]))
+
+
 def add_location(database_url: str, name: str, number: str, *, at: datetime | None = None) -> int:
     """Store a location (before start, or while running: then publish the change)."""
     now = at or SystemClock().now()
@@ -259,16 +264,7 @@ def test_catch_up_finds_a_call_missed_at_each_number_while_offline(
             assert results[BUSINESS].since == datetime.fromisoformat(five_hours)
             assert app.runtime.catchup_error is None
         # Each number has its own cursor now; the shared one was adopted by the first.
-        db = Database(database_url)
-        try:
-            values = db.run_sync(
-                lambda uow: [
-                    sync_state.get(uow.session, key)
-                    for key in ("catchup.cursor", cursor_key(BUSINESS), cursor_key(NORTH))
-                ]
-            )
-        finally:
-            db.close()
+        values = state(database_url, "catchup.cursor", cursor_key(BUSINESS), cursor_key(NORTH))
         assert values[0] is None
         assert all(datetime.fromisoformat(v) > now - timedelta(minutes=5) for v in values[1:])
         # The calls were handed over with the number they reached.
@@ -310,12 +306,8 @@ def test_disconnect_gives_each_number_its_own_previous_configuration(
     asyncio.run(scenario())
     assert number_of(s, BUSINESS)["voice_url"] == "https://older.example.com/main"
     assert number_of(s, NORTH)["voice_url"] == "https://old.example.com/north"
-    db = Database(database_url)
-    try:
-        for key in (BACKUP_KEY, backup_key(BUSINESS), backup_key(NORTH)):
-            assert db.run_sync(lambda uow, key=key: sync_state.get(uow.session, key)) is None
-    finally:
-        db.close()
+    keys = (BACKUP_KEY, backup_key(BUSINESS), backup_key(NORTH))
+    assert state(database_url, *keys) == [None, None, None]
 
 
 def test_a_new_business_number_is_wired_and_the_old_one_released(
