@@ -8,10 +8,14 @@ here and why any other could not be (:attr:`LocationWiring.errors`, by number): 
 that is not on the Twilio account is reported for itself and the others are still wired.
 
 - :meth:`~LocationWiring.wire` (start, a new public URL, a take-over, a location added,
-  removed or renumbered): wires every location's number and releases a number wired
-  earlier in this run that no location answers any more (removed, or renumbered) to its
-  offline fallback, as :func:`services.wiring.go_offline` sets it on a clean exit, so
-  its callers still get what the owner chose for "Frontdesk is off";
+  removed or renumbered): wires every location's number and releases a number that no
+  location answers any more (removed, or renumbered) to its offline fallback, as
+  :func:`services.wiring.go_offline` sets it on a clean exit, so its callers still get
+  what the owner chose for "Frontdesk is off". Which numbers the office's holder wired
+  is kept in the database (sync_state :data:`WIRED_KEY`), so a location removed while
+  no PC held the numbers (the holder died, or a hand-over was under way) is released by
+  the next holder; a released number that no longer points at a Frontdesk (the owner
+  gave it another use meanwhile) is left alone;
 - :meth:`~LocationWiring.go_offline` (the last PC leaves): every number wired here;
 - :meth:`~LocationWiring.disconnect` (the owner's Disconnect): every location's number
   gets its own previous configuration back.
@@ -23,15 +27,18 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from services import wiring
+from services import sync_state, wiring
 from services.locations import Location, Locations
 from services.settings import Settings
-from services.storage.database import Database
+from services.storage.database import Database, UnitOfWork
 from services.wiring import NumberAdmin, WiringError
 
 log = logging.getLogger(__name__)
 
 NO_NUMBER = "business.phone_number is not set: the number was not wired"
+# The numbers the office's holder pointed at itself (each still a location's, or one
+# whose release to the offline fallback has yet to succeed).
+WIRED_KEY = "wiring.numbers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +114,28 @@ class LocationWiring:
             raise
 
     async def _release(self, locations: Locations) -> list[str]:
-        gone = [n for n in self._wired if locations.by_number(n) is None]
+        stored = await self._db.run(_stored)
+        gone = [n for n in dict.fromkeys([*stored, *self._wired]) if not locations.by_number(n)]
         for number in gone:
-            del self._wired[number]
-        await asyncio.gather(*(self._offline(n, locations.office) for n in gone))
-        return gone
+            self._wired.pop(number, None)
+        done = await asyncio.gather(*(self._release_one(n, locations.office) for n in gone))
+        released = [n for n, ok in zip(gone, done, strict=True) if ok]
+        # A release that failed is kept, to be tried again at the next wiring.
+        keep = [n for n in dict.fromkeys([*stored, *gone, *self._wired]) if n not in released]
+        await self._db.run(lambda uow: _store(uow, keep))
+        return released
+
+    async def _release_one(self, number: str, office: Settings) -> bool:
+        """Give ``number`` (no location's now) its offline fallback, unless it no longer
+        points at a Frontdesk; True when nothing more is to be done for it."""
+        try:
+            found = await self._admin.find_number(number)
+        except Exception as exc:  # tried again at the next wiring
+            log.error("could not read %s to release it: %s", number, exc)
+            return False
+        if found is None or not wiring.points_at_frontdesk(found):
+            return True
+        return await self._offline(number, office)
 
     async def go_offline(self, locations: Locations) -> None:
         """Every number wired here gets its offline fallback (the last PC to leave)."""
@@ -146,15 +170,29 @@ class LocationWiring:
             if not locations.numbers():
                 raise WiringError("business.phone_number is not set: nothing to disconnect")
             problems: list[Exception] = []
+            kept: list[str] = []  # not given back: still the office's to release
             for number in locations.numbers():
                 try:
                     await wiring.disconnect(self._admin, self._db, number)
                 except Exception as exc:
                     log.error("could not disconnect %s: %s", number, exc)
                     problems.append(exc)
+                    kept.append(number)
                 self._wired.pop(number, None)
+            await self._db.run(lambda uow: _store(uow, kept))
             if problems:
                 raise problems[0]
+
+
+def _stored(uow: UnitOfWork) -> list[str]:
+    value = sync_state.get(uow.session, WIRED_KEY)
+    return [n for n in value if isinstance(n, str)] if isinstance(value, list) else []
+
+
+def _store(uow: UnitOfWork, numbers: list[str]) -> None:
+    if _stored(uow) != numbers:
+        sync_state.put(uow.session, WIRED_KEY, numbers)
+        uow.commit()
 
 
 def _settings_of(number: str, locations: Locations) -> Settings | None:

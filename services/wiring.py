@@ -229,7 +229,7 @@ async def wire(
 
     def backup(uow: UnitOfWork) -> tuple[Settings, NumberConfig | None]:
         cfg, previous = _load(uow, phone_number, settings)
-        if previous is None and not _ours(number):
+        if previous is None and not points_at_frontdesk(number):
             sync_state.put(uow.session, backup_key(phone_number), asdict(number))
             uow.commit()
             previous = number
@@ -318,5 +318,6 @@ def _is_ours(url: str) -> bool:
     return any(url.endswith(path) for path in PATHS.values())
 
 
-def _ours(number: NumberConfig) -> bool:
+def points_at_frontdesk(number: NumberConfig) -> bool:
+    """True when the number's calls go to a Frontdesk receiver (this one or another)."""
     return bool(number.voice_url and number.voice_url.endswith(PATHS["voice"]))

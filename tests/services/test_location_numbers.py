@@ -17,6 +17,7 @@ from services import location_store, sync_state
 from services.catchup import cursor_key
 from services.clock import SystemClock
 from services.events import SettingsChanged
+from services.location_wiring import WIRED_KEY
 from services.settings import Settings
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
@@ -328,5 +329,40 @@ def test_a_new_business_number_is_wired_and_the_old_one_released(
             assert app.runtime.numbers is not None
             assert app.runtime.numbers.wired == [SOUTH]
         assert number_of(s, SOUTH)["voice_url"] == offline_url()
+
+    asyncio.run(scenario())
+
+
+def test_a_location_removed_while_nobody_held_the_numbers_is_released_by_the_next_holder(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    s = twilio_standin
+    s.add_number(NORTH)
+    south_sid = s.add_number(SOUTH)["sid"]
+    north_id = add_location(database_url, "North", NORTH)
+    south_id = add_location(database_url, "South", SOUTH)
+
+    async def scenario() -> None:
+        async with running_app(database_url, data_dir, s, settings=OFFLINE) as app:
+            assert all(number_of(s, n)["voice_url"] == ours for n in (NORTH, SOUTH))
+            assert app.runtime.numbers is not None
+            app.runtime.numbers.forget()  # as a holder that died: nothing goes offline
+        assert number_of(s, NORTH)["voice_url"] == ours
+        assert state(database_url, WIRED_KEY) == [[BUSINESS, NORTH, SOUTH]]
+
+        # While no PC holds the numbers, both locations are removed, and the owner gives
+        # South another use in the Twilio Console.
+        def remove(session: Any) -> None:
+            for location_id in (north_id, south_id):
+                location_store.remove(session, location_id, actor="test", now=SystemClock().now())
+
+        _write(database_url, remove)
+        s.add_number(SOUTH, sid=south_sid, voice_url="https://owner.example.com/south")
+
+        async with running_app(database_url, data_dir, s, settings=OFFLINE) as app:
+            north = number_of(s, NORTH)
+            assert (north["voice_url"], north["sms_url"]) == (offline_url(), "")
+            assert number_of(s, SOUTH)["voice_url"] == "https://owner.example.com/south"
+            assert state(database_url, WIRED_KEY) == [[BUSINESS]]
 
     asyncio.run(scenario())
