@@ -2,7 +2,7 @@
 
 The holder points *every* active location's number at its public URL (the same VoiceUrl,
 SmsUrl, StatusCallback and VoiceFallbackUrl for all: the receiver tells them apart by
-``To``), one at a time through :mod:`services.wiring`, each with its own backup and its
+``To``), side by side, each through :mod:`services.wiring` with its own backup and its
 location's settings. :class:`LocationWiring` remembers which numbers this run pointed
 here and why any other could not be (:attr:`LocationWiring.errors`, by number): a number
 that is not on the Twilio account is reported for itself and the others are still wired.
@@ -52,7 +52,7 @@ class WireOutcome:
 
 
 class LocationWiring:
-    """The numbers this process pointed here; one move at a time (an internal lock)."""
+    """The numbers this process pointed here; one pass at a time (an internal lock)."""
 
     def __init__(self, admin: NumberAdmin, db: Database, *, offline_timeout: float = 15.0) -> None:
         self._admin = admin
