@@ -552,6 +552,7 @@ class Shell:
                         DesktopOfficeDatabase(self.config, self.credentials)
                     ),
                     integrations=IntegrationsBox(runtime.integrations),
+                    locations=runtime.locations,
                 ),
             ),
         ]

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from desktop import cli_locations
 from desktop import config as config_mod
 from desktop.config import AppConfig, ConfigError
 
@@ -69,9 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     settings_sub = settings.add_subparsers(dest="settings_command", metavar="ACTION")
     show = settings_sub.add_parser("show", parents=[common], help="print every setting")
     show.add_argument("--json", action="store_true", help="as one JSON object")
+    show.add_argument("--location", metavar="NAME", help="one location's values")
     set_ = settings_sub.add_parser("set", parents=[common], help="change one setting")
+    set_.add_argument("--location", metavar="NAME", help="set it for this location only")
     set_.add_argument("key")
     set_.add_argument("value", help="read as JSON when it parses, else as text")
+    cli_locations.add_arguments(sub, common)
     export = sub.add_parser("export", parents=[common], help="contacts, calls and conversations")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
@@ -95,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "settings" and not args.settings_command:
             parser.parse_args(["settings", "--help"])
+        if command == "location" and not args.location_command:
+            parser.parse_args(["location", "--help"])
         config = config_mod.resolve(
             data_dir=getattr(args, "data_dir", None),
             host=getattr(args, "host", None),
@@ -103,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {
             "serve": _serve,
             "settings": _settings,
+            "location": lambda c, a: cli_locations.run(c, a, _open_db),
             "export": _export,
             "app": _app,
             "demo": _app,
@@ -116,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             print(f"frontdesk: error: {problem}", file=sys.stderr)
             return EXIT_FAILED
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, cli_locations.LocationUsageError) as exc:
         print(f"frontdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -229,6 +236,15 @@ def _settings(config: AppConfig, args: argparse.Namespace) -> int:
     db = _open_db(config, read_only_ok=args.settings_command == "show")
     try:
         this_pc = ThisPc(config.data_dir)  # team.me lives on the PC, not in the database
+        if args.location:
+            if args.settings_command == "show":
+                cli_locations.show(db, args.location, as_json=args.json)
+                return EXIT_OK
+            value = cli_locations.set_value(
+                db, args.location, args.key, settings_mod.parse_cli_value(args.value)
+            )
+            print(f"{args.key} = {json.dumps(value, ensure_ascii=False)}")
+            return EXIT_OK
         if args.settings_command == "show":
             current = this_pc.overlay(db.run_sync(lambda uow: settings_store.load(uow.session)))
             if args.json:

@@ -161,7 +161,8 @@ class DesktopConnection:
         first = settings["business.phone_number"]
         others: list[str] = []
         if self._runtime is not None:
-            others = [n for n in (await self._runtime.locations()).numbers() if n != first]
+            numbers = (await self._runtime.locations.locations()).numbers()
+            others = [n for n in numbers if n != first]
         return await self._check.run(creds, first, others)
 
     # -- the number ------------------------------------------------------------------------------

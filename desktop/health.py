@@ -121,7 +121,7 @@ class RuntimeHealth:
 
     async def _numbers(self) -> list[_Read]:
         """Every location's number as Twilio has it now, read side by side."""
-        locations = [loc for loc in await self._runtime.locations() if loc.phone_number]
+        locations = [loc for loc in await self._runtime.locations.locations() if loc.phone_number]
         return list(await asyncio.gather(*(self._location_number(loc) for loc in locations)))
 
     async def _location_number(self, location: Location) -> _Read:

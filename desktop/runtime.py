@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from desktop.config import AppConfig
-from services import location_store, sync_state
+from services import sync_state
+from services.account_check import number_problems
 from services.attachments import PhotoStore
 from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
@@ -35,8 +36,8 @@ from services.holder import AdvisoryLock, HolderLock, SoloLock
 from services.inbox import Inbox
 from services.integrations.endpoints import MemoryVault, SecretVault
 from services.integrations.service import Integrations
+from services.location_admin import LocationAdmin
 from services.location_wiring import LocationWiring, WireOutcome
-from services.locations import Locations
 from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
@@ -152,6 +153,9 @@ class Runtime:
             photos=self.photos,
         )
         self.inbox = Inbox(self.db, self.bus, self.clock, this_pc=self.this_pc)
+        self.locations = LocationAdmin(
+            self.db, self.bus, self.clock, check_number=self._number_problems
+        )
         # Outbound webhooks and HubSpot: every PC edits them, the holder delivers.
         self.integrations = Integrations(
             self.db, self.bus, self.clock, secrets if secrets is not None else MemoryVault()
@@ -210,6 +214,12 @@ class Runtime:
     @property
     def number_admin(self) -> NumberAdmin | None:
         return self._number_admin
+
+    async def _number_problems(self, number: str) -> list[str]:
+        """Why ``number`` cannot be a location's number on this account ([]: it can)."""
+        if self._number_admin is None:
+            return []  # simulated (the demo): every number is the demo carrier's
+        return await number_problems(self._number_admin, number)
 
     @property
     def wired(self) -> bool:
@@ -370,15 +380,11 @@ class Runtime:
                 await self.catch_up()
             self._first_url.set()
 
-    async def locations(self) -> Locations:
-        """Every active location, as stored now."""
-        return await self.db.run(lambda uow: location_store.load(uow.session))
-
     async def catch_up(self, numbers: Sequence[str] | None = None) -> None:
         """Record what reached ``numbers`` (default: every location's number, or those
         pointed here when this runtime wires them) while we were not listening."""
         if numbers is None:
-            numbers = (await self.locations()).numbers()
+            numbers = (await self.locations.locations()).numbers()
             if self.numbers is not None:
                 numbers = [n for n in numbers if n in self.numbers.wired]
         problems: list[str] = []
@@ -396,7 +402,7 @@ class Runtime:
         if self.numbers is None or not self.public_url or self._disconnected:
             return None
         url = self.public_url
-        outcome = await self.numbers.wire(await self.locations(), url)
+        outcome = await self.numbers.wire(await self.locations.locations(), url)
         self.wiring_error = self.numbers.error()
         if outcome.wired:
             try:
@@ -417,7 +423,7 @@ class Runtime:
         """Point every number this run wired at its offline fallback."""
         if self.numbers is None or not self.numbers.wired:
             return
-        await self.numbers.go_offline(await self.locations())
+        await self.numbers.go_offline(await self.locations.locations())
 
     async def disconnect(self) -> None:
         """Give the numbers back: restore what each had before Frontdesk wired it.
@@ -427,7 +433,7 @@ class Runtime:
         """
         if self.numbers is None:
             raise WiringError("this workspace has no Twilio number to disconnect")
-        locations = await self.locations()
+        locations = await self.locations.locations()
         if not locations.numbers():
             raise WiringError("business.phone_number is not set: nothing to disconnect")
         self._disconnected = True

@@ -43,7 +43,8 @@ class AccountGateway(Protocol):
     async def find_number(self, phone_number: str) -> NumberConfig | None: ...
 
 
-def _default_gateway(creds: TwilioCredentials, base_url: str | None) -> AccountGateway:
+def account_gateway(creds: TwilioCredentials, base_url: str | None) -> AccountGateway:
+    """A gateway for one check: few retries, a patient timeout (the owner is waiting)."""
     return TwilioGateway(
         creds.account_sid,
         creds.auth_token or "",
@@ -69,7 +70,7 @@ class TwilioAccountCheck:
         base_url: str | None = None,
         gateway_factory: Callable[[TwilioCredentials], AccountGateway] | None = None,
     ) -> None:
-        self._factory = gateway_factory or (lambda creds: _default_gateway(creds, base_url))
+        self._factory = gateway_factory or (lambda creds: account_gateway(creds, base_url))
 
     async def run(
         self,
@@ -95,9 +96,9 @@ class TwilioAccountCheck:
             account = await self._account(gateway, problems)
             if account is None:
                 return AccountCheckResult(False, problems)
-            number = await self._number(gateway, business_number, number_e164, problems)
+            number = await _number(gateway, business_number, number_e164, problems)
             for other in other_numbers:
-                await self._number(gateway, other, phones.normalize(other), problems)
+                await _number(gateway, other, phones.normalize(other), problems)
         finally:
             await gateway.close()
         return AccountCheckResult(
@@ -126,46 +127,56 @@ class TwilioAccountCheck:
             problems.append(f"The Twilio account is {account.status}, not active.")
         return account
 
-    async def _number(
-        self,
-        gateway: AccountGateway,
-        raw: str,
-        e164: str | None,
-        problems: list[str],
-    ) -> NumberConfig | None:
-        if not raw:
-            problems.append(
-                "The business phone number is not set (Settings → Business: the Twilio "
-                "number callers dial, like +15551234567)."
-            )
-            return None
-        if e164 is None:
-            problems.append(
-                f"{raw!r} is not a phone number (use +country code, e.g. +15551234567)."
-            )
-            return None
 
-        async def find() -> NumberConfig | None:
-            return await gateway.find_number(e164)
+async def _number(
+    gateway: NumberFinder,
+    raw: str,
+    e164: str | None,
+    problems: list[str],
+) -> NumberConfig | None:
+    if not raw:
+        problems.append(
+            "The business phone number is not set (Settings → Business: the Twilio "
+            "number callers dial, like +15551234567)."
+        )
+        return None
+    if e164 is None:
+        problems.append(f"{raw!r} is not a phone number (use +country code, e.g. +15551234567).")
+        return None
 
-        number = await _guard(find, problems, what="the phone numbers")
-        if number is None:
-            if not any(p.startswith("Could not") for p in problems):
-                problems.append(
-                    f"{e164} is not a phone number on this Twilio account. Check the "
-                    "business number, or use the Account SID of the account that owns it "
-                    "(Twilio Console → Phone Numbers → Active numbers)."
-                )
-            return None
-        caps = number.capabilities
-        if caps.get("sms") is False:
+    async def find() -> NumberConfig | None:
+        return await gateway.find_number(e164)
+
+    number = await _guard(find, problems, what="the phone numbers")
+    if number is None:
+        if not any(p.startswith("Could not") for p in problems):
             problems.append(
-                f"{e164} cannot receive or send SMS (its capabilities say no SMS); "
-                "text-back needs an SMS-capable number."
+                f"{e164} is not a phone number on this Twilio account. Check the "
+                "business number, or use the Account SID of the account that owns it "
+                "(Twilio Console → Phone Numbers → Active numbers)."
             )
-        if caps.get("voice") is False:
-            problems.append(f"{e164} cannot receive calls (its capabilities say no voice).")
-        return number
+        return None
+    caps = number.capabilities
+    if caps.get("sms") is False:
+        problems.append(
+            f"{e164} cannot receive or send SMS (its capabilities say no SMS); "
+            "text-back needs an SMS-capable number."
+        )
+    if caps.get("voice") is False:
+        problems.append(f"{e164} cannot receive calls (its capabilities say no voice).")
+    return number
+
+
+class NumberFinder(Protocol):
+    async def find_number(self, phone_number: str) -> NumberConfig | None: ...
+
+
+async def number_problems(finder: NumberFinder, number: str) -> list[str]:
+    """What stops ``number`` from being a business number on the account ``finder``
+    looks in (not on it, no SMS, no voice), in words; [] when it can be used."""
+    problems: list[str] = []
+    await _number(finder, number, phones.normalize(number) if number else None, problems)
+    return problems
 
 
 async def _guard(op: Callable[[], Awaitable[_T]], problems: list[str], *, what: str) -> _T | None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from services import analytics_queries as q
-from services import settings_store
+from services import location_store, settings_store
 from services.analytics_queries import AUTOMATIC_KINDS, Scope
 from services.analytics_types import (
     PERIODS,
@@ -101,8 +101,20 @@ def compute(
         days=tuple(DayFigures(d, m, r) for d, m, r in days),
         heatmap=tuple(tuple(row) for row in heat),
         people=tuple(PersonFigures(*row) for row in q.people(s, dialect, scope)),
-        locations=tuple(LocationFigures(*row) for row in q.locations(s, dialect, scope)),
+        locations=_named_locations(s, q.locations(s, dialect, scope)),
     )
+
+
+def _named_locations(
+    s: Session, rows: list[tuple[str, int, int, int]]
+) -> tuple[LocationFigures, ...]:
+    """Each called number's figures, named for the location it belongs to."""
+    known = location_store.load(s)
+    result = []
+    for row in rows:
+        location = known.by_number(row[0]) if row[0] else None
+        result.append(LocationFigures(*row, name=location.name if location else ""))
+    return tuple(result)
 
 
 async def report(

@@ -109,12 +109,20 @@ class PersonFigures:
 
 @dataclass(frozen=True, slots=True)
 class LocationFigures:
-    """Missed and recovered callers per number called (``calls.to_number``)."""
+    """Missed and recovered callers per number called (``calls.to_number``); ``name`` is
+    the location that number belongs to ("" when none does)."""
 
     number: str
     missed_calls: int
     missed_callers: int
     recovered_callers: int
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the pane names it: "Northside (+15005550077)", or the number alone."""
+        number = self.number or "(unknown)"
+        return f"{self.name} ({number})" if self.name else number
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ coroutine to be awaited on the event loop; none blocks it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from services.health import (
     OfficeBusiness,
     OfficeDatabaseDetails,
 )
+from services.locations import Location, Locations
 from services.settings import Settings
 from services.snapshots import (
     ActivityItem,
@@ -286,4 +287,34 @@ class ConnectionApi(Protocol):
 
     async def connect(self) -> None:
         """Wire the number here again after :meth:`disconnect`."""
+        ...
+
+
+class LocationsApi(Protocol):
+    """The office's numbers (implemented in services/location_admin.py).
+
+    Every change is published as a ``SettingsChanged`` whose keys include "locations".
+    """
+
+    async def locations(self) -> Locations: ...
+
+    async def add(self, name: str, number: str, *, actor: str) -> Location:
+        """Add a location once the Twilio account says ``number`` can be used (on it,
+        SMS and voice capable); raises ``LocationRefused`` (a ValueError) with the
+        problems in words, saving nothing."""
+        ...
+
+    async def rename(self, location_id: int, name: str, *, actor: str) -> None: ...
+
+    async def remove(self, location_id: int, *, actor: str) -> None: ...
+
+    async def update(
+        self, location_id: int, changes: Mapping[str, Any], *, actor: str
+    ) -> dict[str, Any]:
+        """Set values for one location (the first: the office's settings); raises
+        ``SettingsError`` or ``LocationError`` (ValueErrors), saving nothing."""
+        ...
+
+    async def reset(self, location_id: int, keys: Iterable[str], *, actor: str) -> list[str]:
+        """Let a location take ``keys`` from the office again."""
         ...

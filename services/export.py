@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from services import policy, sends
 from services.clock import as_utc
 from services.storage.models import (
+    FIRST_LOCATION,
     Call,
     Contact,
     Conversation,
     Job,
+    Location,
     Message,
     NumberLookup,
     Voicemail,
@@ -44,6 +46,7 @@ CSV_COLUMNS = (
     "at",
     "outcome",
     "after_hours",
+    "location",
 )
 
 
@@ -111,6 +114,11 @@ def collect(session: Session, tick: Tick | None = None) -> dict[str, Any]:
     ):
         if job.call_id is not None:
             textbacks[job.call_id] = job  # the first job of each call wins
+    # Every location, removed ones too: their threads keep the name they had.
+    places: dict[int, str] = {
+        row.id: row.name for row in session.execute(select(Location.id, Location.name))
+    }
+    first = places.get(FIRST_LOCATION, "Main")
     lines = {row.phone: row.line_type for row in session.scalars(select(NumberLookup))}
     voicemails: dict[int, Voicemail] = {}
     for vm in session.scalars(
@@ -151,12 +159,14 @@ def collect(session: Session, tick: Tick | None = None) -> dict[str, Any]:
                 "line_type": lines.get(call.phone or ""),
                 "voicemail": _voicemail(voicemails.get(call.id)),
                 "textback": _textback(textbacks.get(call.id)),
+                "location": places.get(call.location_id or FIRST_LOCATION, first),
             }
             for call in calls
         ],
         "conversations": [
             {
                 "phone": by_id[conv.contact_id].phone,
+                "location": places.get(conv.location_id, first),
                 "messages": [
                     {
                         "sid": m.sid,
@@ -230,5 +240,11 @@ def csv_pieces(data: dict[str, Any], tick: Tick | None = None) -> Iterator[str]:
         contact = names.get(conv["phone"], {})
         for m in conv["messages"]:
             yield row(
-                {**m, "record": "message", "phone": conv["phone"], "name": contact.get("name")}
+                {
+                    **m,
+                    "record": "message",
+                    "phone": conv["phone"],
+                    "name": contact.get("name"),
+                    "location": conv["location"],
+                }
             )

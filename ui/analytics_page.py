@@ -285,8 +285,8 @@ class AnalyticsPage(QWidget):
         self.tasks.spawn(self.load(), what="load the analytics")
 
     def _location_chosen(self, index: int) -> None:
-        text = self.location_box.itemText(index)
-        self.set_location(None if text == ALL_NUMBERS else text)
+        number = self.location_box.itemData(index)
+        self.set_location(number if isinstance(number, str) and number else None)
 
     async def load(self) -> None:
         self._generation += 1
@@ -350,7 +350,7 @@ class AnalyticsPage(QWidget):
             self.places,
             [
                 [
-                    loc.number or "(unknown)",
+                    loc.label,
                     str(loc.missed_calls),
                     str(loc.missed_callers),
                     str(loc.recovered_callers),
@@ -360,10 +360,9 @@ class AnalyticsPage(QWidget):
             "No missed calls in this period",
         )
         if r.location is None:
-            known = [self.location_box.itemText(i) for i in range(self.location_box.count())]
             for loc in r.locations:
-                if loc.number and loc.number not in known:
-                    self.location_box.addItem(loc.number)
+                if loc.number and self.location_box.findData(loc.number) < 0:
+                    self.location_box.addItem(loc.label, loc.number)
         days = (r.end - r.start).total_seconds() / 86400
         self.footnote.setText(
             f"Compared with the {days:.3g} days before. Days and hours in "

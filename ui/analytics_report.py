@@ -76,7 +76,7 @@ def report_html(report: AnalyticsReport) -> str:
     )
     places = (
         "".join(
-            f"<tr><td>{escape(loc.number or '(unknown)')}</td>"
+            f"<tr><td>{escape(loc.label)}</td>"
             f"<td align=right>{loc.missed_calls}</td><td align=right>{loc.missed_callers}</td>"
             f"<td align=right>{loc.recovered_callers}</td></tr>"
             for loc in r.locations[:8]

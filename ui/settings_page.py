@@ -35,9 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from services import phones
-from services.api import InboxApi
+from services.api import InboxApi, LocationsApi
+from services.locations import FIRST, LOCATION_KEYS
 from services.settings import Settings, SettingsError, validate
 from ui import theme
+from ui.settings.locations_bar import LocationBar
 from ui.settings.section import Field, SettingsSection
 from ui.settings.sections import (
     AlertsSection,
@@ -85,6 +87,7 @@ class SettingsPage(QWidget):
         connection: QWidget | None = None,
         office_database: QWidget | None = None,
         integrations: QWidget | None = None,
+        locations: LocationsApi | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -102,6 +105,14 @@ class SettingsPage(QWidget):
         self._load_requested = False
 
         outer = QVBoxLayout(self)
+        # With ``locations``, the page edits the picked location's values (ui/settings/
+        # locations_bar.py); the first location's are the office's settings.
+        self.location_bar: LocationBar | None = None
+        if locations is not None:
+            self.location_bar = LocationBar(locations, self.tasks, self._actor_name)
+            self.location_bar.picked.connect(self._location_picked)
+            outer.addWidget(self.location_bar)
+        self._editing = FIRST
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.nav = QListWidget()
@@ -272,8 +283,48 @@ class SettingsPage(QWidget):
 
     # ---- loading and saving --------------------------------------------------------
     async def load(self) -> None:
-        """Fill the form from the stored settings (throwing away unsaved edits)."""
-        self._fill(await self._inbox.settings())
+        """Fill the form from the stored settings (throwing away unsaved edits): the
+        picked location's values over the office's."""
+        office = await self._inbox.settings()
+        bar = self.location_bar
+        if bar is None:
+            self._fill(office)
+            return
+        await bar.refresh()
+        location = bar.current()
+        self._editing = location.id if location is not None else FIRST
+        if location is None or location.is_first:
+            self._fill(office)
+        else:
+            own = {key: location.settings[key] for key in LOCATION_KEYS}
+            self._fill(office.with_changes(own))
+        self._lock_office_keys()
+
+    def _lock_office_keys(self) -> None:
+        """While another location is edited, the office's own keys are shown, greyed."""
+        office_only = self._editing != FIRST
+        for key, field in self._fields.items():
+            field.focus.setEnabled(not (office_only and key not in LOCATION_KEYS))
+        for section in self._sections:
+            if section.fields and not any(k in LOCATION_KEYS for k in section.fields):
+                section.setEnabled(not office_only)
+
+    def _location_picked(self) -> None:
+        bar = self.location_bar
+        if bar is None or bar.current_id() == self._editing:
+            return
+        if self.unsaved_changes():
+            # Keep the edits: go back to the location they belong to.
+            bar.picker.blockSignals(True)
+            bar.picker.setCurrentIndex(bar.picker.findData(self._editing))
+            bar.picker.blockSignals(False)
+            self._set_status("Save or undo your changes before picking another location.")
+            return
+        self.status.setText("")
+        self.tasks.spawn(self.load(), what="load the location's settings")
+
+    def _actor_name(self) -> str:
+        return self._actor or (self._settings["team.me"] if self._settings else "") or "owner"
 
     def revert(self) -> None:
         if self._settings is not None:
@@ -296,18 +347,23 @@ class SettingsPage(QWidget):
         if not changes:
             self._set_status("Nothing to save.")
             return True
-        actor = self._actor or (self._settings["team.me"] if self._settings else "") or "owner"
+        actor = self._actor_name()
         self._saving = True
         self._update_buttons()
         try:
-            stored = await self._inbox.update_settings(changes, actor=actor)
-        except SettingsError as exc:
+            bar = self.location_bar
+            if bar is not None and self._editing != FIRST:
+                api = bar.api
+                stored = await api.update(self._editing, changes, actor=actor)
+            else:
+                stored = await self._inbox.update_settings(changes, actor=actor)
+        except ValueError as exc:  # SettingsError, LocationError, LocationRefused
             self._set_status(f"Not saved: {exc}", error=True)
             return False
         finally:
             self._saving = False
             self._update_buttons()
-        self._fill(await self._inbox.settings())
+        await self.load()
         self._set_status("Saved.")
         self.saved.emit(sorted(stored))
         return True

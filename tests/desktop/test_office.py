@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from services import location_store
-from services.clock import SystemClock
-from services.storage.database import Database, UnitOfWork
 from tests.serve_process import ServeProcess, frontdesk, serve_env
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
@@ -49,18 +46,8 @@ def office_db(tmp_path: Path, twilio_standin: TwilioStandIn) -> Iterator[str]:
             ("textback.delay_seconds", "0"),
         ]:
             frontdesk("settings", "set", key, value, env=env)
-        db = Database(url)
-        try:
-            db.run_sync(add_north)
-        finally:
-            db.close()
+        frontdesk("location", "add", "North", NORTH, env=env)
         yield url
-
-
-def add_north(uow: UnitOfWork) -> None:
-    """The office's second location (no command for it yet: stored directly)."""
-    location_store.add(uow.session, "North", NORTH, actor="test", now=SystemClock().now())
-    uow.commit()
 
 
 def pc(name: str, tmp_path: Path, standin: TwilioStandIn, database_url: str) -> ServeProcess:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import analytics_queries as q
-from services import settings_store
+from services import location_store, settings_store
 from services.analytics import Analytics, period_bounds, report
 from services.analytics_queries import Scope
 from services.analytics_types import DayFigures, LocationFigures, PersonFigures
@@ -251,6 +251,24 @@ def test_today(seeded: Database) -> None:
     assert result.previous.missed_calls == 0
     assert result.previous.human_replies == 0
     assert result.previous.median_seconds_to_human is None
+
+
+def test_each_called_number_is_named_for_its_location(seeded: Database) -> None:
+    """Locations (issue 13): the per-number figures say which location a number is."""
+
+    def add(uow: UnitOfWork) -> None:
+        settings_store.apply_changes(
+            uow.session, {"business.phone_number": LINE_1}, actor="t", now=NOW
+        )
+        location_store.add(uow.session, "Uptown", LINE_2, actor="t", now=NOW)
+        uow.commit()
+
+    seeded.run_sync(add)
+    result = asyncio.run(Analytics(seeded, FixedClock()).analytics("today"))
+    assert [(x.number, x.name, x.label) for x in result.locations] == [
+        (LINE_1, "Main", f"Main ({LINE_1})"),
+        (LINE_2, "Uptown", f"Uptown ({LINE_2})"),
+    ]
 
 
 def test_seven_days_against_the_week_before(seeded: Database) -> None:

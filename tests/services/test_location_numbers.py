@@ -188,12 +188,9 @@ def test_a_number_added_while_running_is_wired_and_a_removed_one_released(
             assert CALLER_NORTH in [c.phone for c in await app.inbox.missed_calls()]
 
             updates = len(s.requests_to("/IncomingPhoneNumbers/", "POST"))
-            await changed(
-                app,
-                lambda session: location_store.remove(
-                    session, location_id, actor="test", now=SystemClock().now()
-                ),
-            )
+            # Removed on the Settings screen (LocationAdmin publishes the change).
+            await app.runtime.locations.remove(location_id, actor="test")
+            await app.runtime.numbers_settled()
             north = number_of(s, NORTH)
             assert north["voice_url"] == offline_url()
             assert north["sms_url"] == ""
@@ -218,16 +215,10 @@ def test_a_renumbered_location_moves_the_wiring_to_its_new_number(
     async def scenario() -> None:
         async with running_app(database_url, data_dir, s, settings=OFFLINE) as app:
             assert number_of(s, NORTH)["voice_url"] == ours
-            await changed(
-                app,
-                lambda session: location_store.set_values(
-                    session,
-                    north_id,
-                    {"business.phone_number": SOUTH},
-                    actor="test",
-                    now=SystemClock().now(),
-                ),
+            await app.runtime.locations.update(
+                north_id, {"business.phone_number": SOUTH}, actor="test"
             )
+            await app.runtime.numbers_settled()
             assert number_of(s, SOUTH)["voice_url"] == ours
             assert number_of(s, NORTH)["voice_url"] == offline_url()
 

@@ -7,17 +7,27 @@ migration belong to the first. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
 
-from services import location_store, settings_store
+from services import export, location_store, settings_store
+from services.account_check import account_gateway, number_problems
+from services.clock import ManualClock
+from services.credentials import TwilioCredentials
+from services.events import EventBus, SettingsChanged
+from services.location_admin import LocationAdmin, LocationRefused
 from services.locations import FIRST, LocationError, Locations
 from services.settings import Settings, SettingsError
 from services.storage import migrate
 from services.storage.database import Database
-from services.storage.models import Contact, Conversation
+from services.storage.models import Call, Contact, Conversation
+from tests.standin_fixtures import twilio_standin_fixture
+from tests.twilio_standin import TwilioStandIn
+
+__all__ = ["twilio_standin_fixture"]
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 MAIN = "+15005550006"
@@ -211,3 +221,96 @@ def test_the_pure_snapshot_resolves_without_storage() -> None:
     assert single.first.settings is office and single.numbers() == [MAIN]
     with pytest.raises(LocationError, match="no location called"):
         single.named("Uptown")
+
+
+def test_adding_a_location_checks_its_number_in_the_account_first(
+    db: Database, twilio_standin: TwilioStandIn
+) -> None:
+    """LocationAdmin asks Twilio (the stand-in, over HTTP) before saving a number, saves
+    nothing when it is refused, and tells every listener that locations changed."""
+    twilio_standin.add_number(NORTH)
+    twilio_standin.add_number("+15005550008", capabilities={"voice": False})
+    creds = TwilioCredentials(twilio_standin.account_sid, twilio_standin.auth_token, None, None)
+
+    async def check(number: str) -> list[str]:
+        gateway = account_gateway(creds, twilio_standin.base_url)
+        await gateway.start()
+        try:
+            return await number_problems(gateway, number)
+        finally:
+            await gateway.close()
+
+    bus = EventBus()
+    seen: list[SettingsChanged] = []
+    bus.subscribe(lambda e: seen.append(e) if isinstance(e, SettingsChanged) else None)
+    admin = LocationAdmin(db, bus, ManualClock(NOW), check_number=check)
+
+    async def scenario() -> None:
+        with pytest.raises(LocationRefused, match="not a phone number on this Twilio account"):
+            await admin.add("South", "+15005550009", actor="t")
+        with pytest.raises(LocationRefused, match="cannot receive calls"):
+            await admin.add("South", "+15005550008", actor="t")
+        assert not (await admin.locations()).several and seen == []
+        north = await admin.add("North", NORTH, actor="t")
+        assert "locations" in seen[-1].keys
+        # A changed number is checked too; an unchanged one is not asked about again.
+        with pytest.raises(LocationRefused):
+            await admin.update(north.id, {"business.phone_number": "+15005550008"}, actor="t")
+        await admin.update(
+            north.id, {"business.phone_number": NORTH, "business.name": "Acme North"}, actor="t"
+        )
+        assert (await admin.locations()).get(north.id).settings["business.name"] == "Acme North"
+        await admin.reset(north.id, ["business.name"], actor="t")
+        await admin.rename(north.id, "Uptown", actor="t")
+        assert [x.name for x in await admin.locations()] == ["Main", "Uptown"]
+        await admin.remove(north.id, actor="t")
+        assert not (await admin.locations()).several
+
+    asyncio.run(scenario())
+    assert len(seen) == 5 and all("locations" in e.keys for e in seen)
+
+
+def test_the_export_names_each_threads_and_calls_location(db: Database) -> None:
+    def fill(s):  # type: ignore[no-untyped-def]
+        north = location_store.add(s, "North", NORTH, actor="t", now=NOW)
+        contact = Contact(
+            phone="+14155550100", notes="", opted_out=False, created_at=NOW, updated_at=NOW
+        )
+        s.add(contact)
+        s.flush()
+        for where in (FIRST, north.id):
+            s.add(
+                Conversation(
+                    contact_id=contact.id, location_id=where, last_preview="", unread_count=0
+                )
+            )
+        s.add(
+            Call(
+                sid="CA1",
+                from_raw=contact.phone,
+                phone=contact.phone,
+                to_number=NORTH,
+                location_id=north.id,
+                started_at=NOW,
+            )
+        )
+        s.add(
+            Call(
+                sid="CA2",
+                from_raw=contact.phone,
+                phone=contact.phone,
+                to_number=MAIN,
+                started_at=NOW,
+            )
+        )
+        return north
+
+    north = write(db, fill)
+    data = db.run_sync(lambda uow: export.collect(uow.session))
+    assert [c["location"] for c in data["calls"]] == ["North", "Main"]
+    assert sorted(c["location"] for c in data["conversations"]) == ["Main", "North"]
+    assert "location" in export.to_csv(data).splitlines()[0].split(",")
+    # A removed location's threads keep a name that says what they were.
+    write(db, lambda s: location_store.remove(s, north.id, actor="t", now=NOW))
+    data = db.run_sync(lambda uow: export.collect(uow.session))
+    assert data["calls"][0]["location"] == f"North (removed #{north.id})"

@@ -66,7 +66,7 @@ def test_cards_and_chart_on_seeded_calls(
             assert sum(map(sum, page.heatmap.cells())) == 2
             people = page.people
             assert [people.item(0, c).text() for c in range(4)] == ["Dana", "1", "0", "0"]
-            assert page.places.item(0, 0).text() == "+15005550001"
+            assert page.places.item(0, 0).text() == "Main (+15005550001)"
             assert page.places.item(0, 3).text() == "1"
 
             qtbot.mouseClick(page.period_buttons["today"], Qt.MouseButton.LeftButton)
@@ -75,7 +75,7 @@ def test_cards_and_chart_on_seeded_calls(
             page.grab()  # paints without error
 
             # Limit to another number: nothing missed there.
-            page.location_box.addItem("+15005550099")
+            page.location_box.addItem("+15005550099", "+15005550099")
             page.location_box.setCurrentIndex(page.location_box.count() - 1)
             page.location_box.activated.emit(page.location_box.count() - 1)
             await until(lambda: page.report is not None and page.report.location is not None)
