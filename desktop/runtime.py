@@ -69,6 +69,14 @@ log = logging.getLogger(__name__)
 GIL_SWITCH_SECONDS = 0.0005
 
 
+async def _cancelled(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class ManagedCarrier(Carrier, Protocol):
     async def start(self) -> None: ...
 
@@ -174,6 +182,9 @@ class Runtime:
         # Every location's number, pointed here by the holder (services/location_wiring).
         self.numbers = LocationWiring(number_admin, self.db) if number_admin else None
         self._renumbering = TaskSet("numbers")  # re-wiring after a location change
+        # How often the holder looks for location changes no event announced.
+        self.numbers_check_seconds = 30.0
+        self._numbers_watch: asyncio.Task[None] | None = None
         self._background = TaskSet("runtime")
         self._tidy_task: asyncio.Task[None] | None = None
         self.wiring_error: str | None = None
@@ -268,6 +279,8 @@ class Runtime:
         await self.integrations.start()
         if self.prices is not None and self._price_task is None:
             self._price_task = self._background.spawn(self.prices.run(), name="prices")
+        if self.numbers is not None and self._numbers_watch is None:
+            self._numbers_watch = self._background.spawn(self._watch_numbers(), name="numbers")
         port = await self.receiver.start(self.config.host, self.config.port)
         if self._endpoint_factory is not None:
             self._first_url = asyncio.Event()
@@ -287,6 +300,8 @@ class Runtime:
     async def give_up(self, *, go_offline: bool) -> None:
         """Stop the holder's duties; the number goes to the offline fallback only when
         ``go_offline`` (the last PC to leave): a hand-over leaves it to the next holder."""
+        watch, self._numbers_watch = self._numbers_watch, None
+        await _cancelled(watch)
         # A re-wiring under way finishes first: what it wired is then taken offline too.
         await self._renumbering.close()
         if go_offline:
@@ -304,10 +319,7 @@ class Runtime:
 
     async def _stop_prices(self) -> None:
         task, self._price_task = self._price_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancelled(task)
 
     async def request_takeover(self) -> None:
         """A desk client asks the holder for the number (see :class:`Office`)."""
@@ -357,6 +369,29 @@ class Runtime:
     async def numbers_settled(self) -> None:
         """Wait until the re-wiring after location changes so far has finished."""
         await self._renumbering.drain()
+
+    async def check_numbers(self) -> bool:
+        """Re-wire when the stored locations' numbers are not those this holder wired (or
+        tried to): a change no event announced, such as ``frontdesk location add`` run in
+        a process that has no office channel. True when it re-wired."""
+        if not (self.holding and self.public_url and self.numbers is not None):
+            return False
+        if self._disconnected:
+            return False
+        stored = set((await self.locations.locations()).numbers())
+        known = set(self.numbers.wired) | (set(self.numbers.errors) - {""})
+        if stored == known:
+            return False
+        await self._numbers_changed()
+        return True
+
+    async def _watch_numbers(self) -> None:
+        while True:
+            await asyncio.sleep(self.numbers_check_seconds)
+            try:
+                await self.check_numbers()
+            except Exception:  # the next check tries again
+                log.exception("checking the locations' numbers failed")
 
     async def _numbers_changed(self) -> None:
         outcome = await self.rewire()
