@@ -357,3 +357,44 @@ def test_a_location_removed_while_nobody_held_the_numbers_is_released_by_the_nex
             assert state(database_url, WIRED_KEY) == [[BUSINESS]]
 
     asyncio.run(scenario())
+
+
+def test_a_location_added_without_an_event_is_found_by_the_holders_check(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """``frontdesk location add`` in another process writes the database and tells no bus:
+    the holder's periodic check (here called at once) finds the new number and wires it."""
+    s = twilio_standin
+    s.add_number(NORTH)
+
+    async def scenario() -> None:
+        async with running_app(database_url, data_dir, s, settings=OFFLINE) as app:
+            assert not await app.runtime.check_numbers()  # nothing changed: nothing done
+            await asyncio.to_thread(add_location, database_url, "North", NORTH)
+            assert number_of(s, NORTH)["voice_url"] != ours
+            assert await app.runtime.check_numbers()
+            assert number_of(s, NORTH)["voice_url"] == ours
+            assert not await app.runtime.check_numbers()
+
+    asyncio.run(scenario())
+
+
+def test_the_holder_checks_for_such_changes_on_its_own(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    s = twilio_standin
+    s.add_number(NORTH)
+
+    def often(runtime: Any) -> None:
+        runtime.numbers_check_seconds = 0.05
+
+    async def scenario() -> None:
+        async with running_app(database_url, data_dir, s, settings=OFFLINE, configure=often) as app:
+            await asyncio.to_thread(add_location, database_url, "North", NORTH)
+
+            async def wired() -> bool:
+                return bool(number_of(s, NORTH)["voice_url"] == ours)
+
+            await app.until("North wired by the periodic check", wired)
+
+    asyncio.run(scenario())
