@@ -36,7 +36,15 @@ from sqlalchemy.orm import Session
 
 from services import sends
 from services.analytics_types import RECOVERY_DAYS
-from services.storage.models import AuditEntry, Call, Contact, Conversation, Job, Message
+from services.storage.models import (
+    FIRST_LOCATION,
+    AuditEntry,
+    Call,
+    Contact,
+    Conversation,
+    Job,
+    Message,
+)
 
 AUTOMATIC_KINDS = ("textback", "follow_up", "auto")
 TEXTBACK_KINDS = ("textback", "follow_up")
@@ -334,7 +342,13 @@ def _waits_by_seek(dialect: str, scope: Scope) -> Any:
     calls = (
         select(Conversation.id.label("conv"), Call.started_at.label("at"))
         .select_from(Call)
-        .join(Conversation, Conversation.contact_id == Call.contact_id)
+        .join(
+            Conversation,
+            and_(
+                Conversation.contact_id == Call.contact_id,
+                Conversation.location_id == func.coalesce(Call.location_id, FIRST_LOCATION),
+            ),
+        )
         .where(_missed(scope))
     )
     triggers = union_all(inbound, calls).subquery("triggers")
@@ -393,11 +407,17 @@ def _waits_by_window(dialect: str, scope: Scope) -> Any:
         Message.created_at.label("at"),
         literal(1).label("is_reply"),
     ).where(Message.kind == "manual", Message.created_at >= start)
-    # One seek per missed call (conversations.contact_id is unique); a join made
-    # PostgreSQL read every conversation. A call without a thread (NULL) shares no
-    # partition with any reply, so it ends no wait, as an inner join would drop it.
+    # One seek per missed call (its thread at the call's location: one row, by
+    # uq_conversations_contact_id_location_id); a join made PostgreSQL read every
+    # conversation. A call without a thread (NULL) shares no partition with any reply,
+    # so it ends no wait, as an inner join would drop it.
     conv_of_call = (
-        select(Conversation.id).where(Conversation.contact_id == Call.contact_id).scalar_subquery()
+        select(Conversation.id)
+        .where(
+            Conversation.contact_id == Call.contact_id,
+            Conversation.location_id == func.coalesce(Call.location_id, FIRST_LOCATION),
+        )
+        .scalar_subquery()
     )
     calls = select(
         conv_of_call.label("conv"), Call.started_at.label("at"), literal(0).label("is_reply")

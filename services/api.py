@@ -80,29 +80,50 @@ class InboxApi(Protocol):
         tag: str | None = None,
         after: ConversationsAfter | None = None,
         limit: int = 200,
-    ) -> list[ConversationRow]: ...
+        location_id: int | None = None,
+    ) -> list[ConversationRow]:
+        """Threads newest first; ``location_id`` keeps one location's (None: all)."""
+        ...
 
-    async def conversation(self, contact_id: int) -> ConversationRow: ...
+    # Thread-level methods take the thread's ``location_id`` (a contact has a thread at
+    # each location they called or texted); None means the first location's thread.
+    async def conversation(
+        self, contact_id: int, *, location_id: int | None = None
+    ) -> ConversationRow: ...
 
-    async def counts(self, *, me: str | None = None) -> Counts: ...
+    async def counts(self, *, me: str | None = None, location_id: int | None = None) -> Counts: ...
 
-    async def filter_counts(self, *, me: str | None = None) -> FilterCounts: ...
+    async def filter_counts(
+        self, *, me: str | None = None, location_id: int | None = None
+    ) -> FilterCounts: ...
 
     async def thread(
-        self, contact_id: int, *, limit: int = 500
+        self, contact_id: int, *, limit: int = 500, location_id: int | None = None
     ) -> list[MessageItem | CallItem | CallbackItem | NoteItem | ActivityItem | ScheduledItem]: ...
 
-    async def mark_read(self, contact_id: int) -> None: ...
+    async def mark_read(self, contact_id: int, *, location_id: int | None = None) -> None: ...
 
-    async def mark_unread(self, contact_id: int) -> ConversationRow: ...
+    async def mark_unread(
+        self, contact_id: int, *, location_id: int | None = None
+    ) -> ConversationRow: ...
 
-    async def close(self, contact_id: int, *, actor: str) -> ConversationRow: ...
+    async def close(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> ConversationRow: ...
 
-    async def reopen(self, contact_id: int, *, actor: str) -> ConversationRow: ...
+    async def reopen(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> ConversationRow: ...
 
-    async def snooze(self, contact_id: int, until: datetime, *, actor: str) -> ConversationRow: ...
+    async def snooze(
+        self, contact_id: int, until: datetime, *, actor: str, location_id: int | None = None
+    ) -> ConversationRow: ...
 
-    async def add_note(self, contact_id: int, body: str, *, actor: str) -> NoteItem: ...
+    async def add_note(
+        self, contact_id: int, body: str, *, actor: str, location_id: int | None = None
+    ) -> NoteItem:
+        """A note about the contact: every thread of theirs shows it."""
+        ...
 
     async def contact(self, contact_id: int) -> ContactDetail: ...
 
@@ -110,8 +131,11 @@ class InboxApi(Protocol):
         self, *, search: str = "", after: ContactsAfter | None = None, limit: int = 200
     ) -> list[ContactDetail]: ...
 
-    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
-        """Find or create the contact for a typed number and give it a thread; raises
+    async def start_conversation(
+        self, phone: str, name: str = "", *, actor: str, location_id: int | None = None
+    ) -> ContactDetail:
+        """Find or create the contact for a typed number and give it a thread at
+        ``location_id`` (None: the first location); raises
         :class:`StartRefused` (a ValueError, its message in words) when it cannot be texted."""
         ...
 
@@ -134,7 +158,7 @@ class InboxApi(Protocol):
     async def callback_done(self, contact_id: int, *, actor: str) -> ContactDetail: ...
 
     async def missed_calls(
-        self, *, after: CallsAfter | None = None, limit: int = 200
+        self, *, after: CallsAfter | None = None, limit: int = 200, location_id: int | None = None
     ) -> list[CallItem]: ...
 
     async def call(self, call_id: int) -> CallItem: ...
@@ -142,32 +166,50 @@ class InboxApi(Protocol):
 
 class MessagingApi(Protocol):
     async def send_reply(
-        self, contact_id: int, body: str, *, author: str | None, photo: Path | None = None
+        self,
+        contact_id: int,
+        body: str,
+        *,
+        author: str | None,
+        photo: Path | None = None,
+        location_id: int | None = None,
     ) -> int:
-        """A reply sent now; with ``photo`` an MMS (JPEG/PNG/GIF up to 5 MB, the body may
-        be empty). Returns the message id; raises :class:`ReplyRefused` (nothing stored)
-        with what to do."""
+        """A reply sent now in the thread at ``location_id`` (None: the first location),
+        from that location's number; with ``photo`` an MMS (JPEG/PNG/GIF up to 5 MB, the
+        body may be empty). Returns the message id; raises :class:`ReplyRefused`
+        (nothing stored) with what to do."""
         ...
 
     async def cancel_textback(self, call_id: int, *, actor: str) -> bool: ...
 
     async def retry_text(self, message_id: int, *, author: str | None) -> int:
-        """A failed outbound text sent again as a new reply; returns the new message id.
-        Raises :class:`ReplyRefused` when it is not a failed text or they opted out."""
+        """A failed outbound text sent again as a new reply, in its thread (from that
+        location's number); returns the new message id. Raises :class:`ReplyRefused`
+        when it is not a failed text or they opted out."""
         ...
 
     async def schedule_reply(
-        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
+        self,
+        contact_id: int,
+        body: str,
+        due_at: datetime,
+        *,
+        author: str | None,
+        location_id: int | None = None,
     ) -> int:
-        """A reply sent at ``due_at`` (UTC-aware, future); returns the job id. Raises
-        :class:`ReplyRefused` (nothing stored) like :meth:`send_reply`."""
+        """A reply sent at ``due_at`` (UTC-aware, future) in the thread at
+        ``location_id``; returns the job id. Raises :class:`ReplyRefused` (nothing
+        stored) like :meth:`send_reply`."""
         ...
 
     async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool: ...
 
-    async def call_back(self, contact_id: int, *, actor: str) -> int:
-        """Ring the desk's phone, then the contact (business number as caller ID);
-        raises ``CallbackRefused`` (a ValueError) with what to do."""
+    async def call_back(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> int:
+        """Ring the desk's phone of the location ``location_id`` (None: the first), then
+        the contact (that location's number as caller ID); raises ``CallbackRefused`` (a
+        ValueError) with what to do."""
         ...
 
     async def delete_contact(self, contact_id: int, *, actor: str) -> bool:

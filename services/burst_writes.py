@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from services import lookups, phones, policy, records, sends, templates
 from services.clock import as_utc
+from services.locations import FIRST, Locations
 from services.sends import JobKind
 from services.settings import Settings
 from services.storage.models import (
@@ -53,7 +54,12 @@ _calls = cast(Table, Call.__table__)
 _contacts = cast(Table, Contact.__table__)
 _conversations = cast(Table, Conversation.__table__)
 _CALL = select(
-    _calls.c.id, _calls.c.from_raw, _calls.c.outcome, _calls.c.started_at, _calls.c.source
+    _calls.c.id,
+    _calls.c.from_raw,
+    _calls.c.outcome,
+    _calls.c.started_at,
+    _calls.c.source,
+    _calls.c.location_id,
 ).where(_calls.c.sid == bindparam("sid"))
 _CALL_ID = select(_calls.c.id).where(_calls.c.sid == bindparam("sid"))
 _CONTACT = select(_contacts.c.id, _contacts.c.opted_out, _contacts.c.name).where(
@@ -65,7 +71,10 @@ _THREAD = select(
     _conversations.c.unread_count,
     _conversations.c.last_message_at,
     _conversations.c.last_preview,
-).where(_conversations.c.contact_id == bindparam("contact_id"))
+).where(
+    _conversations.c.contact_id == bindparam("contact_id"),
+    _conversations.c.location_id == bindparam("location_id"),
+)
 _TAG_NAMES = (
     select(Tag.__table__.c.name)
     .join(contact_tags, contact_tags.c.tag_id == Tag.__table__.c.id)
@@ -78,6 +87,7 @@ _LAST_TEXTBACK = (
     .where(
         _calls.c.phone == bindparam("phone"),
         _calls.c.id != bindparam("call_id"),
+        func.coalesce(_calls.c.location_id, FIRST) == bindparam("location_id"),
         Job.__table__.c.kind == JobKind.TEXTBACK.value,
         Job.__table__.c.state.in_([state.value for state in sends.TEXTED_OR_ON_ITS_WAY]),
     )
@@ -99,21 +109,34 @@ class TextedNow:
     message_id: int
     phone: str
     body: str
+    location_id: int
+    from_: str  # the location's number the text leaves from
 
 
-def last_textback(s: Session, phone: str, call_id: int) -> datetime | None:
-    """When ``phone`` was last texted back (or has a text-back on the way) for another
-    call than ``call_id``."""
-    value = s.connection().scalar(_LAST_TEXTBACK, {"phone": phone, "call_id": call_id})
+def last_textback(s: Session, phone: str, call_id: int, location_id: int) -> datetime | None:
+    """When ``phone`` was last texted back (or has a text-back on the way) by location
+    ``location_id`` for another call than ``call_id``: each location keeps its own repeat
+    window (a caller who rang North and then Main hears from both; a call recorded
+    before locations counts as the first's)."""
+    params = {"phone": phone, "call_id": call_id, "location_id": location_id}
+    value = s.connection().scalar(_LAST_TEXTBACK, params)
     return as_utc(value) if value is not None else None
 
 
 def record_ringing_call(
-    s: Session, *, call_sid: str, from_raw: str, to: str, cfg: Settings, arrived: datetime
+    s: Session,
+    *,
+    call_sid: str,
+    from_raw: str,
+    to: str,
+    cfg: Settings,
+    location_id: int,
+    arrived: datetime,
 ) -> int | None:
-    """Record a new call that rings the office (ring mode), with its audit line; its id.
-    None, with nothing written, when the call is already recorded or the office is in
-    forward mode (the general path then takes it)."""
+    """Record a new call to location ``location_id`` (whose settings are ``cfg``) that
+    rings its phones (ring mode), with its audit line; its id. None, with nothing
+    written, when the call is already recorded or the location is in forward mode (the
+    general path then takes it)."""
     if not cfg["forwarding.numbers"]:
         return None
     db = s.connection()
@@ -127,6 +150,7 @@ def record_ringing_call(
             "from_raw": from_raw or "unknown",
             "phone": phones.classify(from_raw, cfg["business.default_region"]).e164,
             "to_number": to,
+            "location_id": location_id,
             "started_at": arrived,
             "status": "ringing",
             "outcome": "pending",
@@ -165,20 +189,23 @@ def text_now(
     call_sid: str,
     dial_status: str,
     ring_seconds: int | None,
-    cfg: Settings,
+    locations: Locations,
     now: datetime,
     render: Callable[[Settings, str, str | None], str],
 ) -> TextedNow | None:
     """Record the missed call ``call_sid`` and its text-back, claimed and about to be sent
     (not committed); None, with nothing written, when the call is not the common case.
 
-    ``render(cfg, template_key, contact_name)`` writes the text's body.
+    The call's location (from its record) gives the settings, the thread and the number
+    the text leaves from. ``render(cfg, template_key, contact_name)`` writes the body.
     """
     # ---- read everything first: a case this path does not take writes nothing --------
     db = s.connection()
     call = db.execute(_CALL, {"sid": call_sid}).one_or_none()
     if call is None or call.outcome != "pending" or call.source != "live":
         return None
+    location = locations.get(call.location_id)
+    cfg = location.settings
     region = cfg["business.default_region"]
     check = phones.classify(call.from_raw, region)
     phone = check.e164
@@ -190,7 +217,9 @@ def text_now(
     if contact is not None:
         if contact.opted_out:
             return None
-        conversation = db.execute(_THREAD, {"contact_id": contact.id}).one_or_none()
+        conversation = db.execute(
+            _THREAD, {"contact_id": contact.id, "location_id": location.id}
+        ).one_or_none()
         if conversation is not None and (conversation.state or ThreadState.OPEN) != (
             ThreadState.OPEN
         ):
@@ -203,7 +232,7 @@ def text_now(
         policy.Facts(
             phone=check,
             opted_out=False,
-            last_textback_at=last_textback(s, phone, call.id),
+            last_textback_at=last_textback(s, phone, call.id, location.id),
             call_at=started,
             now=now,
         ),
@@ -237,6 +266,7 @@ def text_now(
 
     thread = Conversation(  # transient: the thread's new values, computed as everywhere
         contact_id=contact_id,
+        location_id=location.id,
         last_preview=conversation.last_preview if conversation else "",
         unread_count=conversation.unread_count if conversation else 0,
         last_message_at=conversation.last_message_at if conversation else None,
@@ -261,7 +291,11 @@ def text_now(
         "unread_count": thread.unread_count,
     }
     if conversation is None:
-        conversation_id = _insert(db, Conversation, {"contact_id": contact_id, **changed})
+        conversation_id = _insert(
+            db,
+            Conversation,
+            {"contact_id": contact_id, "location_id": location.id, **changed},
+        )
     else:
         conversation_id = conversation.id
         db.execute(_UPDATE_THREAD, {"thread_id": conversation_id, **changed})
@@ -269,7 +303,12 @@ def text_now(
     message.id = _insert(db, Message, _set_columns(message))
 
     job = sends.claimed_job(
-        JobKind.TEXTBACK, now=now, contact_id=contact_id, call_id=call.id, template_key=template_key
+        JobKind.TEXTBACK,
+        now=now,
+        contact_id=contact_id,
+        call_id=call.id,
+        template_key=template_key,
+        location_id=location.id,
     )
     sends.about_to_send(job, message, now)
     job_id = _insert(db, Job, _set_columns(job))
@@ -285,4 +324,14 @@ def text_now(
     db.execute(_UPDATE_CALL, {"call_id": call.id, **values})
     detail = {"dial": dial_status, "textback": job.state, "reason": decision.reason}
     _audit(db, now, "call.missed", call_sid, detail)
-    return TextedNow(call.id, contact_id, conversation_id, job_id, message.id, phone, body)
+    return TextedNow(
+        call.id,
+        contact_id,
+        conversation_id,
+        job_id,
+        message.id,
+        phone,
+        body,
+        location.id,
+        cfg["business.phone_number"],
+    )

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from services import phones, records, sends, twiml
 from services.clock import Clock, as_utc
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
+from services.locations import Locations
 from services.ports import Carrier, CarrierError, RemoteCall
 from services.receiver import PATHS
 from services.sends import JobKind
@@ -113,9 +114,10 @@ def settle_contact(uow: UnitOfWork, contact: Contact, now: datetime, why: str) -
     ):
         call.attended_at = now
         events.append(CallChanged(call.id))
-    conversation_id = records.known_conversation_id(s, contact.id)
-    if conversation_id is not None:
-        events.append(ConversationChanged(conversation_id, contact.id))
+    # A callback is the contact's (every thread shows it), whichever number placed it.
+    events += [
+        ConversationChanged(cid, contact.id) for cid in records.conversation_ids(s, contact.id)
+    ]
     contact.updated_at = now
     return events
 
@@ -131,25 +133,30 @@ class Callbacks:
         clock: Clock,
         *,
         public_url: Callable[[], str | None],
-        settings: Callable[[Session], Settings],
+        locations: Callable[[Session], Locations],
     ) -> None:
         self._db = db
         self._carrier = carrier
         self._bus = bus
         self._clock = clock
         self._public_url = public_url
-        self._settings = settings
+        self._locations = locations
 
     def _publish_after(self, uow: UnitOfWork, events: list[Event]) -> None:
         for event in events:
             uow.after_commit(functools.partial(self._bus.publish, event))
 
-    async def call_back(self, contact_id: int, *, actor: str) -> int:
+    async def call_back(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> int:
         """Ring the desk's phone, then the contact; returns the callback's id.
-        Raises :class:`CallbackRefused` (nothing changed) when it cannot be placed."""
+
+        The location ``location_id`` (None: the first) places it: its number is the
+        caller ID the contact sees, its desk phone rings. Raises
+        :class:`CallbackRefused` (nothing changed) when it cannot be placed."""
 
         def read(s: Session) -> tuple[str, str, str, str]:
-            cfg = self._settings(s)
+            cfg = self._locations(s).get(location_id).settings
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise CallbackRefused("That contact no longer exists.")
@@ -251,10 +258,10 @@ class Callbacks:
 
     @staticmethod
     def _conv(uow: UnitOfWork, row: Callback) -> list[Event]:
-        conversation_id = records.known_conversation_id(uow.session, row.contact_id)
-        if conversation_id is None:
-            return []
-        return [ConversationChanged(conversation_id, row.contact_id)]
+        return [
+            ConversationChanged(cid, row.contact_id)
+            for cid in records.conversation_ids(uow.session, row.contact_id)
+        ]
 
     async def found_in_log(self, call: RemoteCall) -> bool:
         """An outbound call from the business number found at catch-up: a callback when it

@@ -22,7 +22,7 @@ from services.api import NotFound, StartRefused
 from services.clock import as_utc
 from services.events import ContactChanged, Event
 from services.snapshots import ContactHistory, HistoryEntry
-from services.storage.models import Call, Contact, Conversation, Message
+from services.storage.models import FIRST_LOCATION, Call, Contact, Conversation, Message
 from services.webhook_fields import clean_text
 
 NAME_MAX = 200  # characters, the column's length
@@ -76,10 +76,17 @@ def clean_name(name: str) -> str | None:
 
 
 def start_conversation(
-    s: Session, e164: str, name: str | None, *, actor: str, now: datetime
+    s: Session,
+    e164: str,
+    name: str | None,
+    *,
+    actor: str,
+    now: datetime,
+    location_id: int | None = None,
 ) -> tuple[Started, list[Event]]:
-    """Find or create the contact for ``e164`` and give it a thread; names an unnamed
-    contact ``name`` (a known name is kept: the desk renames from the contact panel).
+    """Find or create the contact for ``e164`` and give it a thread at ``location_id``
+    (None: the first location); names an unnamed contact ``name`` (a known name is
+    kept: the desk renames from the contact panel).
 
     Raises :class:`StartRefused` for a contact who opted out. Writes one audit line
     (:data:`STARTED`). Safe against two PCs starting the same number at once: the
@@ -110,8 +117,9 @@ def start_conversation(
         events.append(ContactChanged(contact.id))
     elif created:
         events.append(ContactChanged(contact.id))
-    records.conversation_for(s, contact)
-    records.audit(s, now, STARTED, actor=actor, subject=contact.phone, new_contact=created)
+    conversation = records.conversation_for(s, contact, location_id)
+    where = {} if conversation.location_id == FIRST_LOCATION else {"location": location_id}
+    records.audit(s, now, STARTED, actor=actor, subject=contact.phone, new_contact=created, **where)
     s.flush()
     return Started(contact.id, created), events
 

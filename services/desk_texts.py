@@ -20,10 +20,10 @@ from services.api import ReplyRefused
 from services.attachments import PhotoRefused, PhotoStore
 from services.clock import Clock, as_utc
 from services.events import ConversationChanged, Event
+from services.locations import Location, Locations
 from services.outgoing import Outgoing, SendOutcome, kept_media
 from services.scheduler import Scheduler
 from services.sends import JobKind, SendState
-from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import Contact, Conversation, Job, Message
 
@@ -43,7 +43,7 @@ class DeskTexts:
         _scheduler: Scheduler
         _public_url: Callable[[], str | None]
         _sends_here: Callable[[], bool]
-        _settings: Callable[[Session], Settings]
+        _locations: Callable[[Session], Locations]
         photos: PhotoStore | None
 
         def _queue(
@@ -55,6 +55,7 @@ class DeskTexts:
             kind: JobKind,
             author: str | None,
             media: list[dict[str, str]] | None = None,
+            location_id: int | None = None,
         ) -> Outgoing | int: ...
 
         def send_later(self, outgoing: Outgoing) -> None: ...
@@ -66,9 +67,18 @@ class DeskTexts:
         def _publish_job(self, uow: UnitOfWork, job: Job, contact: Contact | None) -> None: ...
 
     async def send_reply(
-        self, contact_id: int, body: str, *, author: str | None, photo: Path | None = None
+        self,
+        contact_id: int,
+        body: str,
+        *,
+        author: str | None,
+        photo: Path | None = None,
+        location_id: int | None = None,
     ) -> int:
         """Queue a reply typed by the desk and start sending it; returns the message id.
+
+        It goes in the contact's thread at ``location_id`` (None: the first location)
+        and leaves from that location's number.
 
         Returns once the message row and its job are committed (the thread shows it as
         "sending"); the send itself runs in the background and its outcome arrives as
@@ -84,7 +94,13 @@ class DeskTexts:
         try:
             queued = await self._db.run(
                 lambda uow: self._queue(
-                    uow, contact_id, body, kind=JobKind.REPLY, author=author, media=media
+                    uow,
+                    contact_id,
+                    body,
+                    kind=JobKind.REPLY,
+                    author=author,
+                    media=media,
+                    location_id=location_id,
                 ),
                 urgent=True,
             )
@@ -116,8 +132,9 @@ class DeskTexts:
         return [{"url": kept.path.as_uri(), "content_type": kept.content_type, "file": kept.name}]
 
     async def retry(self, message_id: int, author: str | None) -> int:
-        """Send a failed outbound text again, as a new reply with the same body; returns
-        the new message id (the failed one stays in the thread as it was).
+        """Send a failed outbound text again, as a new reply with the same body, in the
+        same thread (from its location's number); returns the new message id (the
+        failed one stays in the thread as it was).
 
         Raises :class:`ReplyRefused` (nothing stored) when the message is not a failed
         outbound text, the contact opted out, or no business number is set.
@@ -153,12 +170,20 @@ class DeskTexts:
             kind=JobKind.REPLY,
             author=author,
             media=media,
+            location_id=conversation.location_id,
         )
 
     async def schedule_reply(
-        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
+        self,
+        contact_id: int,
+        body: str,
+        due_at: datetime,
+        *,
+        author: str | None,
+        location_id: int | None = None,
     ) -> int:
-        """Queue a reply typed now to be sent at ``due_at``; returns the job's id.
+        """Queue a reply typed now to be sent at ``due_at`` in the thread at
+        ``location_id`` (None: the first location's); returns the job's id.
 
         The message row is written when it is sent; until then the thread shows it as
         scheduled (cancel it with :meth:`cancel_scheduled`). Raises :class:`ReplyRefused`
@@ -172,10 +197,15 @@ class DeskTexts:
             now = self._clock.now()
             if as_utc(due_at) <= now:
                 raise ReplyRefused("Pick a time in the future to schedule the text.")
-            contact = self._textable_contact(uow, contact_id)
-            conversation = records.conversation_for(s, contact)
+            location = self._locations(s).get(location_id)
+            contact = self._textable_contact(uow, contact_id, location)
+            conversation = records.conversation_for(s, contact, location.id)
             job = sends.new_job(
-                JobKind.REPLY, now=now, due_at=as_utc(due_at), contact_id=contact.id
+                JobKind.REPLY,
+                now=now,
+                due_at=as_utc(due_at),
+                contact_id=contact.id,
+                location_id=location.id,
             )
             job.body = body
             job.author = author
@@ -225,7 +255,9 @@ class DeskTexts:
         if "\x00" in body:  # PostgreSQL refuses it, and no phone shows it
             raise ReplyRefused("That text contains a NUL character; remove it and try again.")
 
-    def _textable_contact(self, uow: UnitOfWork, contact_id: int) -> Contact:
+    def _textable_contact(self, uow: UnitOfWork, contact_id: int, location: Location) -> Contact:
+        """The contact, when ``location`` can text them (they have not opted out, the
+        location has its number); else :class:`ReplyRefused`."""
         contact = uow.session.get(Contact, contact_id)
         if contact is None:
             raise ReplyRefused("That contact no longer exists.")
@@ -234,19 +266,22 @@ class DeskTexts:
                 f"{contact.phone} opted out (texted STOP). They must text START before you "
                 "can message them again."
             )
-        if not self._settings(uow.session)["business.phone_number"]:
+        if not location.phone_number:
             raise ReplyRefused("Set the business's Twilio number in Settings first.")
         return contact
 
-    async def send_test(self, to: str, body: str) -> SendOutcome:
-        """Settings' test text to ``to`` (E.164): a job, sent now; its first outcome.
+    async def send_test(self, to: str, body: str, *, location_id: int | None = None) -> SendOutcome:
+        """Settings' test text to ``to`` (E.164) from the number of ``location_id`` (None:
+        the first location): a job, sent now; its first outcome.
 
         On a desk client the number holder sends it: the outcome is then ``PENDING``.
         """
 
         def queue(uow: UnitOfWork) -> Outgoing | int:
             contact = records.contact_for(uow.session, to, self._clock.now())
-            return self._queue(uow, contact.id, body, kind=JobKind.TEST, author=None)
+            return self._queue(
+                uow, contact.id, body, kind=JobKind.TEST, author=None, location_id=location_id
+            )
 
         queued = await self._db.run(queue)
         if not isinstance(queued, Outgoing):

@@ -7,6 +7,14 @@ before answering (so nothing Twilio told us is lost if the process dies right af
 and leaves slow work, sending, to the scheduler or to tracked background tasks.
 Coroutines run on the event loop; storage work runs on the database's worker thread.
 Idempotent by Twilio's keys: a retried CallSid or MessageSid changes nothing twice.
+
+Every call and text belongs to a location (:mod:`services.locations`): the one whose
+number it was made to (``To``; a number no location has: the first). A call records it
+when first seen and its later webhooks read it from there; that location's values decide
+(phones to ring, greeting, hours and time zone, templates, quiet hours), its thread with
+the contact holds the call and the texts, and its number is the one texts leave from.
+A reply cancels only that location's waiting texts; STOP stops every location's (an
+opt-out is the contact's).
 """
 
 from __future__ import annotations
@@ -28,13 +36,13 @@ from sqlalchemy.orm import Session
 
 from services import (
     burst_writes,
+    location_store,
     lookups,
     phones,
     policy,
     prices,
     records,
     sends,
-    settings_store,
     threads,
     twiml,
 )
@@ -49,6 +57,7 @@ from services.events import (
     EventBus,
     SettingsChanged,
 )
+from services.locations import Location, Locations
 from services.lookups import Lookups
 from services.outbox import Outbox, render_text
 from services.outgoing import Outgoing
@@ -119,7 +128,7 @@ class Engine:
         self._clock = clock
         self._scheduler = scheduler
         self._background = TaskSet("engine")
-        self._settings_cache: tuple[float, Settings] | None = None
+        self._locations_cache: tuple[float, Locations] | None = None
         self._retention: asyncio.Task[None] | None = None  # daily, while holding the number
         self.voice_record_budget = VOICE_RECORD_BUDGET
         # A ringing call's record and the common missed call's text-back are written in
@@ -140,7 +149,7 @@ class Engine:
             settings=self._settings,
         )
         self.callbacks = Callbacks(
-            db, carrier, bus, clock, public_url=public_url, settings=self._settings
+            db, carrier, bus, clock, public_url=public_url, locations=self._locations
         )
         self.outbox = Outbox(
             db,
@@ -149,7 +158,7 @@ class Engine:
             clock,
             scheduler,
             public_url=public_url,
-            settings=self._settings,
+            locations=self._locations,
             retry_base_seconds=retry_base_seconds,
             sends_here=sends_here,
             lookups=self.lookups,
@@ -201,20 +210,39 @@ class Engine:
         self.outbox.retry_base_seconds = seconds
 
     async def send_reply(
-        self, contact_id: int, body: str, *, author: str | None, photo: Path | None = None
+        self,
+        contact_id: int,
+        body: str,
+        *,
+        author: str | None,
+        photo: Path | None = None,
+        location_id: int | None = None,
     ) -> int:
-        """A reply typed by the desk, with a photo or not (see :meth:`Outbox.send_reply`)."""
-        return await self.outbox.send_reply(contact_id, body, author=author, photo=photo)
+        """A reply typed by the desk in the contact's thread at ``location_id`` (None: the
+        first location), with a photo or not (see :meth:`Outbox.send_reply`)."""
+        return await self.outbox.send_reply(
+            contact_id, body, author=author, photo=photo, location_id=location_id
+        )
 
     async def retry_text(self, message_id: int, *, author: str | None) -> int:
-        """Send a failed text again as a new reply (see :meth:`Outbox.retry`)."""
+        """Send a failed text again as a new reply, from its thread's location (see
+        :meth:`Outbox.retry`)."""
         return await self.outbox.retry(message_id, author)
 
     async def schedule_reply(
-        self, contact_id: int, body: str, due_at: datetime, *, author: str | None
+        self,
+        contact_id: int,
+        body: str,
+        due_at: datetime,
+        *,
+        author: str | None,
+        location_id: int | None = None,
     ) -> int:
-        """A reply to send at ``due_at`` (see :meth:`Outbox.schedule_reply`)."""
-        return await self.outbox.schedule_reply(contact_id, body, due_at, author=author)
+        """A reply to send at ``due_at`` in the thread at ``location_id`` (see
+        :meth:`Outbox.schedule_reply`)."""
+        return await self.outbox.schedule_reply(
+            contact_id, body, due_at, author=author, location_id=location_id
+        )
 
     async def cancel_scheduled(self, job_id: int, *, actor: str) -> bool:
         """Cancel a scheduled reply not yet sending (see :meth:`Outbox.cancel_scheduled`)."""
@@ -225,23 +253,29 @@ class Engine:
         for event in events:
             uow.after_commit(functools.partial(self._bus.publish, event))
 
-    def _settings(self, s: Session) -> Settings:
-        """Settings, cached for a moment: every webhook needs them, few change them.
+    def _locations(self, s: Session) -> Locations:
+        """The locations with their settings, cached for a moment: every webhook needs
+        them, few change them.
 
-        Changes made through this process invalidate the cache at once (SettingsChanged);
-        a `frontdesk settings set` from another process is seen within SETTINGS_TTL.
+        Changes made through this process invalidate the cache at once (SettingsChanged,
+        a location's too); a `frontdesk settings set` from another process is seen within
+        SETTINGS_TTL.
         """
-        cached = self._settings_cache
+        cached = self._locations_cache
         now = time.monotonic()
         if cached is not None and now - cached[0] < SETTINGS_TTL:
             return cached[1]
-        fresh = settings_store.load(s)
-        self._settings_cache = (now, fresh)
+        fresh = location_store.load(s)
+        self._locations_cache = (now, fresh)
         return fresh
+
+    def _settings(self, s: Session) -> Settings:
+        """The office's settings (the first location's values, and every office-wide key)."""
+        return self._locations(s).office
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, SettingsChanged):
-            self._settings_cache = None
+            self._locations_cache = None
 
     # ---- voice ---------------------------------------------------------------------
     async def voice(self, call: VoiceCall) -> str:
@@ -257,9 +291,11 @@ class Engine:
             # A <Record> without an action (TwiML from before this version) comes back
             # here: keep the voicemail and hang up, never greet and record again.
             return await self.recorded(call.recording)
-        cfg = self._settings_cache[1] if self._settings_cache else None
-        if cfg is None:
-            cfg = await self._db.run(lambda uow: self._settings(uow.session))
+        locations = self._locations_cache[1] if self._locations_cache else None
+        if locations is None:
+            locations = await self._db.run(lambda uow: self._locations(uow.session))
+        # The number called decides whose phones ring and whose greeting plays.
+        cfg = locations.for_number(call.to).settings
         numbers: list[str] = cfg["forwarding.numbers"]
         # The answer waits (briefly) for this write: it is on the caller's path.
         write = self._background.spawn(
@@ -298,7 +334,9 @@ class Engine:
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
-            cfg = self._settings(s)
+            locations = self._locations(s)
+            location = locations.for_number(call.to)
+            cfg = location.settings
             if self.text_now_in_core:
                 call_id = burst_writes.record_ringing_call(
                     s,
@@ -306,6 +344,7 @@ class Engine:
                     from_raw=call.from_,
                     to=call.to,
                     cfg=cfg,
+                    location_id=location.id,
                     arrived=arrived,
                 )
                 if call_id is not None:
@@ -313,14 +352,16 @@ class Engine:
                     uow.commit()
                     return
             numbers: list[str] = cfg["forwarding.numbers"]
-            row, created = self._call_for(uow, call.call_sid, call.from_, call.to, arrived, cfg)
+            row, created = self._call_for(
+                uow, call.call_sid, call.from_, call.to, arrived, locations
+            )
             if not created:
                 return  # a retry, or the Dial result got here first
             row.mode = "ring" if numbers else "forward"
             records.audit(s, arrived, "call.received", subject=call.call_sid, mode=row.mode)
             if not numbers:
                 # Forward mode: the office's own line already rang out; this call is missed.
-                self._mark_missed(uow, row, cfg, self._clock.now(), reason_status="forwarded")
+                self._mark_missed(uow, row, location, self._clock.now(), reason_status="forwarded")
             uow.commit()
 
         delays = self.voice_record_retries
@@ -380,7 +421,7 @@ class Engine:
 
         def decide(uow: UnitOfWork) -> str:
             s = uow.session
-            cfg = self._settings(s)
+            locations = self._locations(s)
             now = self._clock.now()
             if not answered and self.text_now_in_core:
                 done = burst_writes.text_now(
@@ -388,15 +429,17 @@ class Engine:
                     call_sid=call_sid,
                     dial_status=dial_status,
                     ring_seconds=result.dial_seconds,
-                    cfg=cfg,
+                    locations=locations,
                     now=now,
                     render=render_text,
                 )
                 if done is not None:
-                    self._texted_now(uow, done, cfg)
+                    self._texted_now(uow, done)
                     uow.commit()
-                    return self._voicemail_twiml(cfg)
-            call, _created = self._call_for(uow, call_sid, result.from_, result.to, now, cfg)
+                    return self._voicemail_twiml(locations.get(done.location_id).settings)
+            call, _created = self._call_for(uow, call_sid, result.from_, result.to, now, locations)
+            location = locations.get(call.location_id)
+            cfg = location.settings
             call.dial_status = dial_status
             if result.dial_seconds is not None:
                 call.ring_seconds = result.dial_seconds
@@ -405,7 +448,7 @@ class Engine:
                     call.outcome = "answered"
                     self._publish_after(uow, CallChanged(call.id))
                 else:
-                    self._mark_missed(uow, call, cfg, now, reason_status=dial_status)
+                    self._mark_missed(uow, call, location, now, reason_status=dial_status)
             uow.commit()
             if answered:
                 return twiml.hangup()
@@ -413,7 +456,7 @@ class Engine:
 
         return await self._run_keyed(work, urgent=True)
 
-    def _texted_now(self, uow: UnitOfWork, done: burst_writes.TextedNow, cfg: Settings) -> None:
+    def _texted_now(self, uow: UnitOfWork, done: burst_writes.TextedNow) -> None:
         """After :func:`burst_writes.text_now` wrote the call's text-back: send it once
         committed, and say what changed."""
         outgoing = Outgoing(
@@ -423,7 +466,7 @@ class Engine:
             done.conversation_id,
             done.call_id,
             done.phone,
-            cfg["business.phone_number"],
+            done.from_,
             done.body,
         )
         uow.after_commit(functools.partial(self.outbox.send_later, outgoing))
@@ -442,9 +485,11 @@ class Engine:
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
-            cfg = self._settings(s)
+            locations = self._locations(s)
             now = self._clock.now()
-            call, _created = self._call_for(uow, call_sid, update.from_, update.to, now, cfg)
+            call, _created = self._call_for(uow, call_sid, update.from_, update.to, now, locations)
+            location = locations.get(call.location_id)
+            cfg = location.settings
             call.status = status
             prices.apply(call, update.price)  # rarely there: see services/prices.py
             if status in FINAL_CALL_STATUSES:
@@ -453,7 +498,7 @@ class Engine:
                 if update.duration_seconds is not None and call.ring_seconds is None:
                     call.ring_seconds = update.duration_seconds
                 if call.outcome == "pending":
-                    self._mark_missed(uow, call, cfg, now, reason_status=f"hung up ({status})")
+                    self._mark_missed(uow, call, location, now, reason_status=f"hung up ({status})")
                 elif call.outcome == "missed" and first_end:
                     self._time_from_hang_up(s, call, cfg, now)
             self._publish_after(uow, CallChanged(call.id))
@@ -498,17 +543,17 @@ class Engine:
         """
 
         def work(uow: UnitOfWork) -> bool:
-            s = uow.session
-            cfg = self._settings(s)
             now = self._clock.now()
-            call, created = self._call_for(uow, sid, from_raw, to, started_at, cfg)
+            locations = self._locations(uow.session)
+            call, created = self._call_for(uow, sid, from_raw, to, started_at, locations)
             if not created:
                 return False
+            location = locations.get(call.location_id)
             call.source = "catchup"
             call.status = "completed"
             call.ended_at = ended_at
             if missed:
-                self._mark_missed(uow, call, cfg, now, reason_status="missed while offline")
+                self._mark_missed(uow, call, location, now, reason_status="missed while offline")
             else:
                 call.outcome = "answered"
             uow.commit()
@@ -519,17 +564,29 @@ class Engine:
         return created
 
     def _call_for(
-        self, uow: UnitOfWork, sid: str, from_raw: str, to: str, now: datetime, cfg: Settings
+        self,
+        uow: UnitOfWork,
+        sid: str,
+        from_raw: str,
+        to: str,
+        now: datetime,
+        locations: Locations,
     ) -> tuple[Call, bool]:
+        """The call ``sid``, recorded when new at the location whose number ``to`` is
+        (the first, for a number no location has): every later webhook of the call
+        reads its location from this record."""
         call = uow.session.scalar(select(Call).where(Call.sid == sid))
         if call is not None:
             return call, False
+        location = locations.for_number(to)
+        cfg = location.settings
         check = phones.classify(from_raw, cfg["business.default_region"])
         call = Call(
             sid=sid,
             from_raw=from_raw or "unknown",
             phone=check.e164,
             to_number=to,
+            location_id=location.id,
             started_at=now,
             status="ringing",
             outcome="pending",
@@ -542,10 +599,18 @@ class Engine:
         return call, True
 
     def _mark_missed(
-        self, uow: UnitOfWork, call: Call, cfg: Settings, now: datetime, *, reason_status: str
+        self,
+        uow: UnitOfWork,
+        call: Call,
+        location: Location,
+        now: datetime,
+        *,
+        reason_status: str,
     ) -> None:
-        """Record the call as missed (once) and decide its text-back."""
+        """Record the call as missed (once) and decide its text-back: ``location`` (the
+        call's) gives the policy, the thread and the number the text leaves from."""
         s = uow.session
+        cfg = location.settings
         call.outcome = "missed"
         check = phones.classify(call.from_raw, cfg["business.default_region"])
         contact = None
@@ -553,13 +618,15 @@ class Engine:
             contact = records.contact_for(s, check.e164, now)
             call.contact_id = contact.id
             records.add_tag(s, contact, records.MISSED_CALL)
-            conversation = records.conversation_for(s, contact)
+            conversation = records.conversation_for(s, contact, location.id)
             records.note_call(conversation, as_utc(call.started_at))
             threads.on_inbound(s, conversation, contact, now)
             self._publish_after(
                 uow, ContactChanged(contact.id), ConversationChanged(conversation.id, contact.id)
             )
-        last = self._last_textback(s, call) if check.e164 else None
+        last = (
+            burst_writes.last_textback(s, check.e164, call.id, location.id) if check.e164 else None
+        )
         decision = policy.decide_textback(
             cfg,
             policy.Facts(
@@ -580,6 +647,7 @@ class Engine:
                 contact_id=contact.id if contact is not None else None,
                 call_id=call.id,
                 reason=decision.reason or policy.DISABLED,
+                location_id=location.id,
             )
             s.add(job)
         elif decision.due_at <= now and not lookups.needed(s, cfg, contact.phone):
@@ -591,9 +659,10 @@ class Engine:
                 contact_id=contact.id,
                 call_id=call.id,
                 template_key=decision.template_key or "templates.missed_call",
+                location_id=location.id,
             )
             s.add(job)  # inserted with the message prepare() writes (one flush, not two)
-            outgoing = self.outbox.prepare(uow, job, cfg, now)
+            outgoing = self.outbox.prepare(uow, job, location, now)
         else:
             job = sends.new_job(
                 JobKind.TEXTBACK,
@@ -603,6 +672,7 @@ class Engine:
                 call_id=call.id,
                 template_key=decision.template_key or "templates.missed_call",
                 held=decision.held_until is not None,
+                location_id=location.id,
             )
             s.add(job)
         if outgoing is not None:
@@ -619,10 +689,6 @@ class Engine:
             reason=job.reason or decision.reason,
         )
         self._publish_after(uow, CallChanged(call.id))
-
-    def _last_textback(self, s: Session, call: Call) -> datetime | None:
-        """When this caller was last texted back (or has a text-back on the way)."""
-        return burst_writes.last_textback(s, call.phone or "", call.id)
 
     # ---- voicemail -------------------------------------------------------------------
     def _voicemail_for(self, uow: UnitOfWork, recording_sid: str, call_sid: str) -> Voicemail:
@@ -650,7 +716,7 @@ class Engine:
         """The caller left a message: their waiting text-back thanks them for it (when
         the owner wrote a ``templates.voicemail``)."""
         s = uow.session
-        cfg = self._settings(s)
+        cfg = self._locations(s).get(call.location_id).settings
         if not cfg["templates.voicemail"].strip():
             return
         job = s.scalar(
@@ -709,8 +775,11 @@ class Engine:
             row.transcript = done.text
             if row.call_id is not None:
                 self._publish_after(uow, CallChanged(row.call_id))
+            call = uow.session.get(Call, row.call_id) if row.call_id is not None else None
             if row.contact_id is not None:
-                conversation_id = records.known_conversation_id(uow.session, row.contact_id)
+                conversation_id = records.known_conversation_id(
+                    uow.session, row.contact_id, call.location_id if call is not None else None
+                )
                 if conversation_id is not None:
                     self._publish_after(uow, ConversationChanged(conversation_id, row.contact_id))
             uow.commit()
@@ -724,9 +793,13 @@ class Engine:
     async def callback_status(self, update: CallStatusUpdate) -> None:
         await self.callbacks.status(update)
 
-    async def call_back(self, contact_id: int, *, actor: str) -> int:
-        """Staff pressed "Call back" (see :meth:`services.callbacks.Callbacks.call_back`)."""
-        return await self.callbacks.call_back(contact_id, actor=actor)
+    async def call_back(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> int:
+        """Staff pressed "Call back" in the thread at ``location_id`` (None: the first
+        location): the call comes from that location's number (see
+        :meth:`services.callbacks.Callbacks.call_back`)."""
+        return await self.callbacks.call_back(contact_id, actor=actor, location_id=location_id)
 
     async def delete_contact(self, contact_id: int, *, actor: str) -> bool:
         """Staff deleted a contact (see :meth:`Voicemails.forget_contact`)."""
@@ -809,15 +882,17 @@ class Engine:
         message_sid, from_raw, body = message.message_sid, message.from_, message.body
         media = [{"url": url, "content_type": kind} for url, kind in message.media]
 
-        def work(uow: UnitOfWork) -> tuple[int | None, str | None]:
+        def work(uow: UnitOfWork) -> tuple[int | None, str | None, int]:
             s = uow.session
             if s.scalar(select(Message.id).where(Message.sid == message_sid)) is not None:
-                return None, None  # a retry of a message we already have
-            cfg = self._settings(s)
+                return None, None, 0  # a retry of a message we already have
+            # The number texted decides the thread, and the HELP answer's words and number.
+            location = self._locations(s).for_number(message.to)
+            cfg = location.settings
             now = received_at
             check = phones.classify(from_raw, cfg["business.default_region"])
             contact = records.contact_for(s, check.e164 or from_raw, now)
-            conversation = records.conversation_for(s, contact)
+            conversation = records.conversation_for(s, contact, location.id)
             records.add_message(
                 s,
                 conversation,
@@ -843,7 +918,9 @@ class Engine:
                 contact.opted_out_at = None
                 records.audit(s, now, "contact.opted_in", subject=contact.phone, via="START")
             else:
-                self._cancel_jobs(uow, contact.id, "they replied", now)
+                # A reply answers the location it was sent to: North's follow-up stops,
+                # Main's waiting text-back still goes.
+                self._cancel_jobs(uow, contact.id, "they replied", now, location_id=location.id)
                 if word is None:
                     records.add_tag(s, contact, records.PENDING_CALLBACK)
             contact.updated_at = now
@@ -852,24 +929,39 @@ class Engine:
             )
             uow.commit()
             if word == "help" and not contact.opted_out and answer_help:
-                return contact.id, self.outbox.render(cfg, "templates.help", contact)
-            return contact.id, None
+                help_text = self.outbox.render(cfg, "templates.help", contact)
+                return contact.id, help_text, location.id
+            return contact.id, None, location.id
 
-        contact_id, help_text = await self._run_keyed(work)
+        contact_id, help_text, location_id = await self._run_keyed(work)
         if contact_id is not None and help_text:
-            self._background.spawn(self.outbox.send_auto(contact_id, help_text), name="help-reply")
+            self._background.spawn(
+                self.outbox.send_auto(contact_id, help_text, location_id=location_id),
+                name="help-reply",
+            )
         if contact_id is not None:
             self._scheduler.wake()
         return contact_id is not None
 
-    def _cancel_jobs(self, uow: UnitOfWork, contact_id: int, reason: str, now: datetime) -> None:
+    def _cancel_jobs(
+        self,
+        uow: UnitOfWork,
+        contact_id: int,
+        reason: str,
+        now: datetime,
+        *,
+        location_id: int | None = None,
+    ) -> None:
+        """Cancel the contact's waiting texts: all of them (STOP), or those leaving from
+        ``location_id``'s number (a reply to that number)."""
         s = uow.session
-        jobs = s.scalars(
-            select(Job).where(
-                Job.contact_id == contact_id,
-                Job.state.in_([state.value for state in sends.CANCELLABLE]),
-            )
-        ).all()
+        where = [
+            Job.contact_id == contact_id,
+            Job.state.in_([state.value for state in sends.CANCELLABLE]),
+        ]
+        if location_id is not None:
+            where.append(records.at_location(Job.location_id, location_id))
+        jobs = s.scalars(select(Job).where(*where)).all()
         for job in jobs:
             sends.cancel(job, now, reason)
             if job.call_id is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -51,19 +52,23 @@ from services.snapshots import (
 )
 from services.storage.database import Database, UnitOfWork
 from services.storage.models import (
+    FIRST_LOCATION,
     AuditEntry,
     Call,
     Callback,
     Contact,
     Conversation,
     Job,
+    LocationSetting,
     Message,
     NumberLookup,
+    Setting,
     Tag,
     ThreadNote,
     Voicemail,
     contact_tags,
 )
+from services.storage.models import Location as LocationModel
 from services.this_pc import ThisPc
 from services.thread_state import ThreadState
 from services.webhook_fields import clean_text
@@ -177,12 +182,15 @@ class Inbox:
         tag: str | None = None,
         after: ConversationsAfter | None = None,
         limit: int = 200,
+        location_id: int | None = None,
     ) -> list[ConversationRow]:
         """Up to ``limit`` threads newest first (by ``last_at``, then id), filtered (one of
-        :data:`FILTERS`, and to one ``tag`` when given) and searched across names, numbers
-        and message text; from the first, or the ones strictly after the cursor ``after``
-        (keyset paging through the ``(last_message_at, id)`` index: no repeats or skips
-        when threads arrive or move up meanwhile, and the same cost on every page)."""
+        :data:`FILTERS`, to one ``tag`` and to one location's threads when given) and
+        searched across names, numbers and message text; from the first, or the ones
+        strictly after the cursor ``after`` (keyset paging through the
+        ``(last_message_at, id)`` index: no repeats or skips when threads arrive or move
+        up meanwhile, and the same cost on every page). A contact who called or texted
+        two locations has two threads, each labelled with its location."""
         if filter not in FILTERS:
             raise ValueError(f"unknown filter {filter!r}")
         wanted = clean_search(search)
@@ -197,6 +205,8 @@ class Inbox:
             stmt = _apply_filter(stmt, filter, me, now)
             if tag:
                 stmt = stmt.where(Contact.tags.any(Tag.name == tag))
+            if location_id is not None:
+                stmt = stmt.where(Conversation.location_id == location_id)
             if wanted:
                 stmt = stmt.where(_search_clause(s, wanted))
             if after is not None:
@@ -211,7 +221,8 @@ class Inbox:
             )
             rows = s.execute(stmt).all()
             latest = _latest_calls(s, [contact.id for _conv, contact in rows])
-            return [self._row(s, conv, contact, latest) for conv, contact in rows]
+            labels = _location_labels(s)
+            return [self._row(s, conv, contact, latest, labels) for conv, contact in rows]
 
         return await self._read(query)
 
@@ -220,11 +231,16 @@ class Inbox:
         s: Session,
         conv: Conversation,
         contact: Contact,
-        latest: dict[int, tuple[bool, datetime]] | None = None,
+        latest: dict[tuple[int, int], tuple[bool, datetime]] | None = None,
+        labels: dict[int, tuple[str, str]] | None = None,
     ) -> ConversationRow:
         if latest is None:
             latest = _latest_calls(s, [contact.id])
-        last_call = latest.get(contact.id)
+        if labels is None:
+            labels = _location_labels(s)
+        location_id = conv.location_id or FIRST_LOCATION
+        location_name, location_number = labels.get(location_id, ("", ""))
+        last_call = latest.get((contact.id, location_id))
         last_at = as_utc(conv.last_message_at) if conv.last_message_at else None
         preview = conv.last_preview
         return ConversationRow(
@@ -243,29 +259,39 @@ class Inbox:
             state=threads.current(conv, self._clock.now()),
             snoozed_until=as_utc(conv.snoozed_until) if conv.snoozed_until else None,
             last_inbound_at=as_utc(conv.last_inbound_at) if conv.last_inbound_at else None,
+            location_id=location_id,
+            location_name=location_name,
+            location_number=location_number,
         )
 
-    async def conversation(self, contact_id: int) -> ConversationRow:
+    async def conversation(
+        self, contact_id: int, *, location_id: int | None = None
+    ) -> ConversationRow:
+        """The contact's thread at ``location_id`` (None: the first location), created
+        empty when they have none there yet."""
+
         def query(s: Session) -> ConversationRow:
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
-            return self._row(s, records.conversation_for(s, contact), contact)
+            return self._row(s, records.conversation_for(s, contact, location_id), contact)
 
         return await self._read(query)
 
-    async def counts(self, *, me: str | None = None) -> Counts:
+    async def counts(self, *, me: str | None = None, location_id: int | None = None) -> Counts:
+        """The badges' figures, over every location or one (``location_id``)."""
+
         def query(s: Session) -> Counts:
-            unread = s.scalar(
+            unread_q = (
                 select(func.count()).select_from(Conversation).where(Conversation.unread_count > 0)
             )
-            pending = s.scalar(
+            pending_q = (
                 select(func.count())
                 .select_from(contact_tags)
                 .join(Tag, Tag.id == contact_tags.c.tag_id)
                 .where(Tag.name == records.PENDING_CALLBACK)
             )
-            waiting = s.scalar(
+            waiting_q = (
                 select(func.count())
                 .select_from(Call)
                 .where(
@@ -275,25 +301,46 @@ class Inbox:
                 )
             )
             since = self._clock.now() - timedelta(hours=24)
-            missed = s.scalar(
+            missed_q = (
                 select(func.count())
                 .select_from(Call)
                 .where(Call.outcome == "missed", Call.started_at >= since)
             )
+            if location_id is not None:
+                unread_q = unread_q.where(Conversation.location_id == location_id)
+                pending_q = pending_q.where(
+                    contact_tags.c.contact_id.in_(
+                        select(Conversation.contact_id).where(
+                            Conversation.location_id == location_id
+                        )
+                    )
+                )
+                waiting_q = waiting_q.where(records.at_location(Call.location_id, location_id))
+                missed_q = missed_q.where(records.at_location(Call.location_id, location_id))
+            unread = s.scalar(unread_q)
+            pending = s.scalar(pending_q)
+            waiting = s.scalar(waiting_q)
+            missed = s.scalar(missed_q)
             return Counts(int(unread or 0), int(pending or 0), int(missed or 0), int(waiting or 0))
 
         return await self._read(query)
 
-    async def filter_counts(self, *, me: str | None = None) -> FilterCounts:
-        """How many threads each filter of :data:`FILTERS` shows, and each tag."""
+    async def filter_counts(
+        self, *, me: str | None = None, location_id: int | None = None
+    ) -> FilterCounts:
+        """How many threads each filter of :data:`FILTERS` shows, and each tag (over
+        every location's threads, or ``location_id``'s)."""
         now = self._clock.now()
 
         def query(s: Session) -> FilterCounts:
+            shown: list[Any] = [Conversation.last_message_at.is_not(None)]
+            if location_id is not None:
+                shown.append(Conversation.location_id == location_id)
             base = (
                 select(func.count())
                 .select_from(Conversation)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Conversation.last_message_at.is_not(None))
+                .where(*shown)
             )
             counts = {
                 name: int(s.scalar(_apply_filter(base, name, me, now)) or 0) for name in FILTERS
@@ -303,7 +350,7 @@ class Inbox:
                 .select_from(Tag)
                 .join(contact_tags, contact_tags.c.tag_id == Tag.id)
                 .join(Conversation, Conversation.contact_id == contact_tags.c.contact_id)
-                .where(Conversation.last_message_at.is_not(None))
+                .where(*shown)
                 .group_by(Tag.name)
                 .order_by(Tag.name)
             ).all()
@@ -313,14 +360,17 @@ class Inbox:
 
     # ---- the thread's workflow (transitions in services.threads) --------------------
     async def _thread_change(
-        self, contact_id: int, change: Callable[[Session, Conversation, Contact], bool]
+        self,
+        contact_id: int,
+        change: Callable[[Session, Conversation, Contact], bool],
+        location_id: int | None,
     ) -> ConversationRow:
         def work(uow: UnitOfWork) -> tuple[ConversationRow, list[Event]]:
             s = uow.session
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
-            conversation = records.conversation_for(s, contact)
+            conversation = records.conversation_for(s, contact, location_id)
             changed = change(s, conversation, contact)
             s.flush()
             events: list[Event] = (
@@ -330,28 +380,39 @@ class Inbox:
 
         return await self._write(work)
 
-    async def close(self, contact_id: int, *, actor: str) -> ConversationRow:
-        """Close the thread (a new inbound text or call reopens it)."""
+    async def close(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> ConversationRow:
+        """Close the thread at ``location_id`` (None: the first location's; a new inbound
+        text or call there reopens it)."""
         now = self._clock.now()
         return await self._thread_change(
-            contact_id, lambda s, conv, c: threads.close(s, conv, c, now, actor)
+            contact_id, lambda s, conv, c: threads.close(s, conv, c, now, actor), location_id
         )
 
-    async def reopen(self, contact_id: int, *, actor: str) -> ConversationRow:
+    async def reopen(
+        self, contact_id: int, *, actor: str, location_id: int | None = None
+    ) -> ConversationRow:
         now = self._clock.now()
         return await self._thread_change(
-            contact_id, lambda s, conv, c: threads.reopen(s, conv, c, now, actor)
+            contact_id, lambda s, conv, c: threads.reopen(s, conv, c, now, actor), location_id
         )
 
-    async def snooze(self, contact_id: int, until: datetime, *, actor: str) -> ConversationRow:
+    async def snooze(
+        self, contact_id: int, until: datetime, *, actor: str, location_id: int | None = None
+    ) -> ConversationRow:
         """Snooze the thread until ``until``; raises
         :class:`~services.threads.ThreadStateError` for a time not in the future."""
         now = self._clock.now()
         return await self._thread_change(
-            contact_id, lambda s, conv, c: threads.snooze(s, conv, c, now, until, actor)
+            contact_id,
+            lambda s, conv, c: threads.snooze(s, conv, c, now, until, actor),
+            location_id,
         )
 
-    async def mark_unread(self, contact_id: int) -> ConversationRow:
+    async def mark_unread(
+        self, contact_id: int, *, location_id: int | None = None
+    ) -> ConversationRow:
         """Bold again, counted in the Inbox badge, as if it had not been read."""
 
         def change(_s: Session, conv: Conversation, _c: Contact) -> bool:
@@ -360,12 +421,16 @@ class Inbox:
             conv.unread_count = 1
             return True
 
-        return await self._thread_change(contact_id, change)
+        return await self._thread_change(contact_id, change, location_id)
 
     # ---- notes and activity in the thread ---------------------------------------------
-    async def add_note(self, contact_id: int, body: str, *, actor: str) -> NoteItem:
-        """An internal note in the thread (never sent). Refuses an empty note, or one
-        past :data:`NOTE_MAX` characters, with :class:`ValueError`."""
+    async def add_note(
+        self, contact_id: int, body: str, *, actor: str, location_id: int | None = None
+    ) -> NoteItem:
+        """An internal note about the contact (never sent), written in the thread at
+        ``location_id`` and shown in every thread of theirs (notes are the contact's).
+        Refuses an empty note, or one past :data:`NOTE_MAX` characters, with
+        :class:`ValueError`."""
         text = body.replace("\x00", "").strip()
         if not text:
             raise ValueError("Write the note first.")
@@ -383,21 +448,33 @@ class Inbox:
             )
             s.add(note)
             s.flush()
-            conversation = records.conversation_for(s, contact)
+            records.conversation_for(s, contact, location_id)
             item = NoteItem(note.id, as_utc(note.created_at), note.author, note.body)
-            return item, [ConversationChanged(conversation.id, contact_id)]
+            return item, [
+                ConversationChanged(cid, contact_id)
+                for cid in records.conversation_ids(s, contact_id)
+            ]
 
         return await self._write(work)
 
-    async def thread(self, contact_id: int, *, limit: int = 500) -> list[ThreadItem]:
-        """The newest ``limit`` messages and the calls, internal notes and activity lines
-        among them, oldest first."""
+    async def thread(
+        self, contact_id: int, *, limit: int = 500, location_id: int | None = None
+    ) -> list[ThreadItem]:
+        """The newest ``limit`` messages of the contact's thread at ``location_id`` (None:
+        the first location) and, among them, the calls made to that location, their
+        scheduled replies from it, and the contact's own internal notes, activity lines
+        and callbacks (the same in every thread of theirs), oldest first."""
+        where = location_id or FIRST_LOCATION
 
         def query(s: Session) -> list[ThreadItem]:
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
-            conv = s.scalar(select(Conversation).where(Conversation.contact_id == contact_id))
+            conv = s.scalar(
+                select(Conversation).where(
+                    Conversation.contact_id == contact_id, Conversation.location_id == where
+                )
+            )
             messages: list[Message] = []
             if conv is not None:
                 messages = list(
@@ -411,7 +488,9 @@ class Inbox:
             items: list[ThreadItem] = [_message_item(m) for m in messages]
             oldest = as_utc(messages[-1].created_at) if len(messages) == limit else None
             calls = s.scalars(
-                select(Call).where(Call.contact_id == contact_id).order_by(Call.started_at)
+                select(Call)
+                .where(Call.contact_id == contact_id, records.at_location(Call.location_id, where))
+                .order_by(Call.started_at)
             ).all()
             items += [
                 _call_item(s, c, contact)
@@ -438,13 +517,16 @@ class Inbox:
                 .limit(limit)
             ).all()
             items += [
-                _activity_item(e) for e in entries if oldest is None or as_utc(e.at) >= oldest
+                _activity_item(e)
+                for e in entries
+                if (oldest is None or as_utc(e.at) >= oldest) and _in_thread(e, where)
             ]
             # Scheduled replies not sent yet (a sent one is a message row like any other).
             waiting = s.scalars(
                 select(Job)
                 .where(
                     Job.contact_id == contact_id,
+                    records.at_location(Job.location_id, where),
                     Job.kind == sends.JobKind.REPLY,
                     Job.body.is_not(None),
                     Job.message_id.is_(None),
@@ -476,12 +558,18 @@ class Inbox:
 
         return await self._read(query)
 
-    async def mark_read(self, contact_id: int) -> None:
+    async def mark_read(self, contact_id: int, *, location_id: int | None = None) -> None:
+        """The thread at ``location_id`` (None: the first) was read: no longer unread,
+        and the missed calls to that location attended."""
+        where = location_id or FIRST_LOCATION
+
         def work(uow: UnitOfWork) -> tuple[None, list[Event]]:
             conv = uow.session.scalar(
-                select(Conversation).where(Conversation.contact_id == contact_id)
+                select(Conversation).where(
+                    Conversation.contact_id == contact_id, Conversation.location_id == where
+                )
             )
-            attended = _attend_calls(uow.session, contact_id, self._clock.now())
+            attended = _attend_calls(uow.session, contact_id, self._clock.now(), where)
             if conv is None or conv.unread_count == 0:
                 return None, [CallChanged(call_id) for call_id in attended]
             conv.unread_count = 0
@@ -498,8 +586,7 @@ class Inbox:
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
-            conv_id = s.scalar(select(Conversation.id).where(Conversation.contact_id == contact_id))
-            return _contact_detail(contact, conv_id)
+            return _contact_detail(contact, *_threads_of(s, contact_id))
 
         return await self._read(query)
 
@@ -544,9 +631,13 @@ class Inbox:
 
         return await self._read(query)
 
-    async def start_conversation(self, phone: str, name: str = "", *, actor: str) -> ContactDetail:
-        """The thread with ``phone`` (typed by the desk, national or international),
-        creating the contact (named ``name``) when the number is new.
+    async def start_conversation(
+        self, phone: str, name: str = "", *, actor: str, location_id: int | None = None
+    ) -> ContactDetail:
+        """The thread with ``phone`` (typed by the desk, national or international) at
+        ``location_id`` (None: the first location), creating the contact (named
+        ``name``) when the number is new; the detail's ``conversation_id`` is that
+        thread's.
 
         Raises :class:`~services.api.StartRefused` (a ValueError, nothing
         stored) for a number that cannot be texted or a contact who opted out.
@@ -559,11 +650,13 @@ class Inbox:
 
         def work(uow: UnitOfWork) -> tuple[ContactDetail, list[Event]]:
             s = uow.session
-            started, events = contact_book.start_conversation(s, e164, clean, actor=who, now=now)
+            started, events = contact_book.start_conversation(
+                s, e164, clean, actor=who, now=now, location_id=location_id
+            )
             contact = s.get(Contact, started.contact_id)
             assert contact is not None
-            conv_id = records.known_conversation_id(s, contact.id)
-            return _contact_detail(contact, conv_id), events
+            thread = records.known_conversation_id(s, contact.id, location_id)
+            return _contact_detail(contact, thread, _threads_of(s, contact.id)[1]), events
 
         return await self._write(work)
 
@@ -591,14 +684,13 @@ class Inbox:
                 contact.updated_at = now
                 records.audit(s, now, action, actor=actor, subject=contact.phone, **detail)
                 events.append(ContactChanged(contact.id))
-                conv_id = s.scalar(
-                    select(Conversation.id).where(Conversation.contact_id == contact.id)
-                )
-                if conv_id is not None:
-                    events.append(ConversationChanged(conv_id, contact.id))
-            conv_id = s.scalar(select(Conversation.id).where(Conversation.contact_id == contact.id))
+                # The contact's name, tags and assignee show on each of their threads.
+                events += [
+                    ConversationChanged(cid, contact.id)
+                    for cid in records.conversation_ids(s, contact.id)
+                ]
             s.flush()
-            return _contact_detail(contact, conv_id), events
+            return _contact_detail(contact, *_threads_of(s, contact.id)), events
 
         return await self._write(work)
 
@@ -678,13 +770,20 @@ class Inbox:
 
     # ---- calls -----------------------------------------------------------------------
     async def missed_calls(
-        self, *, after: CallsAfter | None = None, limit: int = 200
+        self,
+        *,
+        after: CallsAfter | None = None,
+        limit: int = 200,
+        location_id: int | None = None,
     ) -> list[CallItem]:
-        """Up to ``limit`` missed calls newest first (then by id); from the first, or the
-        ones strictly after the cursor ``after`` (keyset paging)."""
+        """Up to ``limit`` missed calls newest first (then by id), to every location or
+        to ``location_id``'s number; from the first, or the ones strictly after the
+        cursor ``after`` (keyset paging)."""
 
         def query(s: Session) -> list[CallItem]:
             stmt = select(Call).where(Call.outcome == "missed")
+            if location_id is not None:
+                stmt = stmt.where(records.at_location(Call.location_id, location_id))
             if after is not None:
                 stmt = stmt.where(_before((Call.started_at, Call.id), (after.at, after.call_id)))
             calls = s.scalars(
@@ -734,20 +833,66 @@ def _after(columns: Sequence[Any], values: Sequence[Any]) -> Any:
     return left > right
 
 
-def _latest_calls(s: Session, contact_ids: list[int]) -> dict[int, tuple[bool, datetime]]:
-    """Each contact's newest call as (after_hours, started_at), in one query for a page."""
-    latest: dict[int, tuple[bool, datetime]] = {}
+def _latest_calls(
+    s: Session, contact_ids: list[int]
+) -> dict[tuple[int, int], tuple[bool, datetime]]:
+    """Each contact's newest call to each location as (after_hours, started_at), keyed
+    by (contact id, location id), in one query for a page."""
+    latest: dict[tuple[int, int], tuple[bool, datetime]] = {}
     if not contact_ids:
         return latest
     rows = s.execute(
-        select(Call.contact_id, Call.after_hours, Call.started_at)
+        select(
+            Call.contact_id,
+            func.coalesce(Call.location_id, FIRST_LOCATION),
+            Call.after_hours,
+            Call.started_at,
+        )
         .where(Call.contact_id.in_(contact_ids))
         .order_by(Call.started_at)
     ).all()
-    for contact_id, after_hours, started_at in rows:
+    for contact_id, location_id, after_hours, started_at in rows:
         if contact_id is not None:
-            latest[contact_id] = (bool(after_hours), started_at)
+            latest[(contact_id, location_id)] = (bool(after_hours), started_at)
     return latest
+
+
+def _location_labels(s: Session) -> dict[int, tuple[str, str]]:
+    """Every location's (name, number), removed ones too (their threads keep a label):
+    a handful of rows, read once a page."""
+    numbers = {
+        location_id: json.loads(value)
+        for location_id, value in s.execute(
+            select(LocationSetting.location_id, LocationSetting.value).where(
+                LocationSetting.key == "business.phone_number"
+            )
+        )
+    }
+    office = s.scalar(select(Setting.value).where(Setting.key == "business.phone_number"))
+    if office is not None:
+        numbers[FIRST_LOCATION] = json.loads(office)
+    names: dict[int, str] = {
+        location_id: name
+        for location_id, name in s.execute(select(LocationModel.id, LocationModel.name))
+    }
+    labels = {
+        location_id: (name, str(numbers.get(location_id) or ""))
+        for location_id, name in names.items()
+    }
+    labels.setdefault(FIRST_LOCATION, ("Main", str(numbers.get(FIRST_LOCATION) or "")))
+    return labels
+
+
+def _threads_of(s: Session, contact_id: int) -> tuple[int | None, tuple[int, ...]]:
+    """The contact's thread the desk opens by default (the first location's, else their
+    oldest) and the locations they have a thread at."""
+    rows = s.execute(
+        select(Conversation.id, Conversation.location_id)
+        .where(Conversation.contact_id == contact_id)
+        .order_by(Conversation.location_id != FIRST_LOCATION, Conversation.id)
+    ).all()
+    default = rows[0][0] if rows else None
+    return default, tuple(sorted(location_id for _id, location_id in rows))
 
 
 def _open_clause(now: datetime) -> Any:
@@ -779,13 +924,15 @@ def _apply_filter(stmt: Any, name: str, me: str | None, now: datetime) -> Any:
     return stmt
 
 
-def _attend_calls(s: Session, contact_id: int, now: datetime) -> list[int]:
-    """Mark the contact's missed calls still waiting for the desk as attended; their ids."""
-    calls = s.scalars(
-        select(Call).where(
-            Call.contact_id == contact_id, Call.outcome == "missed", Call.attended_at.is_(None)
-        )
-    ).all()
+def _attend_calls(
+    s: Session, contact_id: int, now: datetime, location_id: int | None = None
+) -> list[int]:
+    """Mark the contact's missed calls still waiting for the desk as attended (those to
+    ``location_id`` when given); their ids."""
+    where = [Call.contact_id == contact_id, Call.outcome == "missed", Call.attended_at.is_(None)]
+    if location_id is not None:
+        where.append(records.at_location(Call.location_id, location_id))
+    calls = s.scalars(select(Call).where(*where)).all()
     for call in calls:
         call.attended_at = now
     return [call.id for call in calls]
@@ -843,6 +990,15 @@ def _messages_matching(s: Session, text: str) -> Any:
         return select(Message.id).where(vector.op("@@")(func.to_tsquery(simple, query)))
     like = f"%{_escape_like(text)}%"
     return select(Message.id).where(Message.body.ilike(like, escape="\\"))
+
+
+def _in_thread(entry: AuditEntry, location_id: int) -> bool:
+    """An activity line belongs in the thread at ``location_id``: a contact's (tagged,
+    assigned, booked) in each of theirs, a thread's own (closed, reopened, snoozed) only
+    in that one (services.threads notes its location when not the first)."""
+    if not entry.action.startswith("conversation."):
+        return True
+    return bool((entry.detail or {}).get("location", FIRST_LOCATION) == location_id)
 
 
 def _activity_item(entry: AuditEntry) -> ActivityItem:
@@ -927,7 +1083,9 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
                 select(Message.id)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(
+                    # A reply to the number they called (another location's is not).
                     Conversation.contact_id == contact.id,
+                    Conversation.location_id == (call.location_id or FIRST_LOCATION),
                     Message.direction == "in",
                     Message.created_at >= call.started_at,
                 )
@@ -957,6 +1115,7 @@ def _call_item(s: Session, call: Call, contact: Contact | None) -> CallItem:
         source=call.source,
         voicemail=_voicemail_view(s, call),
         line_type=_line_type(s, call.phone),
+        location_id=call.location_id or FIRST_LOCATION,
     )
 
 
@@ -1001,7 +1160,9 @@ def _voicemail_view(s: Session, call: Call) -> VoicemailView | None:
     )
 
 
-def _contact_detail(c: Contact, conversation_id: int | None) -> ContactDetail:
+def _contact_detail(
+    c: Contact, conversation_id: int | None, location_ids: tuple[int, ...] = ()
+) -> ContactDetail:
     return ContactDetail(
         id=c.id,
         phone=c.phone,
@@ -1014,4 +1175,5 @@ def _contact_detail(c: Contact, conversation_id: int | None) -> ContactDetail:
         booked_value_cents=c.booked_value_cents,
         conversation_id=conversation_id,
         created_at=as_utc(c.created_at),
+        location_ids=location_ids,
     )

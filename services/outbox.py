@@ -40,6 +40,7 @@ from services.clock import Clock, as_utc
 from services.delivery import DeliveryStatus
 from services.desk_texts import DeskTexts
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event, EventBus
+from services.locations import Location, Locations
 from services.lookups import Lookups
 from services.outgoing import Outgoing, kept_media
 from services.ports import (
@@ -99,7 +100,7 @@ class Outbox(DeskTexts):
         scheduler: Scheduler,
         *,
         public_url: Callable[[], str | None],
-        settings: Callable[[Session], Settings],
+        locations: Callable[[Session], Locations],
         retry_base_seconds: float = 5.0,
         settle_seconds: float = 30.0,
         sends_here: Callable[[], bool] = lambda: True,
@@ -115,7 +116,8 @@ class Outbox(DeskTexts):
         self._clock = clock
         self._scheduler = scheduler
         self._public_url = public_url
-        self._settings = settings
+        # Each text leaves from its job's location's number, with that location's values.
+        self._locations = locations
         self.retry_base_seconds = retry_base_seconds
         #: How long after an unknown outcome the carrier's log is trusted to have the text.
         self.settle_seconds = settle_seconds
@@ -182,22 +184,23 @@ class Outbox(DeskTexts):
             and job.contact_id is not None
         ):
             contact = uow.session.get(Contact, job.contact_id)
-            cfg = self._settings(uow.session)
+            cfg = self._locations(uow.session).office
             if contact is not None and lookups.needed(uow.session, cfg, contact.phone):
                 return NeedsLookup(job.id, contact.phone)
+        location = self._locations(uow.session).get(job.location_id)
         if job.maybe_sent_since is not None and message is not None:
             contact = uow.session.get(Contact, job.contact_id)
-            cfg = self._settings(uow.session)
+            # The create went From this location's number: look for it under that.
             return Lookup(
                 job.id,
                 message.id,
                 contact.phone if contact is not None else "",
-                cfg["business.phone_number"],
+                location.phone_number,
                 message.body,
                 as_utc(job.maybe_sent_since),
                 media=bool(kept_media(message)),
             )
-        outgoing = self.prepare(uow, job, self._settings(uow.session), self._clock.now())
+        outgoing = self.prepare(uow, job, location, self._clock.now())
         uow.commit()
         return outgoing
 
@@ -229,7 +232,8 @@ class Outbox(DeskTexts):
             job = uow.session.get(Job, lookup.job_id)
             if job is None or job.state != SendState.CLAIMED:
                 return None
-            outgoing = self.prepare(uow, job, self._settings(uow.session), self._clock.now())
+            location = self._locations(uow.session).get(job.location_id)
+            outgoing = self.prepare(uow, job, location, self._clock.now())
             uow.commit()
             return outgoing
 
@@ -241,12 +245,17 @@ class Outbox(DeskTexts):
 
         return await self._db.run(known)
 
-    def prepare(self, uow: UnitOfWork, job: Job, cfg: Settings, now: datetime) -> Outgoing | None:
-        """Re-check a claimed job and write the message row it will send (not committed).
+    def prepare(
+        self, uow: UnitOfWork, job: Job, location: Location, now: datetime
+    ) -> Outgoing | None:
+        """Re-check a claimed job and write the message row it will send (not committed),
+        in the contact's thread at ``location`` (the job's), to leave from its number
+        with its values (templates, quiet hours).
 
         Returns None when the job ends here (skipped, cancelled, held for quiet hours).
         """
         s = uow.session
+        cfg = location.settings
         kind = JobKind(job.kind)
         contact = s.get(Contact, job.contact_id) if job.contact_id is not None else None
         message = s.get(Message, job.message_id) if job.message_id is not None else None
@@ -274,7 +283,7 @@ class Outbox(DeskTexts):
                 end(lambda: sends.skip(job, now, policy.DISABLED))
                 return None
             if kind is JobKind.FOLLOW_UP and self._replied_since(
-                s, contact.id, self._texted_at(s, job)
+                s, contact.id, location.id, self._texted_at(s, job)
             ):
                 end(lambda: sends.cancel(job, now, "they replied"))
                 return None
@@ -292,7 +301,7 @@ class Outbox(DeskTexts):
                 end(lambda: sends.hold(job, held_to))
                 uow.after_commit(self._scheduler.wake)
                 return None
-        conversation = records.conversation_for(s, contact)
+        conversation = records.conversation_for(s, contact, location.id)
         if message is None:
             # A scheduled reply carries the desk's words; every other job renders now.
             body = job.body if job.body is not None else self.render(cfg, job.template_key, contact)
@@ -329,7 +338,9 @@ class Outbox(DeskTexts):
         if job.call_id is not None:
             events.append(CallChanged(job.call_id))
         if contact is not None:
-            conversation_id = records.known_conversation_id(uow.session, contact.id)
+            conversation_id = records.known_conversation_id(
+                uow.session, contact.id, job.location_id
+            )
             if conversation_id is not None:
                 events.append(ConversationChanged(conversation_id, contact.id))
         self._publish_after(uow, *events)
@@ -351,13 +362,16 @@ class Outbox(DeskTexts):
         return follow_up.created_at
 
     @staticmethod
-    def _replied_since(s: Session, contact_id: int, since: datetime) -> bool:
+    def _replied_since(s: Session, contact_id: int, location_id: int, since: datetime) -> bool:
+        """They texted the location ``location_id`` since ``since`` (a reply to another
+        location's number answers that one, not this)."""
         return (
             s.scalar(
                 select(Message.id)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(
                     Conversation.contact_id == contact_id,
+                    Conversation.location_id == location_id,
                     Message.direction == "in",
                     Message.created_at >= since,
                 )
@@ -457,7 +471,7 @@ class Outbox(DeskTexts):
         records.lock_sid(s, sid)  # a delivery callback for it may be landing now
         self.delivery.adopt_early(uow, message)
         if JobKind(job.kind) is JobKind.TEXTBACK:
-            delay = self._settings(s)["followup.delay_seconds"]
+            delay = self._locations(s).get(job.location_id).settings["followup.delay_seconds"]
             if delay > 0:
                 s.add(
                     sends.new_job(
@@ -467,6 +481,7 @@ class Outbox(DeskTexts):
                         contact_id=job.contact_id,
                         call_id=job.call_id,
                         template_key="templates.follow_up",
+                        location_id=job.location_id,
                     )
                 )
                 uow.after_commit(self._scheduler.wake)
@@ -529,11 +544,16 @@ class Outbox(DeskTexts):
         uow.commit()
 
     # ---- texts the engine starts (the desk's are in services.desk_texts) ----------------
-    async def send_auto(self, contact_id: int, body: str) -> None:
-        """An automatic answer (HELP, START): a job like any other, sent now."""
+    async def send_auto(
+        self, contact_id: int, body: str, *, location_id: int | None = None
+    ) -> None:
+        """An automatic answer (HELP, START): a job like any other, sent now, from the
+        number of the location they texted (``location_id``; None: the first)."""
         try:
             queued = await self._db.run(
-                lambda uow: self._queue(uow, contact_id, body, kind=JobKind.AUTO, author=None)
+                lambda uow: self._queue(
+                    uow, contact_id, body, kind=JobKind.AUTO, author=None, location_id=location_id
+                )
             )
         except ReplyRefused as exc:
             log.info("automatic answer to contact %s not sent: %s", contact_id, exc)
@@ -550,15 +570,18 @@ class Outbox(DeskTexts):
         kind: JobKind,
         author: str | None,
         media: list[dict[str, str]] | None = None,
+        location_id: int | None = None,
     ) -> Outgoing | int:
         """Write the message row and its job; the Outgoing to send now when this process
         holds the number, else the message id (the job waits, due now, for the holder).
-        ``media`` is the row's kept photos (an MMS)."""
+        ``media`` is the row's kept photos (an MMS). It goes in the contact's thread at
+        ``location_id`` and leaves from its number (None, or a location since removed:
+        the first's, whose thread then holds it, where their answer will land)."""
         s = uow.session
-        cfg = self._settings(s)
-        contact = self._textable_contact(uow, contact_id)
+        location = self._locations(s).get(location_id)
+        contact = self._textable_contact(uow, contact_id, location)
         now = self._clock.now()
-        conversation = records.conversation_for(s, contact)
+        conversation = records.conversation_for(s, contact, location.id)
         message = records.add_message(
             s,
             conversation,
@@ -576,18 +599,20 @@ class Outbox(DeskTexts):
         if kind is JobKind.REPLY:
             conversation.unread_count = 0
         if not self._sends_here():
-            job = sends.new_job(kind, now=now, due_at=now, contact_id=contact.id)
+            job = sends.new_job(
+                kind, now=now, due_at=now, contact_id=contact.id, location_id=location.id
+            )
             job.message_id = message.id
             s.add(job)
             self._publish_after(uow, ConversationChanged(conversation.id, contact.id))
             uow.after_commit(self._scheduler.wake)  # on a desk client: tells the holder
             uow.commit()
             return message.id
-        job = sends.claimed_job(kind, now=now, contact_id=contact.id)
+        job = sends.claimed_job(kind, now=now, contact_id=contact.id, location_id=location.id)
         job.message_id = message.id
         s.add(job)
         s.flush()
-        outgoing = self.prepare(uow, job, cfg, now)
+        outgoing = self.prepare(uow, job, location, now)
         assert outgoing is not None  # the desk's texts are never held or skipped here
         uow.commit()
         return outgoing

@@ -13,7 +13,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from services.storage.models import AuditEntry, Contact, Conversation, Message, Tag
+from services.storage.models import (
+    FIRST_LOCATION,
+    AuditEntry,
+    Contact,
+    Conversation,
+    Message,
+    Tag,
+)
 
 MISSED_CALL = "missed call"
 PENDING_CALLBACK = "pending callback"
@@ -47,28 +54,63 @@ def contact_for(session: Session, phone: str, now: datetime) -> Contact:
     return contact
 
 
-def conversation_for(session: Session, contact: Contact) -> Conversation:
-    """The contact's thread, created if needed; remembered for the rest of the unit of
-    work (a webhook asks for it several times on the path to a text)."""
-    known: dict[int, Conversation] = session.info.setdefault("conversations", {})
-    conversation = known.get(contact.id)
+def conversation_for(
+    session: Session, contact: Contact, location_id: int | None = FIRST_LOCATION
+) -> Conversation:
+    """The contact's thread at ``location_id`` (None: the first location), created if
+    needed; remembered for the rest of the unit of work (a webhook asks for it several
+    times on the path to a text), keyed by contact and location."""
+    where = location_id or FIRST_LOCATION
+    known: dict[tuple[int, int], Conversation] = session.info.setdefault("conversations", {})
+    conversation = known.get((contact.id, where))
     if conversation is not None:
         return conversation
-    conversation = session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+    conversation = session.scalar(
+        select(Conversation).where(
+            Conversation.contact_id == contact.id, Conversation.location_id == where
+        )
+    )
     if conversation is None:
-        conversation = Conversation(contact_id=contact.id, last_preview="", unread_count=0)
+        conversation = Conversation(
+            contact_id=contact.id, location_id=where, last_preview="", unread_count=0
+        )
         session.add(conversation)
         session.flush()
-    known[contact.id] = conversation
+    known[(contact.id, where)] = conversation
     return conversation
 
 
-def known_conversation_id(session: Session, contact_id: int) -> int | None:
-    """The contact's thread id, if it has one (no thread is created)."""
-    known: dict[int, Conversation] = session.info.setdefault("conversations", {})
-    if contact_id in known:
-        return known[contact_id].id
-    return session.scalar(select(Conversation.id).where(Conversation.contact_id == contact_id))
+def known_conversation_id(
+    session: Session, contact_id: int, location_id: int | None = FIRST_LOCATION
+) -> int | None:
+    """The contact's thread id at ``location_id`` (None: the first), if it has one (no
+    thread is created)."""
+    where = location_id or FIRST_LOCATION
+    known: dict[tuple[int, int], Conversation] = session.info.setdefault("conversations", {})
+    if (contact_id, where) in known:
+        return known[(contact_id, where)].id
+    return session.scalar(
+        select(Conversation.id).where(
+            Conversation.contact_id == contact_id, Conversation.location_id == where
+        )
+    )
+
+
+def at_location(column: Any, location_id: int | None) -> Any:
+    """A clause: a call's or job's nullable ``location_id`` column is ``location_id``
+    (a row written before locations, NULL, belongs to the first)."""
+    return func.coalesce(column, FIRST_LOCATION) == (location_id or FIRST_LOCATION)
+
+
+def conversation_ids(session: Session, contact_id: int) -> list[int]:
+    """Every thread of the contact (one per location it called or texted), oldest first."""
+    return list(
+        session.scalars(
+            select(Conversation.id)
+            .where(Conversation.contact_id == contact_id)
+            .order_by(Conversation.id)
+        )
+    )
 
 
 SYSTEM_TAGS = (MISSED_CALL, PENDING_CALLBACK, BOOKED)

@@ -104,8 +104,10 @@ def new_job(
     call_id: int | None = None,
     template_key: str = "",
     held: bool = False,
+    location_id: int | None = None,
 ) -> Job:
-    """A job waiting for ``due_at`` (HELD when quiet hours put it there)."""
+    """A job waiting for ``due_at`` (HELD when quiet hours put it there); it leaves from
+    ``location_id``'s number (None: the first location's)."""
     return Job(
         kind=kind.value,
         state=(SendState.HELD if held else SendState.PENDING).value,
@@ -113,6 +115,7 @@ def new_job(
         contact_id=contact_id,
         call_id=call_id,
         template_key=template_key,
+        location_id=location_id,
         attempts=0,
         created_at=now,
     )
@@ -125,6 +128,7 @@ def claimed_job(
     contact_id: int,
     call_id: int | None = None,
     template_key: str = "",
+    location_id: int | None = None,
 ) -> Job:
     """A job claimed at birth by the process creating it (sent straight after commit)."""
     return Job(
@@ -135,6 +139,7 @@ def claimed_job(
         contact_id=contact_id,
         call_id=call_id,
         template_key=template_key,
+        location_id=location_id,
         attempts=1,
         created_at=now,
     )
@@ -147,6 +152,7 @@ def decided_not_to_send(
     contact_id: int | None,
     call_id: int | None,
     reason: str,
+    location_id: int | None = None,
 ) -> Job:
     """The record of a text policy refused (anonymous caller, opted out, repeat window)."""
     return Job(
@@ -156,6 +162,7 @@ def decided_not_to_send(
         contact_id=contact_id,
         call_id=call_id,
         template_key="",
+        location_id=location_id,
         attempts=0,
         reason=reason,
         created_at=now,

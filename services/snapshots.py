@@ -26,6 +26,11 @@ class ConversationRow:
     state: ThreadState = ThreadState.OPEN  # as of the read (a passed snooze reads open)
     snoozed_until: datetime | None = None
     last_inbound_at: datetime | None = None  # their newest text (notifications compare it)
+    # The location whose number they called or texted (a contact has a thread at each);
+    # a removed location keeps its name (services.location_store.remove).
+    location_id: int = 1
+    location_name: str = ""
+    location_number: str = ""
 
     @property
     def title(self) -> str:
@@ -102,6 +107,7 @@ class CallItem:
     source: str
     voicemail: VoicemailView | None = None  # "left a message"
     line_type: str | None = None  # from Twilio Lookup, when looked up
+    location_id: int = 1  # the location whose number was called
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +121,9 @@ class ContactDetail:
     opted_out: bool
     assigned_to: str | None
     booked_value_cents: int | None
-    conversation_id: int | None
+    conversation_id: int | None  # the first location's thread, else their oldest
     created_at: datetime
+    location_ids: tuple[int, ...] = ()  # the locations they have a thread at, by id
 
 
 @dataclass(frozen=True, slots=True)

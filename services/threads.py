@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services import records
 from services.clock import as_utc
-from services.storage.models import Contact, Conversation
+from services.storage.models import FIRST_LOCATION, Contact, Conversation
 from services.thread_state import ThreadState, ThreadStateError, effective
 
 __all__ = ["ThreadStateError", "close", "current", "on_inbound", "reopen", "snooze"]
@@ -54,9 +54,12 @@ def _set(
         ThreadState.CLOSED: "conversation.closed",
         ThreadState.SNOOZED: "conversation.snoozed",
     }[state]
-    detail = {"from": before.value}
+    detail: dict[str, object] = {"from": before.value}
     if until is not None:
         detail["until"] = until.isoformat()
+    if conversation.location_id not in (None, FIRST_LOCATION):
+        # Whose thread it was (a contact has one at each location; none: the first's).
+        detail["location"] = conversation.location_id
     records.audit(s, now, action, actor=actor, subject=contact.phone, **detail)
 
 

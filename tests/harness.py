@@ -87,14 +87,20 @@ class TestApp:
         )
 
     async def missed_call(
-        self, caller: str, *, sid: str | None = None, dial_status: str = "no-answer"
+        self,
+        caller: str,
+        *,
+        sid: str | None = None,
+        dial_status: str = "no-answer",
+        to: str = BUSINESS,
     ) -> str:
-        """A call that rings the office and is not answered: voice, Dial result, status."""
+        """A call to ``to`` (a location's number) that rings its phones and is not
+        answered: voice, Dial result, status."""
         sid = sid or call_sid()
         base = {
             "CallSid": sid,
             "From": caller,
-            "To": BUSINESS,
+            "To": to,
             "AccountSid": self.standin.account_sid,
         }
         status, _ = await self.post("voice", {**base, "CallStatus": "ringing"})
@@ -122,6 +128,27 @@ class TestApp:
         )
         assert status == 200
         return sid
+
+    async def add_location(self, name: str, number: str, values: Mapping[str, Any]) -> int:
+        """Add a location (issue 13) as the Locations pane does: stored, then announced;
+        its id. The stand-in owns its number."""
+        from services import location_store
+        from services.events import SettingsChanged
+
+        if not any(n.get("phone_number") == number for n in self.standin.numbers):
+            self.standin.add_number(number)
+        now = self.runtime.clock.now()
+
+        def work(uow: UnitOfWork) -> int:
+            location = location_store.add(uow.session, name, number, actor="test", now=now)
+            if values:
+                location_store.set_values(uow.session, location.id, values, actor="test", now=now)
+            uow.commit()
+            return location.id
+
+        location_id: int = await self.runtime.db.run(work)
+        self.runtime.bus.publish(SettingsChanged(("locations",)))
+        return location_id
 
     async def idle(self) -> None:
         await self.runtime.engine.idle()

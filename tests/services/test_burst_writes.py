@@ -17,7 +17,7 @@ from sqlalchemy import select
 from services import burst_writes
 from services.storage.database import UnitOfWork
 from services.storage.models import AuditEntry, Call, Contact, Conversation, Job, Message
-from tests.harness import TestApp, running_app
+from tests.harness import BUSINESS, TestApp, running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 
@@ -44,12 +44,21 @@ async def written(app: TestApp, call_sid: str) -> dict[str, Any]:
         assert call is not None and call.contact_id is not None
         contact = s.get(Contact, call.contact_id)
         assert contact is not None
-        thread = s.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+        thread = s.scalar(
+            select(Conversation).where(
+                Conversation.contact_id == contact.id,
+                Conversation.location_id == (call.location_id or 1),
+            )
+        )
         assert thread is not None
         messages = s.scalars(
             select(Message).where(Message.conversation_id == thread.id).order_by(Message.id)
         )
-        jobs = s.scalars(select(Job).where(Job.contact_id == contact.id).order_by(Job.id))
+        jobs = s.scalars(
+            select(Job)
+            .where(Job.contact_id == contact.id, Job.location_id == call.location_id)
+            .order_by(Job.id)
+        )
         audit = s.scalars(select(AuditEntry).where(AuditEntry.subject == call_sid))
         return {
             "call": shape(call),
@@ -89,8 +98,8 @@ def run(
     asyncio.run(main())
 
 
-async def texted(app: TestApp, caller: str, n: int) -> str:
-    sid = await app.missed_call(caller)
+async def texted(app: TestApp, caller: str, n: int, *, to: str = BUSINESS) -> str:
+    sid = await app.missed_call(caller, to=to)
     await app.standin.wait_for_messages(n)
     await app.until("the text is recorded", lambda: _all_sent(app))
     return sid
@@ -140,3 +149,34 @@ def test_a_known_callers_text_back_is_written_alike_both_ways(
         scenario,
         **{"textback.repeat_window_minutes": 0, "followup.delay_seconds": 0},
     )
+
+
+NORTH = "+15005550007"
+
+
+def test_a_call_to_another_location_is_written_alike_both_ways(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn, taken: list[bool]
+) -> None:
+    """Issue 13: a caller who already has a thread at the first location calls North; the
+    Core path writes North's thread (not the first's), North's text, from North."""
+
+    async def scenario(app: TestApp) -> None:
+        north = await app.add_location(
+            "North", NORTH, {"templates.missed_call": "North: [Business Phone]"}
+        )
+        sids = {}
+        for caller, core in (("+14155550121", False), ("+14155550122", True)):
+            app.engine.text_now_in_core = core
+            await app.reply(caller, "Hello Main")
+            sids[core] = await texted(app, caller, len(app.standin.messages_sent) + 1, to=NORTH)
+        assert taken == [True]
+        core, general = await written(app, sids[True]), await written(app, sids[False])
+        assert core == general
+        assert core["call"]["location_id"] == north and core["thread"]["location_id"] == north
+        assert {job["location_id"] for job in core["jobs"]} == {north}  # its follow-up too
+        assert [m["body"] for m in core["messages"]] == ["North: (500) 555-0007"]
+        assert [(m["from"], m["body"]) for m in app.standin.messages_sent] == [
+            (NORTH, "North: (500) 555-0007")
+        ] * 2
+
+    run(database_url, data_dir, twilio_standin, scenario, **{"lookup.enabled": False})
