@@ -231,7 +231,18 @@ def test_catch_up_finds_a_call_missed_at_each_number_while_offline(
     s = twilio_standin
     s.add_number(NORTH)
     now = datetime.now(UTC)
-    add_location(database_url, "North", NORTH, at=now - timedelta(days=2))
+    north_id = add_location(database_url, "North", NORTH, at=now - timedelta(days=2))
+    # North words its catch-up text itself (the engine reads it for the To it is given).
+    _write(
+        database_url,
+        lambda ses: location_store.set_values(
+            ses,
+            north_id,
+            {"templates.catch_up": "North desk: sorry we missed your call."},
+            actor="test",
+            now=now,
+        ),
+    )
     # Both numbers were caught up five hours ago (the first by the cursor from before
     # locations), then Frontdesk was off.
     five_hours = (now - timedelta(hours=5)).isoformat()
@@ -248,6 +259,11 @@ def test_catch_up_finds_a_call_missed_at_each_number_while_offline(
             await s.wait_for_messages(2)
             await app.idle()
             assert sorted(m["to"] for m in s.messages_sent) == [CALLER_MAIN, CALLER_NORTH]
+            (north_text,) = [m for m in s.messages_sent if m["to"] == CALLER_NORTH]
+            assert north_text["from"] == NORTH
+            assert north_text["body"] == "North desk: sorry we missed your call."
+            (main_text,) = [m for m in s.messages_sent if m["to"] == CALLER_MAIN]
+            assert main_text["from"] == BUSINESS
             calls = {c.sid: c for c in await app.inbox.missed_calls()}
             assert set(calls) == {main_call["sid"], north_call["sid"]}
             results = app.runtime.catchup.results
