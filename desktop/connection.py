@@ -158,7 +158,12 @@ class DesktopConnection:
         except ConnectionRefused as exc:
             return AccountCheckResult(False, [str(exc)])
         settings = await self._inbox.settings()
-        return await self._check.run(creds, settings["business.phone_number"])
+        first = settings["business.phone_number"]
+        others: list[str] = []
+        if self._runtime is not None:
+            numbers = (await self._runtime.locations.locations()).numbers()
+            others = [n for n in numbers if n != first]
+        return await self._check.run(creds, first, others)
 
     # -- the number ------------------------------------------------------------------------------
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 
 from desktop.runtime import Runtime
 from services import messaging_health, phones
 from services.api import ConnectionRefused, ReplyRefused
 from services.clock import as_utc
 from services.desk_status import TextbackFacts, TextbackNotice, textback_notice
-from services.health import HealthSnapshot, MessagingProblem, NumberWebhooks, WebhookRow
+from services.health import (
+    HealthSnapshot,
+    LocationNumber,
+    MessagingProblem,
+    NumberWebhooks,
+    WebhookRow,
+)
+from services.locations import Location
 from services.ports import CarrierError
 from services.receiver import WebhookRecord
 from services.send_state import SendState
@@ -31,6 +40,20 @@ def _row(record: WebhookRecord) -> WebhookRow:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    health: LocationNumber
+    read_error: str | None  # why its webhooks could not be read (not a wiring error)
+
+    @property
+    def phone_number(self) -> str:
+        return self.health.phone_number
+
+    @property
+    def webhooks(self) -> NumberWebhooks | None:
+        return self.health.webhooks
+
+
 class RuntimeHealth:
     """Implements :class:`services.api.HealthApi` for the desktop app and ``serve``."""
 
@@ -42,7 +65,11 @@ class RuntimeHealth:
         settings = await rt.inbox.settings()
         phone: str = settings["business.phone_number"]
         tunnel = rt.tunnel
-        number, number_error = await self._number(phone)
+        numbers = await self._numbers()
+        if numbers and numbers[0].phone_number == phone:
+            number, number_error = numbers[0].webhooks, numbers[0].read_error
+        else:
+            number, number_error = await self._number(phone)
         return HealthSnapshot(
             public_url=rt.public_url,
             tunnel_state=tunnel.state if tunnel is not None else "none",
@@ -64,6 +91,7 @@ class RuntimeHealth:
             holding=rt.holding,
             holder=rt.office.holder,
             messaging=await self.messaging_problem(),
+            numbers=[n.health for n in numbers],
         )
 
     async def textback_notice(self) -> TextbackNotice | None:
@@ -91,6 +119,26 @@ class RuntimeHealth:
     async def request_takeover(self) -> None:
         await self._runtime.request_takeover()
 
+    async def _numbers(self) -> list[_Read]:
+        """Every location's number as Twilio has it now, read side by side."""
+        locations = [loc for loc in await self._runtime.locations.locations() if loc.phone_number]
+        return list(await asyncio.gather(*(self._location_number(loc) for loc in locations)))
+
+    async def _location_number(self, location: Location) -> _Read:
+        rt = self._runtime
+        phone = location.phone_number
+        webhooks, read_error = await self._number(phone)
+        wiring = rt.numbers
+        health = LocationNumber(
+            location_id=location.id,
+            location=location.name,
+            phone_number=phone,
+            webhooks=webhooks,
+            error=read_error or (wiring.errors.get(phone) if wiring is not None else None),
+            wired=wiring is not None and phone in wiring.wired,
+        )
+        return _Read(health, read_error)
+
     async def _number(self, phone: str) -> tuple[NumberWebhooks | None, str | None]:
         rt = self._runtime
         admin = rt.number_admin
@@ -115,6 +163,8 @@ class RuntimeHealth:
                 status_callback=found.status_callback or "",
                 points_here=urls is not None and urls.points_here(found),
                 expected_voice_url=urls.voice if urls is not None else None,
+                voice_capable=found.capabilities.get("voice"),
+                sms_capable=found.capabilities.get("sms"),
             ),
             None,
         )

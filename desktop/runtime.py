@@ -14,23 +14,30 @@ import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from desktop.config import AppConfig
-from services import sync_state, wiring
+from services import sync_state
 from services.account_check import number_problems
 from services.attachments import PhotoStore
 from services.catchup import CatchUp
 from services.clock import Clock, SystemClock
 from services.engine import Engine
-from services.events import EventBus, OfficeChanged, WebhookSeen
+from services.events import (
+    EventBus,
+    EverythingChanged,
+    OfficeChanged,
+    SettingsChanged,
+    WebhookSeen,
+)
 from services.holder import AdvisoryLock, HolderLock, SoloLock
 from services.inbox import Inbox
 from services.integrations.endpoints import MemoryVault, SecretVault
 from services.integrations.service import Integrations
 from services.location_admin import LocationAdmin
+from services.location_wiring import LocationWiring, WireOutcome
 from services.office import Office
 from services.office_bus import OfficeChannel
 from services.ports import Carrier
@@ -47,6 +54,8 @@ from services.tunnel import PublicEndpoint, TunnelSupervisor
 from services.wiring import NumberAdmin, WiringError
 
 HOLDER_URL_KEY = "office.holder_url"
+# A settings change with one of these keys may add, remove or renumber a location.
+NUMBER_KEYS = frozenset({"locations", "business.phone_number"})
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,14 @@ log = logging.getLogger(__name__)
 # the loop's time (profiled: ~1.5 ms per socket send). Half a millisecond hands the GIL
 # back to the loop promptly; the worker's throughput barely changes.
 GIL_SWITCH_SECONDS = 0.0005
+
+
+async def _cancelled(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class ManagedCarrier(Carrier, Protocol):
@@ -162,6 +179,12 @@ class Runtime:
             media=self.photos,
         )
         self._number_admin = number_admin
+        # Every location's number, pointed here by the holder (services/location_wiring).
+        self.numbers = LocationWiring(number_admin, self.db) if number_admin else None
+        self._renumbering = TaskSet("numbers")  # re-wiring after a location change
+        # How often the holder looks for location changes no event announced.
+        self.numbers_check_seconds = 30.0
+        self._numbers_watch: asyncio.Task[None] | None = None
         self._background = TaskSet("runtime")
         self._tidy_task: asyncio.Task[None] | None = None
         self.wiring_error: str | None = None
@@ -177,8 +200,6 @@ class Runtime:
         )
         self._price_task: asyncio.Task[None] | None = None
         self.catchup_error: str | None = None
-        self.go_offline_timeout = 15.0
-        self._wired = False  # the number was pointed here in this run
         self._disconnected = False  # the owner pressed Disconnect: leave the number alone
         shared = self.db.dialect == "postgresql"
         self.channel: OfficeChannel | None = None
@@ -213,8 +234,19 @@ class Runtime:
 
     @property
     def wired(self) -> bool:
-        """True once this run pointed the number here (until offline / disconnected)."""
-        return self._wired
+        """True once this run pointed a location's number here (until offline /
+        disconnected / handed over); :attr:`numbers` says which."""
+        return self.numbers is not None and bool(self.numbers.wired)
+
+    @property
+    def go_offline_timeout(self) -> float:
+        """Seconds each number may take to go offline on the way out."""
+        return self.numbers.offline_timeout if self.numbers is not None else 15.0
+
+    @go_offline_timeout.setter
+    def go_offline_timeout(self, seconds: float) -> None:
+        if self.numbers is not None:
+            self.numbers.offline_timeout = seconds
 
     @property
     def disconnected(self) -> bool:
@@ -247,6 +279,8 @@ class Runtime:
         await self.integrations.start()
         if self.prices is not None and self._price_task is None:
             self._price_task = self._background.spawn(self.prices.run(), name="prices")
+        if self.numbers is not None and self._numbers_watch is None:
+            self._numbers_watch = self._background.spawn(self._watch_numbers(), name="numbers")
         port = await self.receiver.start(self.config.host, self.config.port)
         if self._endpoint_factory is not None:
             self._first_url = asyncio.Event()
@@ -266,9 +300,14 @@ class Runtime:
     async def give_up(self, *, go_offline: bool) -> None:
         """Stop the holder's duties; the number goes to the offline fallback only when
         ``go_offline`` (the last PC to leave): a hand-over leaves it to the next holder."""
+        watch, self._numbers_watch = self._numbers_watch, None
+        await _cancelled(watch)
+        # A re-wiring under way finishes first: what it wired is then taken offline too.
+        await self._renumbering.close()
         if go_offline:
             await self.go_offline()
-        self._wired = False
+        if self.numbers is not None:
+            self.numbers.forget()  # the next holder wires them; this PC no longer does
         await self._stop_prices()
         if self.tunnel is not None:
             await self.tunnel.stop()
@@ -280,10 +319,7 @@ class Runtime:
 
     async def _stop_prices(self) -> None:
         task, self._price_task = self._price_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancelled(task)
 
     async def request_takeover(self) -> None:
         """A desk client asks the holder for the number (see :class:`Office`)."""
@@ -315,6 +351,52 @@ class Runtime:
     def _on_office_event(self, event: object) -> None:
         if isinstance(event, OfficeChanged) and not event.holding:
             self._background.spawn(self._read_holder_url(), name="holder-url")
+        elif self._renumbered(event):
+            # A location added, removed or renumbered (here or on another PC): the holder
+            # wires the new number and catches it up, and releases the old one.
+            self._renumbering.spawn(self._numbers_changed(), name="numbers-changed")
+
+    def _renumbered(self, event: object) -> bool:
+        """True when ``event`` may change which numbers this holder must wire: a settings
+        change naming them, or EverythingChanged (the office channel reconnected, and
+        such a change may have been among the notifications lost meanwhile)."""
+        if not (self.holding and self.public_url and self.numbers is not None):
+            return False
+        if isinstance(event, SettingsChanged):
+            return bool(NUMBER_KEYS.intersection(event.keys))
+        return isinstance(event, EverythingChanged)
+
+    async def numbers_settled(self) -> None:
+        """Wait until the re-wiring after location changes so far has finished."""
+        await self._renumbering.drain()
+
+    async def check_numbers(self) -> bool:
+        """Re-wire when the stored locations' numbers are not those this holder wired (or
+        tried to): a change no event announced, such as ``frontdesk location add`` run in
+        a process that has no office channel. True when it re-wired."""
+        if not (self.holding and self.public_url and self.numbers is not None):
+            return False
+        if self._disconnected:
+            return False
+        stored = set((await self.locations.locations()).numbers())
+        known = set(self.numbers.wired) | (set(self.numbers.errors) - {""})
+        if stored == known:
+            return False
+        await self._numbers_changed()
+        return True
+
+    async def _watch_numbers(self) -> None:
+        while True:
+            await asyncio.sleep(self.numbers_check_seconds)
+            try:
+                await self.check_numbers()
+            except Exception:  # the next check tries again
+                log.exception("checking the locations' numbers failed")
+
+    async def _numbers_changed(self) -> None:
+        outcome = await self.rewire()
+        if outcome is not None and outcome.new:
+            await self.catch_up(outcome.new)
 
     async def _read_holder_url(self) -> None:
         def read(uow: UnitOfWork) -> str | None:
@@ -327,43 +409,43 @@ class Runtime:
         self.public_url = url
         if url:
             await self.rewire()
-            if self._wired:
+            if self.wired:
                 # Calls and texts that reached the number while it was not pointed here
                 # (app closed, tunnel down) are in Twilio's logs: record them now.
                 await self.catch_up()
             self._first_url.set()
 
-    async def catch_up(self) -> None:
-        """Record what reached the business number while we were not listening."""
-        settings = await self.inbox.settings()
-        phone = settings["business.phone_number"]
-        if not phone:
-            return
-        try:
-            await self.catchup.run(phone)
-            self.catchup_error = None
-        except Exception as exc:  # the next re-wire or start tries again
-            self.catchup_error = f"catch-up failed: {exc}"
-            log.error("catch-up for %s failed: %s", phone, exc)
+    async def catch_up(self, numbers: Sequence[str] | None = None) -> None:
+        """Record what reached ``numbers`` (default: every location's number, or those
+        pointed here when this runtime wires them) while we were not listening."""
+        if numbers is None:
+            numbers = (await self.locations.locations()).numbers()
+            if self.numbers is not None:
+                numbers = [n for n in numbers if n in self.numbers.wired]
+        problems: list[str] = []
+        for phone in numbers:
+            try:
+                await self.catchup.run(phone)
+            except Exception as exc:  # the next re-wire or start tries again
+                problems.append(f"{phone}: {exc}" if len(numbers) > 1 else str(exc))
+                log.error("catch-up for %s failed: %s", phone, exc)
+        self.catchup_error = f"catch-up failed: {'; '.join(problems)}" if problems else None
 
-    async def rewire(self) -> None:
-        """Point the business number at the current public URL (on start, on URL change)."""
-        if self._number_admin is None or not self.public_url or self._disconnected:
-            return
-        settings = await self.inbox.settings()
-        phone = settings["business.phone_number"]
-        if not phone:
-            self.wiring_error = "business.phone_number is not set: the number was not wired"
-            log.warning(self.wiring_error)
-            return
-        try:
-            await wiring.wire(self._number_admin, self.db, phone, self.public_url)
-            self.wiring_error = None
-            self._wired = True
-            await self._remember_holder_url(self.public_url)
-        except Exception as exc:  # WiringError or a carrier error: still serving; say why
-            self.wiring_error = str(exc)
-            log.error("could not wire %s: %s", phone, exc)
+    async def rewire(self) -> WireOutcome | None:
+        """Point every location's number at the current public URL (on start, on URL
+        change, on a location added, removed or renumbered); None when not wiring now."""
+        if self.numbers is None or not self.public_url or self._disconnected:
+            return None
+        url = self.public_url
+        outcome = await self.numbers.wire(await self.locations.locations(), url)
+        self.wiring_error = self.numbers.error()
+        if outcome.wired:
+            try:
+                await self._remember_holder_url(url)
+            except Exception as exc:  # still serving; say why desk clients may not know
+                self.wiring_error = str(exc)
+                log.error("could not store the holder's URL: %s", exc)
+        return outcome
 
     async def _remember_holder_url(self, url: str) -> None:
         def put(uow: UnitOfWork) -> None:
@@ -373,42 +455,30 @@ class Runtime:
         await self.db.run(put)
 
     async def go_offline(self) -> None:
-        """Point the number at the offline voice URL (only if this run wired it)."""
-        if self._number_admin is None or not self._wired:
+        """Point every number this run wired at its offline fallback."""
+        if self.numbers is None or not self.numbers.wired:
             return
-        settings = await self.inbox.settings()
-        phone = settings["business.phone_number"]
-        if not phone:
-            return
-        try:
-            await asyncio.wait_for(
-                wiring.go_offline(self._number_admin, self.db, phone), self.go_offline_timeout
-            )
-            self._wired = False
-        except Exception as exc:  # VoiceFallbackUrl still covers callers
-            log.error("could not take %s offline: %s", phone, exc)
+        await self.numbers.go_offline(await self.locations.locations())
 
     async def disconnect(self) -> None:
-        """Give the number back: restore what it had before Frontdesk wired it.
+        """Give the numbers back: restore what each had before Frontdesk wired it.
 
         Raises :class:`WiringError` (or a carrier error) when Twilio cannot be told.
-        Until :meth:`connect`, URL changes no longer re-wire the number.
+        Until :meth:`connect`, URL changes no longer re-wire the numbers.
         """
-        if self._number_admin is None:
+        if self.numbers is None:
             raise WiringError("this workspace has no Twilio number to disconnect")
-        settings = await self.inbox.settings()
-        phone = settings["business.phone_number"]
-        if not phone:
+        locations = await self.locations.locations()
+        if not locations.numbers():
             raise WiringError("business.phone_number is not set: nothing to disconnect")
         self._disconnected = True
-        await wiring.disconnect(self._number_admin, self.db, phone)
-        self._wired = False
+        await self.numbers.disconnect(locations)
 
     async def connect(self) -> None:
-        """Undo :meth:`disconnect`: wire the number here again and catch up."""
+        """Undo :meth:`disconnect`: wire the numbers here again and catch up."""
         self._disconnected = False
         await self.rewire()
-        if self._wired:
+        if self.wired:
             await self.catch_up()
 
     async def stop(self) -> None:

@@ -7,7 +7,8 @@ gateway and says, in words the owner can act on, everything that is wrong:
 - the auth token (or API key) is refused (HTTP 401 / Twilio 20003),
 - the account is suspended or closed,
 - the number is not on this account (or not set, or not a phone number),
-- the number cannot receive SMS (or calls) (``capabilities``).
+- the number cannot receive SMS (or calls) (``capabilities``),
+- the same for every other location's number (``other_numbers``).
 
 Nothing is ever raised for a Twilio answer: :meth:`TwilioAccountCheck.run` returns an
 :class:`AccountCheckResult`. The token never appears in a problem or a log line.
@@ -16,7 +17,7 @@ Nothing is ever raised for a Twilio answer: :meth:`TwilioAccountCheck.run` retur
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from services import phones
@@ -71,7 +72,14 @@ class TwilioAccountCheck:
     ) -> None:
         self._factory = gateway_factory or (lambda creds: account_gateway(creds, base_url))
 
-    async def run(self, creds: TwilioCredentials, business_number: str) -> AccountCheckResult:
+    async def run(
+        self,
+        creds: TwilioCredentials,
+        business_number: str,
+        other_numbers: Sequence[str] = (),
+    ) -> AccountCheckResult:
+        """Check the account, the business number and each of ``other_numbers`` (the
+        other locations' numbers); ``number_sid`` is the business number's."""
         problems: list[str] = []
         try:
             validate_account_sid(creds.account_sid)
@@ -89,6 +97,8 @@ class TwilioAccountCheck:
             if account is None:
                 return AccountCheckResult(False, problems)
             number = await _number(gateway, business_number, number_e164, problems)
+            for other in other_numbers:
+                await _number(gateway, other, phones.normalize(other), problems)
         finally:
             await gateway.close()
         return AccountCheckResult(

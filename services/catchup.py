@@ -1,9 +1,10 @@
 """Catch-up: what happened on the business number while Frontdesk was not listening.
 
 On start (after the receiver listens and the number is wired) and after every re-wire,
-:class:`CatchUp` reads Twilio's call and message logs since a cursor (sync_state
-``catchup.cursor``; on the first run ``now - catchup.max_age_hours``) and hands every
-inbound call and text to the engine, oldest first:
+:class:`CatchUp` reads Twilio's call and message logs for one number (every location's
+number is caught up, each on its own: the logs filtered by To / From = that number) since
+that number's cursor and hands every inbound call and text to the engine, oldest first
+(the engine finds the location by the ``To`` it is given):
 
 - a parent inbound call (``To`` = the number, no ParentCallSid) whose status is busy,
   no-answer, failed or canceled is **missed**; a completed one is **answered** when one
@@ -19,24 +20,47 @@ A call still in progress (or with a leg in progress) is not decided yet: it is l
 the next run, and the cursor stays at or before it. The cursor moves only after every
 record up to it went through; it keeps a small overlap (``overlap``) for clock skew,
 which is harmless because both engine entry points are idempotent by Twilio's SIDs.
+
+One cursor per number (sync_state :func:`cursor_key`), never a shared one: a number's
+cursor moves only when *its* logs were read, so a number whose run failed or waits on a
+ringing call holds only itself back, and no other number's run moves it past anything.
+Where a number without a cursor of its own starts:
+
+- the first location's number adopts the cursor from before locations (``catchup.cursor``,
+  :data:`CURSOR_KEY`, then cleared): an upgrade skips nothing and repeats nothing;
+- any other number starts at ``now - catchup.max_age_hours`` (as a first run does) or,
+  when earlier, at the moment it became a location's number (its ``location_settings``
+  row): a number added while no Frontdesk ran, or whose first runs failed, is read from
+  when it joined, so nothing that reached it since is skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from services import settings_store, sync_state
+from sqlalchemy import func, select
+
+from services import location_store, settings_store, sync_state
 from services.clock import Clock, as_utc
 from services.ports import Carrier, CarrierError, RemoteCall, RemoteMessage
 from services.storage.database import Database, UnitOfWork
+from services.storage.models import LocationSetting
 
 log = logging.getLogger(__name__)
 
+# The one cursor from before locations: the first location's number adopts it.
 CURSOR_KEY = "catchup.cursor"
+
+
+def cursor_key(phone_number: str) -> str:
+    """Where the catch-up of ``phone_number`` has read its logs up to."""
+    return f"{CURSOR_KEY}:{phone_number}"
+
 
 FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
@@ -105,12 +129,14 @@ class CatchUp:
         self._overlap = overlap
         self._limit = limit
         self._lock = asyncio.Lock()
-        self.last_result: CatchUpResult | None = None
+        self.last_result: CatchUpResult | None = None  # the last run's, whichever number
+        self.results: dict[str, CatchUpResult] = {}  # each number's last run
 
-    async def cursor(self) -> datetime | None:
+    async def cursor(self, phone_number: str) -> datetime | None:
+        """Where ``phone_number``'s logs were read up to (None: never read yet)."""
+
         def read(uow: UnitOfWork) -> datetime | None:
-            raw = sync_state.get(uow.session, CURSOR_KEY)
-            return as_utc(datetime.fromisoformat(raw)) if isinstance(raw, str) else None
+            return _moment(sync_state.get(uow.session, cursor_key(phone_number)))
 
         return await self._db.run(read)
 
@@ -119,21 +145,15 @@ class CatchUp:
         async with self._lock:
             result = await self._run(phone_number)
             self.last_result = result
+            self.results[phone_number] = result
             return result
 
-    async def _since(self, now: datetime) -> datetime:
-        def read(uow: UnitOfWork) -> tuple[object, int]:
-            cfg = settings_store.load(uow.session)
-            return sync_state.get(uow.session, CURSOR_KEY), int(cfg["catchup.max_age_hours"])
-
-        raw, max_age = await self._db.run(read)
-        if isinstance(raw, str):
-            return as_utc(datetime.fromisoformat(raw))
-        return now - timedelta(hours=max_age)
+    async def _since(self, phone_number: str, now: datetime) -> datetime:
+        return await self._db.run(lambda uow: _start(uow, phone_number, now))
 
     async def _run(self, phone_number: str) -> CatchUpResult:
         now = self._clock.now()
-        since = await self._since(now)
+        since = await self._since(phone_number, now)
         horizon = now - self._overlap
         hold = horizon  # the cursor can move no further than this
 
@@ -197,7 +217,7 @@ class CatchUp:
         cursor = max(since, hold)
 
         def advance(uow: UnitOfWork) -> None:
-            sync_state.put(uow.session, CURSOR_KEY, cursor.isoformat())
+            sync_state.put(uow.session, cursor_key(phone_number), cursor.isoformat())
             uow.commit()
 
         await self._db.run(advance)
@@ -213,7 +233,8 @@ class CatchUp:
         )
         if result.calls_missed or result.calls_answered or result.messages:
             log.info(
-                "catch-up since %s: %d missed call(s), %d answered, %d text(s)",
+                "catch-up of %s since %s: %d missed call(s), %d answered, %d text(s)",
+                phone_number,
                 since.isoformat(timespec="seconds"),
                 result.calls_missed,
                 result.calls_answered,
@@ -267,3 +288,34 @@ class CatchUp:
                 form[f"MediaContentType{i}"] = content_type
             form["NumMedia"] = str(len(media))
         return await self._engine.catch_up_message(form, received_at=item.at)
+
+
+def _moment(raw: object) -> datetime | None:
+    return as_utc(datetime.fromisoformat(raw)) if isinstance(raw, str) else None
+
+
+def _start(uow: UnitOfWork, phone_number: str, now: datetime) -> datetime:
+    """Where ``phone_number``'s run starts (see the module docstring)."""
+    session = uow.session
+    own = _moment(sync_state.get(session, cursor_key(phone_number)))
+    if own is not None:
+        return own
+    first = location_store.load(session).first.phone_number == phone_number
+    shared = _moment(sync_state.get(session, CURSOR_KEY))
+    if first and shared is not None:
+        # Adopted now (the run writes it under the number's key), forgotten as shared.
+        sync_state.put(session, cursor_key(phone_number), shared.isoformat())
+        sync_state.put(session, CURSOR_KEY, None)
+        uow.commit()
+        return shared
+    max_age = int(settings_store.load(session)["catchup.max_age_hours"])
+    start = now - timedelta(hours=max_age)
+    joined = session.scalar(
+        select(func.min(LocationSetting.updated_at)).where(
+            LocationSetting.key == "business.phone_number",
+            LocationSetting.value == json.dumps(phone_number),
+        )
+    )
+    if joined is not None:
+        start = min(start, as_utc(joined))
+    return start

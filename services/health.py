@@ -16,6 +16,7 @@ __all__ = [
     "ConnectionEntry",
     "DatabaseCheck",
     "HealthSnapshot",
+    "LocationNumber",
     "MessagingProblem",
     "NumberWebhooks",
     "OfficeBusiness",
@@ -47,6 +48,30 @@ class NumberWebhooks:
     status_callback: str
     points_here: bool  # VoiceUrl, SmsUrl and StatusCallback are under our public URL
     expected_voice_url: str | None  # what VoiceUrl should be (None: no public URL yet)
+    # What the number can do (Twilio's capabilities; None: Twilio did not say).
+    voice_capable: bool | None = None
+    sms_capable: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocationNumber:
+    """One location's number on the health page: where its webhooks point right now.
+
+    ``webhooks`` is None when the number could not be read (``error`` says why: not on
+    this Twilio account, Twilio unreachable); ``error`` also carries why it could not be
+    wired when it was read but does not point here.
+    """
+
+    location_id: int
+    location: str  # the location's name
+    phone_number: str
+    webhooks: NumberWebhooks | None
+    error: str | None
+    wired: bool  # this process pointed it here in this run
+
+    @property
+    def points_here(self) -> bool:
+        return self.webhooks is not None and self.webhooks.points_here
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +143,9 @@ class HealthSnapshot:
 
     # Every text failing for a reason the owner must fix (unregistered number, ...).
     messaging: MessagingProblem | None = None
+    # Every location's number that is set, the first location's first (``number`` is
+    # the first's webhooks, ``number_error`` why they could not be read).
+    numbers: list[LocationNumber] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -127,6 +155,7 @@ class HealthSnapshot:
             self.public_url is not None
             and self.number is not None
             and self.number.points_here
+            and all(n.points_here for n in self.numbers)
             and not self.wiring_error
             and not self.disconnected
             and not self.unsaved_calls

@@ -5,8 +5,15 @@ On start ``serve`` and the app call :func:`wire`: find the number's SID
 StatusCallback to URLs under the public URL, and VoiceFallbackUrl to the *offline* voice
 URL (:func:`offline_voice_url`), so a crash, a dead tunnel or a hung receiver still gives
 callers what the owner chose for "Frontdesk is off". The first time, the number's
-previous configuration is saved (sync_state ``wiring.previous``) so :func:`disconnect`
-can put it back exactly.
+previous configuration is saved so :func:`disconnect` can put it back exactly: one backup
+per number (sync_state :func:`backup_key`, ``wiring.previous:+15551234567``). Before
+locations there was one, under ``wiring.previous`` (:data:`BACKUP_KEY`); it is still read,
+as the backup of the number it names (its ``phone_number``: the first location's number,
+unless that changed since), until that number gets a backup of its own or is disconnected.
+
+Each move takes the number's effective ``settings`` (a location's: its greeting and ring
+time shape the offline voice URL); without them, the office's. Every location's number
+is moved one at a time by :mod:`services.location_wiring`.
 
 On a clean exit :func:`go_offline` re-points the number:
 
@@ -29,6 +36,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from sqlalchemy.orm import Session
+
 from services import settings_store, sync_state
 from services.ports import NumberConfig
 from services.receiver import PATHS
@@ -37,7 +46,14 @@ from services.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# The one backup from before locations (the number it names); see backup_key.
 BACKUP_KEY = "wiring.previous"
+
+
+def backup_key(phone_number: str) -> str:
+    """Where ``phone_number``'s configuration from before Frontdesk wired it is kept."""
+    return f"{BACKUP_KEY}:{phone_number}"
+
 
 TWIMLETS = "https://twimlets.com"
 
@@ -163,9 +179,19 @@ def _number_from(data: Any) -> NumberConfig | None:
         return None
 
 
-def _load(db_uow: UnitOfWork) -> tuple[Settings, NumberConfig | None]:
-    s = db_uow.session
-    return settings_store.load(s), _number_from(sync_state.get(s, BACKUP_KEY))
+def _backup(session: Session, phone_number: str) -> NumberConfig | None:
+    own = _number_from(sync_state.get(session, backup_key(phone_number)))
+    if own is not None:
+        return own
+    legacy = _number_from(sync_state.get(session, BACKUP_KEY))
+    return legacy if legacy is not None and legacy.phone_number == phone_number else None
+
+
+def _load(
+    uow: UnitOfWork, phone_number: str, settings: Settings | None
+) -> tuple[Settings, NumberConfig | None]:
+    s = uow.session
+    return settings or settings_store.load(s), _backup(s, phone_number)
 
 
 async def _find(admin: NumberAdmin, phone_number: str) -> NumberConfig:
@@ -178,16 +204,21 @@ async def _find(admin: NumberAdmin, phone_number: str) -> NumberConfig:
     return number
 
 
-async def previous_config(db: Database) -> NumberConfig | None:
-    """The configuration saved before Frontdesk first wired the number, if any."""
-    return await db.run(lambda uow: _load(uow)[1])
+async def previous_config(db: Database, phone_number: str) -> NumberConfig | None:
+    """The configuration saved before Frontdesk first wired ``phone_number``, if any."""
+    return await db.run(lambda uow: _backup(uow.session, phone_number))
 
 
 # ---- the three moves ---------------------------------------------------------------------
 
 
 async def wire(
-    admin: NumberAdmin, db: Database, phone_number: str, public_url: str
+    admin: NumberAdmin,
+    db: Database,
+    phone_number: str,
+    public_url: str,
+    *,
+    settings: Settings | None = None,
 ) -> NumberConfig:
     """Point ``phone_number`` at ``public_url``; raises :class:`WiringError` when impossible.
 
@@ -197,9 +228,9 @@ async def wire(
     urls = WebhookUrls.under(public_url)
 
     def backup(uow: UnitOfWork) -> tuple[Settings, NumberConfig | None]:
-        cfg, previous = _load(uow)
-        if previous is None and not _ours(number):
-            sync_state.put(uow.session, BACKUP_KEY, asdict(number))
+        cfg, previous = _load(uow, phone_number, settings)
+        if previous is None and not points_at_frontdesk(number):
+            sync_state.put(uow.session, backup_key(phone_number), asdict(number))
             uow.commit()
             previous = number
         return cfg, previous
@@ -222,10 +253,12 @@ async def wire(
     return wired
 
 
-async def go_offline(admin: NumberAdmin, db: Database, phone_number: str) -> NumberConfig:
+async def go_offline(
+    admin: NumberAdmin, db: Database, phone_number: str, *, settings: Settings | None = None
+) -> NumberConfig:
     """On a clean exit: callers get the offline voice URL; texts stay in Twilio's log."""
     number = await _find(admin, phone_number)
-    cfg, previous = await db.run(_load)
+    cfg, previous = await db.run(lambda uow: _load(uow, phone_number, settings))
     voice = offline_voice_url(cfg, previous)
     voice_method = "POST"
     status_callback = ""
@@ -253,7 +286,7 @@ async def disconnect(admin: NumberAdmin, db: Database, phone_number: str) -> Num
     then forgotten, so a later :func:`wire` saves the number's state afresh.
     """
     number = await _find(admin, phone_number)
-    previous = await previous_config(db)
+    previous = await previous_config(db, phone_number)
     if previous is None:
         restored = await admin.update_number(
             number.sid, voice_url="", voice_fallback_url="", sms_url="", status_callback=""
@@ -270,7 +303,10 @@ async def disconnect(admin: NumberAdmin, db: Database, phone_number: str) -> Num
         )
 
     def forget(uow: UnitOfWork) -> None:
-        sync_state.put(uow.session, BACKUP_KEY, None)
+        sync_state.put(uow.session, backup_key(phone_number), None)
+        legacy = _number_from(sync_state.get(uow.session, BACKUP_KEY))
+        if legacy is not None and legacy.phone_number == phone_number:
+            sync_state.put(uow.session, BACKUP_KEY, None)
         uow.commit()
 
     await db.run(forget)
@@ -282,5 +318,6 @@ def _is_ours(url: str) -> bool:
     return any(url.endswith(path) for path in PATHS.values())
 
 
-def _ours(number: NumberConfig) -> bool:
+def points_at_frontdesk(number: NumberConfig) -> bool:
+    """True when the number's calls go to a Frontdesk receiver (this one or another)."""
     return bool(number.voice_url and number.voice_url.endswith(PATHS["voice"]))

@@ -91,6 +91,21 @@ def test_number_that_cannot_text(twilio_standin: TwilioStandIn) -> None:
     ]
 
 
+def test_every_locations_number_is_checked(twilio_standin: TwilioStandIn) -> None:
+    sid = twilio_standin.add_number(NUMBER)["sid"]
+    twilio_standin.add_number("+15005550011", capabilities={"voice": False})
+    creds = TwilioCredentials(twilio_standin.account_sid, twilio_standin.auth_token)
+    checker = TwilioAccountCheck(base_url=twilio_standin.base_url)
+    result = asyncio.run(checker.run(creds, NUMBER, ["+15005550011", "+15005550012"]))
+    assert not result.ok
+    assert result.number_sid == sid  # the business number's
+    assert result.problems[0] == (
+        "+15005550011 cannot receive calls (its capabilities say no voice)."
+    )
+    assert result.problems[1].startswith("+15005550012 is not a phone number on this Twilio")
+    assert len(result.problems) == 2
+
+
 def test_twilio_unreachable_is_said_plainly(twilio_standin: TwilioStandIn) -> None:
     twilio_standin.add_number(NUMBER)
     twilio_standin.fail_next("Accounts", 503, times=5)

@@ -19,10 +19,10 @@ import pytest
 
 from desktop import logs
 from services import sync_state
-from services.catchup import CURSOR_KEY
+from services.catchup import CURSOR_KEY, cursor_key
 from services.settings import Settings
 from services.storage.database import Database, UnitOfWork
-from services.wiring import BACKUP_KEY, offline_voice_url
+from services.wiring import BACKUP_KEY, backup_key, offline_voice_url
 from tests.fake_ngrok import FIRST_URL, FakeNgrok, alive, eventually, fake_ngrok
 from tests.harness import BUSINESS, OFFICE_PHONE, PUBLIC_URL, running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
@@ -177,7 +177,9 @@ def test_restart_after_going_offline_keeps_the_first_backup(
         assert number_of(twilio_standin)["voice_url"] == "https://old.example.com/voice"
         db = Database(database_url)
         try:
-            assert db.run_sync(lambda uow: sync_state.get(uow.session, BACKUP_KEY)) is None
+            keys = (BACKUP_KEY, backup_key(BUSINESS))
+            backups = db.run_sync(lambda uow: [sync_state.get(uow.session, k) for k in keys])
+            assert backups == [None, None]
         finally:
             db.close()
 
@@ -231,7 +233,8 @@ def test_a_new_tunnel_url_rewires_the_number(
 # -- catch-up ----------------------------------------------------------------------------------
 
 
-def _set_cursor(database_url: str, at: datetime) -> None:
+def _set_cursor(database_url: str, at: datetime, key: str = CURSOR_KEY) -> None:
+    """Set a catch-up cursor (by default the shared one from before locations)."""
     from services.storage import migrate
 
     db = Database(database_url)
@@ -239,7 +242,7 @@ def _set_cursor(database_url: str, at: datetime) -> None:
         migrate.upgrade(db.engine)
 
         def work(uow: UnitOfWork) -> None:
-            sync_state.put(uow.session, CURSOR_KEY, at.isoformat())
+            sync_state.put(uow.session, key, at.isoformat())
             uow.commit()
 
         db.run_sync(work)
@@ -247,10 +250,10 @@ def _set_cursor(database_url: str, at: datetime) -> None:
         db.close()
 
 
-def _cursor(database_url: str) -> datetime:
+def _cursor(database_url: str, number: str = BUSINESS) -> datetime:
     db = Database(database_url)
     try:
-        raw = db.run_sync(lambda uow: sync_state.get(uow.session, CURSOR_KEY))
+        raw = db.run_sync(lambda uow: sync_state.get(uow.session, cursor_key(number)))
     finally:
         db.close()
     return datetime.fromisoformat(str(raw))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,7 +23,7 @@ from services.events import (
 from services.holder import libpq_url
 from services.office_bus import chunk_payloads, decode_event, encode_event
 from services.this_pc import ThisPc
-from tests.harness import running_app
+from tests.harness import TestApp, running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
 
@@ -68,6 +69,20 @@ def office_url() -> Iterator[str]:
     yield from _fresh_postgres_database()
 
 
+@contextlib.asynccontextmanager
+async def two_pcs(
+    database_url: str, tmp_path: Path, standin: TwilioStandIn
+) -> AsyncIterator[tuple[TestApp, TestApp]]:
+    """PC "front" starts first and holds the number; "back" is a desk client."""
+    front, back = _pc(tmp_path, "front"), _pc(tmp_path, "back")
+    async with (
+        running_app(database_url, front, standin) as a,
+        running_app(database_url, back, standin) as b,
+    ):
+        assert a.runtime.holding and not b.runtime.holding
+        yield a, b
+
+
 @pytest.mark.postgres
 def test_two_pcs_one_holder_and_each_sees_the_others_changes(
     office_url: str, tmp_path: Path, twilio_standin: TwilioStandIn
@@ -75,12 +90,7 @@ def test_two_pcs_one_holder_and_each_sees_the_others_changes(
     database_url = office_url
 
     async def scenario() -> None:
-        front, back = _pc(tmp_path, "front"), _pc(tmp_path, "back")
-        async with (
-            running_app(database_url, front, twilio_standin) as a,
-            running_app(database_url, back, twilio_standin) as b,
-        ):
-            assert a.runtime.holding and not b.runtime.holding
+        async with two_pcs(database_url, tmp_path, twilio_standin) as (a, b):
             assert b.runtime.office.holder == "front"
             assert b.runtime.receiver.local_url() is None  # a desk client does not listen
             seen_on_b: list[Event] = []
@@ -172,3 +182,38 @@ def test_team_me_lives_on_the_pc_and_a_bad_batch_stores_nothing(tmp_path: Path) 
         pc.split({"team.me": "x" * 500})
     assert ThisPc(tmp_path).me == mine["team.me"]
     assert (tmp_path / "this-pc.json").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.postgres
+def test_a_location_added_on_a_desk_client_is_wired_by_the_holder(
+    office_url: str, tmp_path: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """The Settings screen of any PC adds a location; the holder hears it and wires it."""
+    from services import location_store
+    from services.storage.database import UnitOfWork
+
+    north = "+15005550011"
+    twilio_standin.add_number(north)
+
+    async def scenario() -> None:
+        async with two_pcs(office_url, tmp_path, twilio_standin) as (a, b):
+
+            def add(uow: UnitOfWork) -> None:
+                now = b.runtime.clock.now()
+                location_store.add(uow.session, "North", north, actor="Luis", now=now)
+                uow.commit()
+
+            await b.runtime.db.run(add)
+            b.runtime.bus.publish(SettingsChanged(("locations",)))
+            number = next(n for n in twilio_standin.numbers if n["phone_number"] == north)
+
+            def wired() -> bool:
+                voice = twilio_standin.number(number["sid"])["voice_url"]
+                return bool(voice == "https://frontdesk-test.example.com/twilio/voice")
+
+            await _until(wired, 5.0)
+            await a.runtime.numbers_settled()
+            assert a.runtime.numbers is not None and north in a.runtime.numbers.wired
+            assert b.runtime.numbers is not None and b.runtime.numbers.wired == []
+
+    asyncio.run(scenario())
