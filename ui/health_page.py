@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.api import ConnectionRefused, HealthApi
-from services.health import HealthSnapshot, RefusalCount, WebhookRow
+from services.health import HealthSnapshot, LocationNumber, RefusalCount, WebhookRow
 from ui import theme
 from ui.messaging_banner import problem_text
 from ui.widgets.tasks import TaskRunner
@@ -92,6 +92,22 @@ def unsaved_words(call_sids: Sequence[str], text_sids: Sequence[str] = ()) -> st
         "caller's number is in the log. Free some disk space or check the database "
         "connection."
     )
+
+
+def numbers_words(numbers: Sequence[LocationNumber], *, desk_client: bool) -> str:
+    """One line per location's number: where its calls and texts go, or what is wrong."""
+    lines = []
+    for n in numbers:
+        if n.points_here:
+            state = "receiving here" if not desk_client else "at the PC holding the numbers"
+        elif n.error:
+            state = n.error
+        elif desk_client:
+            state = "at the PC holding the numbers"
+        else:
+            state = "not pointed here yet"
+        lines.append(f"{n.location} · {n.phone_number}: {state}")
+    return "\n".join(lines)
 
 
 def _label() -> QLabel:
@@ -166,6 +182,13 @@ class HealthPage(QWidget):
         nform.addRow("Status callback:", self.status_callback)
         nform.addRow("Voice fallback:", self.fallback_url)
         nform.addRow("Points here:", self.points_here)
+        # With several locations: each one's number, and whether it points here.
+        self.locations_line = _label()
+        self.locations_line.setObjectName("locationNumbers")
+        nform.addRow("Every location:", self.locations_line)
+        self._locations_row = nform.rowCount() - 1
+        self._number_form = nform
+        nform.setRowVisible(self._locations_row, False)
 
         seen = QGroupBox("Webhooks received")
         sform = QVBoxLayout(seen)
@@ -371,6 +394,11 @@ class HealthPage(QWidget):
                 self.points_here.setText(f"No (expected {number.expected_voice_url})")
             else:
                 self.points_here.setText("No")
+
+        several = len(snap.numbers) > 1
+        self._number_form.setRowVisible(self._locations_row, several)
+        if several:
+            self.locations_line.setText(numbers_words(snap.numbers, desk_client=snap.desk_client))
 
         last = snap.last_accepted
         self.last_accepted.setText(

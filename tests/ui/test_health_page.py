@@ -97,6 +97,42 @@ def test_health_page_shows_the_wiring_rejections_and_sends_a_test_text(
     qtbot.waitUntil(lambda: "is not a phone number" in page.test_result.text(), timeout=5000)
 
 
+def test_health_page_lists_every_locations_number(qtbot: QtBot, ui_app: TestApp) -> None:
+    """With two locations (issue 13): each number and whether it points here; one the
+    account lost is named with its problem."""
+    north = "+15005550007"
+    run(qtbot, ui_app.add_location("North", north, {}))
+    wiring = ui_app.runtime.numbers
+    assert wiring is not None
+    qtbot.waitUntil(lambda: north in wiring.wired, timeout=5000)  # the holder wired it
+    page = HealthPage(RuntimeHealth(ui_app.runtime), refresh_seconds=0)
+    page._tasks.quiet = True
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(
+        lambda: page.snapshot is not None and len(page.snapshot.numbers) == 2, timeout=5000
+    )
+    assert page.locations_line.isVisibleTo(page)
+    qtbot.waitUntil(
+        lambda: (
+            page.locations_line.text()
+            == f"Main · {BUSINESS}: receiving here\nNorth · {north}: receiving here"
+        ),
+        timeout=5000,
+    )
+    sid = next(n["sid"] for n in ui_app.standin.numbers if n["phone_number"] == north)
+    admin = ui_app.runtime.number_admin
+    assert admin is not None
+    run(qtbot, admin.update_number(sid, voice_url="https://else.example.com/v"))
+    page.refresh()
+    qtbot.waitUntil(lambda: "North · " + north + ": " in page.locations_line.text(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: "North · " + north + ": receiving here" not in page.locations_line.text(),
+        timeout=5000,
+    )
+    assert not page.summary.text().startswith("Healthy")
+
+
 def _box(qtbot: QtBot, ui_app: TestApp, store: CredentialStore) -> ConnectionBox:
     api = DesktopConnection(
         store, ui_app.inbox, ui_app.runtime, twilio_base_url=ui_app.standin.base_url
