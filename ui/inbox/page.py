@@ -622,7 +622,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             )
         location = self._thread_location()
         if location is not None and self.locations is not None and self.locations.several:
-            sub = f"{sub} · at {location.name}" if sub else f"At {location.name}"
+            # First: which of the office's numbers this thread is at.
+            sub = f"{location.name} · {sub}" if sub else location.name
         self.header_sub.setText(sub)
         self.header_sub.setVisible(bool(sub))
         if contact.opted_out:
