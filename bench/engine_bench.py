@@ -152,10 +152,10 @@ class Target:
 
     def burst(self, calls: int, concurrency: int, offset: int, *, measured: bool = True) -> Burst:
         burst = Burst(self.server, offset)
-        with no_collector():
-            burst.run(calls, concurrency)
         self.expected += calls
-        self.standin.wait_for_messages_sync(self.expected, timeout=self.delay + 60)
+        with no_collector():  # until the burst's last text has reached the stand-in
+            burst.run(calls, concurrency)
+            self.standin.wait_for_messages_sync(self.expected, timeout=self.delay + 60)
         if measured:
             sent = arrivals(self.standin)
             self.bursts.append(burst)
