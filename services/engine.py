@@ -457,10 +457,13 @@ class Engine:
         call_sid, status = update.call_sid, update.status
         if update.child_leg:
             return  # a child leg of our Dial; the Dial result speaks for it
+        # The call ended when Twilio said so, not when the worker gets to this (work that
+        # is not urgent waits while webhooks are answered): the text-back's delay counts
+        # from here.
+        now = self._clock.now()
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
-            now = self._clock.now()
             if self.writes_in_core and update.price is None:
                 call_id = burst_writes.call_status(
                     s,
