@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop import logs
 from desktop.config import AppConfig
-from desktop.runtime import Runtime
+from desktop.runtime import Runtime, favour_the_event_loop
 from services.desk_status import missed_call_news
 from services.snapshots import Counts, MessageItem
 
@@ -750,6 +750,7 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
         return EXIT_OK
     startup_probe.install(app)
 
+    favour_the_event_loop()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     shell = Shell(app, config, demo=demo)

@@ -301,7 +301,9 @@ def _export(config: AppConfig, args: argparse.Namespace) -> int:
 def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     from desktop import logs
     from desktop.live import LiveSetupError, build_live_runtime
+    from desktop.runtime import favour_the_event_loop
     from services.credentials import CredentialStore
+    from services.loop_idle import idle_aware_loop
 
     if not os.access(config.data_dir, os.W_OK):
         raise PermissionError(errno.EROFS, "not writable", str(config.data_dir))
@@ -348,6 +350,8 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
 
         started = [False]
         runtime.bus.subscribe(on_event)
+        if loop_idle is not None:
+            runtime.db.give_way_to(loop_idle)
         try:
             await runtime.start()
             # As the window does (desktop.app.freeze_startup_heap): what start-up built
@@ -362,8 +366,19 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
             await runtime.stop()
         return EXIT_OK
 
+    favour_the_event_loop()
+    # A loop that says when it is idle, so the database worker runs work nobody waits
+    # for then, not while webhooks are being answered (services/loop_idle). Windows
+    # keeps its default (proactor) loop, and the worker does not wait.
+    idle_aware = idle_aware_loop() if sys.platform != "win32" else None
+    loop_idle = idle_aware[1] if idle_aware is not None else None
+
+    def new_loop() -> asyncio.AbstractEventLoop:
+        return idle_aware[0] if idle_aware is not None else asyncio.new_event_loop()
+
     try:
-        return asyncio.run(run())
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            return runner.run(run())
     except OSError as exc:
         if workspace_problem(exc, config) is not None:
             raise  # main() says what to do about the data directory

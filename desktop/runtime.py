@@ -77,6 +77,13 @@ async def _cancelled(task: asyncio.Task[None] | None) -> None:
             await task
 
 
+def favour_the_event_loop() -> None:
+    """Set the process's GIL switch interval for a loop that shares the GIL with the
+    database worker (:data:`GIL_SWITCH_SECONDS`). A process-wide setting: the entry
+    points that run the engine (``frontdesk serve``, the desktop app) call it once."""
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+
+
 class ManagedCarrier(Carrier, Protocol):
     async def start(self) -> None: ...
 
@@ -134,7 +141,6 @@ class Runtime:
         self.carrier = carrier
         self.bus = EventBus()
         self.db = Database(config.database_url)
-        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.this_pc = ThisPc(config.data_dir)
         self.pc_name = self.this_pc.pc_name
         self.origin = uuid.uuid4().hex

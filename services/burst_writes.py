@@ -1,24 +1,27 @@
-"""The burst's two urgent writes in a few Core statements: a ringing call's record and
-a missed call's text-back.
+"""The burst's writes in a few Core statements: a ringing call's record, a missed call's
+text-back, the call's later status and the send's outcome.
 
 Under a burst of missed calls every webhook's bookkeeping waits its turn on SQLite's
 single writer, and two of those writes stand between a caller and what they get: the
-ringing call's record (the voice answer waits for it, briefly) and the Dial result's
-decision, which must be committed before the text can leave. Through the ORM the
-decision (the call, the contact and its tag, the thread, the claimed job and the
-message it sends, the audit line) costs ~6.5 ms of Python and the record ~2 ms; 20 of
-each queue one behind the other. Here the same rows are written with prebuilt Core
-statements, for a fraction of that. Only the writing differs: the decisions are the
-general path's own (:func:`policy.decide_textback`, :mod:`services.sends` for the job's
-state, :func:`records.note_call` and :func:`records.note_message` for the thread, the
-outbox's renderer).
+ringing call's record (queued before the voice answer) and the Dial result's decision,
+which must be committed before the text can leave. Through the ORM the decision (the
+call, the contact and its tag, the thread, the claimed job and the message it sends, the
+audit line) costs ~6.5 ms of Python and the record ~2 ms; 20 of each queue one behind
+the other. Two more writes follow every missed call, not urgent but sharing the GIL
+with the event loop while webhooks wait for their answers: the call's final status
+(~2 ms through the ORM) and the send's outcome (~4 ms). Here the same rows are written
+with prebuilt Core statements, for a fraction of that. Only the writing differs: the
+decisions are the general path's own (:func:`policy.decide_textback`,
+:mod:`services.sends` for the job's state, :func:`records.note_call` and
+:func:`records.note_message` for the thread, the outbox's renderer).
 
 Each function returns None, having written nothing, whenever the call is anything but
 the common case (forward mode; no voice record yet, an anonymous or opted-out caller, a
-closed or snoozed thread, a delay, quiet hours, a Lookup still to do, a repeat caller):
-the engine then takes the general way (``Engine._call_for``, ``Engine._mark_missed``).
-tests/services/test_burst_writes.py runs the same calls both ways and compares every
-row they write.
+closed or snoozed thread, a delay, quiet hours, a Lookup still to do, a repeat caller; a
+status that decides the call or moves its text-back; a send whose delivery status came
+first): the engine then takes the general way (``Engine._call_for``,
+``Engine._mark_missed``, ``Outbox._record_sent``). tests/services/test_burst_writes.py
+runs the same calls both ways and compares every row they write.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from services.storage.models import (
     Call,
     Contact,
     Conversation,
+    EarlyStatus,
     Job,
     Message,
     Tag,
@@ -95,6 +99,40 @@ _LAST_TEXTBACK = (
     .limit(1)
 )
 _UPDATE_CALL = update(_calls).where(_calls.c.id == bindparam("call_id"))
+_jobs = cast(Table, Job.__table__)
+_messages = cast(Table, Message.__table__)
+_CALL_NOW = select(_calls.c.id, _calls.c.outcome, _calls.c.ended_at, _calls.c.ring_seconds).where(
+    _calls.c.sid == bindparam("sid")
+)
+_WAITING_TEXTBACK = select(_jobs.c.id).where(
+    _jobs.c.call_id == bindparam("call_id"),
+    _jobs.c.kind == JobKind.TEXTBACK.value,
+    _jobs.c.state == sends.SendState.PENDING.value,
+)
+_SENDING = (
+    select(
+        _jobs.c.state,
+        _jobs.c.kind,
+        _jobs.c.contact_id,
+        _jobs.c.call_id,
+        _jobs.c.location_id,
+        _messages.c.id.label("message_id"),
+        _messages.c.status,
+        _conversations.c.id.label("conversation_id"),
+    )
+    .select_from(_jobs)
+    .join(_messages, _messages.c.id == _jobs.c.message_id)
+    # The contact's thread at the job's location (a job from before locations: the first).
+    .outerjoin(
+        _conversations,
+        (_conversations.c.contact_id == _jobs.c.contact_id)
+        & (_conversations.c.location_id == func.coalesce(_jobs.c.location_id, FIRST)),
+    )
+    .where(_jobs.c.id == bindparam("job_id"))
+)
+_EARLY = select(EarlyStatus.__table__.c.sid).where(EarlyStatus.__table__.c.sid == bindparam("sid"))
+_UPDATE_JOB = update(_jobs).where(_jobs.c.id == bindparam("job_id"))
+_UPDATE_MESSAGE = update(_messages).where(_messages.c.id == bindparam("message_id"))
 _UPDATE_THREAD = update(_conversations).where(_conversations.c.id == bindparam("thread_id"))
 
 
@@ -169,9 +207,15 @@ def _audit(db: Connection, at: datetime, action: str, subject: str, detail: Any)
     _insert(db, AuditEntry, {**values, "detail": detail})
 
 
+_INSERTS = {
+    model: cast(Table, model.__table__).insert()
+    for model in (AuditEntry, Call, Contact, Conversation, Job, Message)
+}
+
+
 def _insert(connection: Connection, model: Any, values: dict[str, Any]) -> int:
     """INSERT one row of ``model``'s table; its new id."""
-    result = connection.execute(model.__table__.insert(), values)
+    result = connection.execute(_INSERTS[model], values)
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -335,3 +379,105 @@ def text_now(
         location.id,
         cfg["business.phone_number"],
     )
+
+
+def call_status(
+    s: Session,
+    *,
+    call_sid: str,
+    status: str,
+    final: bool,
+    duration_seconds: int | None,
+    now: datetime,
+) -> int | None:
+    """Record a known call's status from Twilio's status callback (not committed); the
+    call's id. None, with nothing written, unless the status changes nothing but the
+    call's own columns: an unknown call, a final status for a call still undecided (it
+    is missed: the general path decides its text-back), or a text-back still waiting
+    whose delay then counts from the hang-up."""
+    db = s.connection()
+    call = db.execute(_CALL_NOW, {"sid": call_sid}).one_or_none()
+    if call is None:
+        return None
+    values: dict[str, Any] = {"status": status}
+    if final:
+        if call.outcome == "pending":
+            return None
+        if call.ended_at is None:
+            values["ended_at"] = now
+            if (
+                call.outcome == "missed"
+                and db.scalar(_WAITING_TEXTBACK, {"call_id": call.id}) is not None
+            ):
+                return None
+        if duration_seconds is not None and call.ring_seconds is None:
+            values["ring_seconds"] = duration_seconds
+    db.execute(_UPDATE_CALL, {"call_id": call.id, **values})
+    return int(call.id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSent:
+    """What :func:`record_sent` wrote: the ids the outbox announces."""
+
+    call_id: int | None
+    contact_id: int | None
+    conversation_id: int | None
+    follow_up: bool
+
+
+def record_sent(
+    s: Session,
+    *,
+    job_id: int,
+    sid: str,
+    status: str,
+    num_segments: int | None,
+    now: datetime,
+    locations: Locations,
+) -> RecordedSent | None:
+    """Record that the carrier has job ``job_id``'s text as ``sid`` (not committed), and
+    add a text-back's follow-up, from the same location, when that location's
+    ``followup.delay_seconds`` > 0. None, with nothing
+    written, unless the job is claimed with its message row, or when a delivery status
+    for ``sid`` came first (the general path applies it)."""
+    db = s.connection()
+    row = db.execute(_SENDING, {"job_id": job_id}).one_or_none()
+    if row is None or row.state != sends.SendState.CLAIMED.value:
+        return None
+    records.lock_sid(s, sid)  # a delivery callback for it may be landing now
+    if db.scalar(_EARLY, {"sid": sid}) is not None:
+        return None
+    # Transient rows, moved by the send lifecycle's own function, then written.
+    job = Job(id=job_id, kind=row.kind, state=row.state)
+    message = Message(id=row.message_id, status=row.status)
+    sends.sent(job, message, sid=sid, status=status, now=now)
+    db.execute(
+        _UPDATE_JOB,
+        {"job_id": job_id, "state": job.state, "finished_at": job.finished_at, "reason": None},
+    )
+    changed: dict[str, Any] = {
+        "sid": message.sid,
+        "status": message.status,
+        "error_code": None,
+        "error_message": None,
+        "sent_at": message.sent_at,
+    }
+    if num_segments:
+        changed["segments"] = num_segments
+    db.execute(_UPDATE_MESSAGE, {"message_id": message.id, **changed})
+    delay = 0
+    if JobKind(row.kind) is JobKind.TEXTBACK:
+        delay = locations.get(row.location_id).settings["followup.delay_seconds"]
+    follow_up = delay > 0
+    if follow_up:
+        next_job = sends.follow_up_job(
+            now=now,
+            after_seconds=delay,
+            contact_id=row.contact_id,
+            call_id=row.call_id,
+            location_id=row.location_id,
+        )
+        _insert(db, Job, _set_columns(next_job))
+    conversation_id = row.conversation_id if row.contact_id is not None else None
+    return RecordedSent(row.call_id, row.contact_id, conversation_id, follow_up)

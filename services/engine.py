@@ -90,12 +90,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SETTINGS_TTL = 2.0  # seconds
-# The voice answer waits this long for the call's record, then goes out while the write
-# carries on (retried until it lands). Twilio would wait 15 s, but the caller hears
-# nothing until the answer: an idle database records in ~2 ms (services/burst_writes),
-# and under a burst the answer must not queue behind every other call's bookkeeping.
-# Written as urgent work before the answer, the record still lands ahead of the call's
-# Dial result (urgent work runs first come, first served).
+# How long the voice answer waits for the call's record. Twilio would wait 15 s, but the
+# caller hears nothing until the answer. With one writer (SQLite) it does not wait at
+# all: the record is queued as urgent work before the answer goes out, and urgent work
+# runs first come, first served, so it lands ahead of the call's Dial result anyway;
+# under a burst, waiting even 10 ms was most of the answer's time. With several workers
+# (PostgreSQL) queue order is not write order: the answer waits this long, then goes
+# out while the write carries on. Either way the write is retried until it lands.
 VOICE_RECORD_BUDGET = 0.01
 # A call's record that failed to save is tried again after each of these delays (s).
 VOICE_RECORD_RETRIES = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -130,11 +131,8 @@ class Engine:
         self._background = TaskSet("engine")
         self._locations_cache: tuple[float, Locations] | None = None
         self._retention: asyncio.Task[None] | None = None  # daily, while holding the number
-        self.voice_record_budget = VOICE_RECORD_BUDGET
-        # A ringing call's record and the common missed call's text-back are written in
-        # Core (services/burst_writes); False writes every call through the ORM (the
-        # tests compare the two).
-        self.text_now_in_core = True
+        # None: not at all with one writer, else VOICE_RECORD_BUDGET (tests set it).
+        self.voice_record_budget: float | None = None
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
         self._unsaved_texts: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
@@ -164,6 +162,17 @@ class Engine:
             lookups=self.lookups,
             photos=photos,
         )
+
+    @property
+    def writes_in_core(self) -> bool:
+        """A ringing call's record, the common missed call's text-back, a known call's
+        status and a send's outcome are written in Core (services/burst_writes); False
+        writes them all through the ORM (the tests compare the two)."""
+        return self.outbox.sent_in_core
+
+    @writes_in_core.setter
+    def writes_in_core(self, on: bool) -> None:
+        self.outbox.sent_in_core = on
 
     # ---- life cycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -281,11 +290,13 @@ class Engine:
     async def voice(self, call: VoiceCall) -> str:
         """A call arrived: record it, then ring the office (or greet, in forward mode).
 
-        The record is written first, so the answer and the call's row never disagree;
-        Twilio waits on this answer (the caller hears ringing only once it has it), so a
-        write that takes longer than :attr:`voice_record_budget` seconds, or fails, does
-        not hold the caller: the answer goes out and the write is retried in the
-        background until it lands (:meth:`_record_voice`).
+        The record is queued (urgent) before the answer goes out, so it is written ahead
+        of anything Twilio sends after the answer. Twilio waits on this answer (the
+        caller hears ringing only once it has it), so the answer waits for the write at
+        most :attr:`voice_record_budget` seconds (by default not at all on a database
+        with one writer, where the queue's order is the writes' order; see
+        VOICE_RECORD_BUDGET): a write still under way, or failed, carries on in the
+        background, retried until it lands (:meth:`_record_voice`).
         """
         if call.recording is not None:
             # A <Record> without an action (TwiML from before this version) comes back
@@ -297,13 +308,20 @@ class Engine:
         # The number called decides whose phones ring and whose greeting plays.
         cfg = locations.for_number(call.to).settings
         numbers: list[str] = cfg["forwarding.numbers"]
-        # The answer waits (briefly) for this write: it is on the caller's path.
         write = self._background.spawn(
             self._record_voice(call, self._clock.now(), urgent=True),
             name=f"call {call.call_sid}",
         )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(write), self.voice_record_budget)
+        budget = self.voice_record_budget
+        if budget is None:
+            budget = 0.0 if self._db.one_writer else VOICE_RECORD_BUDGET
+        if budget > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(write), budget)
+        else:
+            # One turn of the loop: the write's first step queues it (it runs up to the
+            # database's queue without a pause), ahead of this call's Dial result.
+            await asyncio.sleep(0)
         if numbers:
             return twiml.dial(
                 numbers, timeout=cfg["forwarding.ring_seconds"], action=PATHS["dial_result"]
@@ -337,7 +355,7 @@ class Engine:
             locations = self._locations(s)
             location = locations.for_number(call.to)
             cfg = location.settings
-            if self.text_now_in_core:
+            if self.writes_in_core:
                 call_id = burst_writes.record_ringing_call(
                     s,
                     call_sid=call.call_sid,
@@ -423,7 +441,7 @@ class Engine:
             s = uow.session
             locations = self._locations(s)
             now = self._clock.now()
-            if not answered and self.text_now_in_core:
+            if not answered and self.writes_in_core:
                 done = burst_writes.text_now(
                     s,
                     call_sid=call_sid,
@@ -482,11 +500,27 @@ class Engine:
         call_sid, status = update.call_sid, update.status
         if update.child_leg:
             return  # a child leg of our Dial; the Dial result speaks for it
+        # The call ended when Twilio said so, not when the worker gets to this (work that
+        # is not urgent waits while webhooks are answered): the text-back's delay counts
+        # from here.
+        now = self._clock.now()
 
         def work(uow: UnitOfWork) -> None:
             s = uow.session
+            if self.writes_in_core and update.price is None:
+                call_id = burst_writes.call_status(
+                    s,
+                    call_sid=call_sid,
+                    status=status,
+                    final=status in FINAL_CALL_STATUSES,
+                    duration_seconds=update.duration_seconds,
+                    now=now,
+                )
+                if call_id is not None:
+                    self._publish_after(uow, CallChanged(call_id))
+                    uow.commit()
+                    return
             locations = self._locations(s)
-            now = self._clock.now()
             call, _created = self._call_for(uow, call_sid, update.from_, update.to, now, locations)
             location = locations.get(call.location_id)
             cfg = location.settings

@@ -25,7 +25,7 @@ These functions touch only the rows handed to them: no queries, no commits, no I
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.send_state import (
     CANCELLABLE,
@@ -118,6 +118,27 @@ def new_job(
         location_id=location_id,
         attempts=0,
         created_at=now,
+    )
+
+
+def follow_up_job(
+    *,
+    now: datetime,
+    after_seconds: int,
+    contact_id: int | None,
+    call_id: int | None,
+    location_id: int | None,
+) -> Job:
+    """The one follow-up of a text-back sent ``now``, due ``after_seconds`` later; it
+    leaves from the text-back's location (``location_id``, None: the first)."""
+    return new_job(
+        JobKind.FOLLOW_UP,
+        now=now,
+        due_at=now + timedelta(seconds=after_seconds),
+        contact_id=contact_id,
+        call_id=call_id,
+        template_key="templates.follow_up",
+        location_id=location_id,
     )
 
 

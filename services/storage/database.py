@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -157,10 +158,17 @@ class Database:
         self._commits = 0  # since the last checkpoint (SQLite: one worker counts them)
         workers = 1 if sqlite else 4
         self._workers = PriorityWorkers(workers, "frontdesk-db")
+        # One worker: units of work are written in the order they were queued.
+        self.one_writer = workers == 1
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def give_way_to(self, loop_idle: threading.Event | None) -> None:
+        """Start work that is not urgent when the event loop is idle (``loop_idle`` set;
+        see :mod:`services.loop_idle`), within a few milliseconds."""
+        self._workers.give_way_to(loop_idle)
 
     def run_sync(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run ``fn`` in a unit of work on the calling thread (CLI and worker use only)."""
