@@ -730,6 +730,7 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
     from desktop import startup_probe
     from services.credentials import CredentialStore
     from ui.widgets import icons
+    from ui.widgets.gc_guard import GuiThreadCollector
 
     secrets = logs.secrets_in(CredentialStore())
     logs.configure(config.log_dir, lambda: secrets, verbose=verbose)
@@ -751,6 +752,9 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
     startup_probe.install(app)
 
     favour_the_event_loop()
+    # Garbage holding Qt objects must be freed on this thread, never by a worker's
+    # collection (a deadlock with Qt's locks: ui/widgets/gc_guard.py).
+    collector = GuiThreadCollector(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     shell = Shell(app, config, demo=demo)
@@ -778,5 +782,6 @@ def run_app(config: AppConfig, *, demo: bool, verbose: bool) -> int:
             return EXIT_FAILED
     finally:
         sys.excepthook = previous_hook
+        collector.stop()
         instance.close()
         asyncio.set_event_loop(None)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -53,6 +54,7 @@ from pytestqt.qtbot import QtBot
 from tests.harness import TestApp, running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
+from ui.widgets.gc_guard import GuiThreadCollector
 
 T = TypeVar("T")
 
@@ -113,6 +115,20 @@ def _close_loop(qtbot: QtBot, loop: qasync.QEventLoop) -> None:
     signaller = getattr(loop, "_QEventLoop__call_soon_signaller", None)
     if signaller is not None and shiboken6.isValid(signaller):
         shiboken6.delete(signaller)
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp: Any) -> Iterator[None]:
+    """Garbage is collected on the GUI thread only, during the test and at its end: a
+    collection on a worker or executor thread that frees a Qt object deadlocks with Qt's
+    locks (ui/widgets/gc_guard.py; it hung a fresh-clone CI run)."""
+    collector = GuiThreadCollector()
+    try:
+        yield
+    finally:
+        gc.collect()
+        collector.stop()
+        shiboken6.delete(collector)
 
 
 @pytest.fixture
