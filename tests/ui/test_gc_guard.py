@@ -32,10 +32,13 @@ def test_cycles_holding_qt_objects_are_freed_on_the_gui_thread(qtbot: QtBot) -> 
         cycle.qobject.destroyed.connect(lambda *_: freed_on.append(threading.current_thread().name))
         del cycle
 
-        def churn() -> None:  # a worker allocating far past generation 0's threshold
-            junk: list[Any] = []
+        kept: list[Any] = []
+
+        def churn() -> None:
+            # A worker allocating far past generation 0's threshold, and keeping it all
+            # (freed objects would lower the count again and nothing would be due).
             for _ in range(50_000):
-                junk.append([[]])
+                kept.append([[]])
 
         worker = threading.Thread(target=churn, name="worker")
         worker.start()
