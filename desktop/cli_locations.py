@@ -143,9 +143,10 @@ def _refusing(fn: Callable[[], Any]) -> Any:
 
 def _checked_number(config: AppConfig, number: str) -> str:
     """``number`` in E.164 once the Twilio account says it can be a location's."""
+    from desktop.live import LiveSetupError, load_credentials
     from services import phones
     from services.account_check import account_gateway, number_problems
-    from services.credentials import CredentialsError, CredentialStore
+    from services.credentials import CredentialStore
 
     e164 = phones.normalize(number)
     if e164 is None:
@@ -153,14 +154,11 @@ def _checked_number(config: AppConfig, number: str) -> str:
             f"{number!r} is not a phone number (use +country code, e.g. +15551234567)"
         )
     try:
-        creds = CredentialStore().load_twilio()
-    except CredentialsError as exc:
-        raise LocationUsageError(str(exc)) from None
-    if creds is None or not creds.auth_ok:
+        creds = load_credentials(CredentialStore())  # the ones `serve` would use
+    except LiveSetupError as exc:
         raise LocationUsageError(
-            "a new number is checked in the Twilio account first: connect the account in "
-            "the app, or set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
-        )
+            f"a new number is checked in the Twilio account first: {exc}"
+        ) from None
 
     async def check() -> list[str]:
         gateway = account_gateway(creds, config.twilio_base_url)
