@@ -31,6 +31,7 @@ from services.analytics_types import (
     PersonFigures,
 )
 from services.clock import Clock, as_utc
+from services.locations import Locations
 from services.storage.database import Database, UnitOfWork
 
 __all__ = [
@@ -86,7 +87,11 @@ def compute(
 ) -> AnalyticsReport:
     """Everything the pane shows for ``period`` ending at ``now`` (and the one before)."""
     start, end = period_bounds(period, now, tz)
-    scope = Scope(start, end, tz, location)
+    known = location_store.load(s)
+    # A number's texts are its location's threads: the one the number routes to today
+    # (a number no location has routes to the first, as webhooks to it did).
+    location_id = None if location is None else known.for_number(location).id
+    scope = Scope(start, end, tz, location, location_id)
     previous_start = start - (end - start)
     days, heat = q.calendar(s, dialect, scope)
     return AnalyticsReport(
@@ -97,19 +102,18 @@ def compute(
         timezone=tz.key,
         location=location,
         current=figures(s, dialect, scope),
-        previous=figures(s, dialect, Scope(previous_start, start, tz, location)),
+        previous=figures(s, dialect, Scope(previous_start, start, tz, location, location_id)),
         days=tuple(DayFigures(d, m, r) for d, m, r in days),
         heatmap=tuple(tuple(row) for row in heat),
         people=tuple(PersonFigures(*row) for row in q.people(s, dialect, scope)),
-        locations=_named_locations(s, q.locations(s, dialect, scope)),
+        locations=_named_locations(known, q.locations(s, dialect, scope)),
     )
 
 
 def _named_locations(
-    s: Session, rows: list[tuple[str, int, int, int]]
+    known: Locations, rows: list[tuple[str, int, int, int]]
 ) -> tuple[LocationFigures, ...]:
     """Each called number's figures, named for the location it belongs to."""
-    known = location_store.load(s)
     result = []
     for row in rows:
         location = known.by_number(row[0]) if row[0] else None
@@ -132,7 +136,8 @@ class Analytics:
     """The analytics pane's service: ``await analytics.analytics("7d")``.
 
     The period ends at the clock's now; days and hours are in the business time zone
-    from Settings. ``location`` limits call figures to one called number.
+    from Settings. ``location`` limits the figures to one called number: calls to it,
+    and the texts of the location it belongs to.
     """
 
     def __init__(self, db: Database, clock: Clock) -> None:

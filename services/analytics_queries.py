@@ -6,8 +6,11 @@ per UTC quarter-hour of the period for the calendar, one per person or number). 
 and PostgreSQL differ only in date arithmetic and time zones (:func:`plus_days`,
 :func:`seconds_between`, :func:`_local_buckets`).
 
-``Scope.location`` limits call-based figures to one called number (``calls.to_number``);
-messages carry no number yet, so message-based figures cover the whole office.
+``Scope.location`` limits call-based figures to one called number (``calls.to_number``)
+and ``Scope.location_id`` the message-based ones to the threads of one location (a
+message belongs to its thread's location, the number it was texted at or sent from).
+Per-person figures stay office-wide: a callback or booking is logged per contact, not
+per thread.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
@@ -56,12 +60,14 @@ BOOKED_ACTION = "contact.booked"
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """``[start, end)`` in aware UTC, the business time zone, and an optional number."""
+    """``[start, end)`` in aware UTC, the business time zone, and optionally one called
+    number (``location``, for calls) and its location's id (``location_id``, for texts)."""
 
     start: datetime
     end: datetime
     tz: ZoneInfo
     location: str | None = None
+    location_id: int | None = None
 
 
 # ---- dialect helpers -------------------------------------------------------------------
@@ -92,6 +98,15 @@ def _missed(scope: Scope) -> ColumnElement[bool]:
     if scope.location is not None:
         where = and_(where, Call.to_number == scope.location)
     return where
+
+
+def _texts_in_scope(scope: Scope) -> ColumnElement[bool]:
+    """Messages of the scope's location (all messages when it has none)."""
+    if scope.location_id is None:
+        return true()
+    return Message.conversation_id.in_(
+        select(Conversation.id).where(Conversation.location_id == scope.location_id)
+    )
 
 
 def _local_buckets(
@@ -204,6 +219,7 @@ def volume(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
             Message.sent_at.is_not(None),
             Message.sent_at >= start,
             Message.sent_at < end,
+            _texts_in_scope(scope),
         )
     ).one()
     texted = and_(
@@ -239,7 +255,7 @@ def volume(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
             _missed(scope),
         )
     )
-    median, _p90, _n = _median_and_p90(s, probe.subquery())
+    median, _p90, _n = _median_and_p90(s, dialect, probe.subquery())
     return {
         "missed_calls": int(row[0] or 0),
         "missed_callers": int(row[1] or 0),
@@ -279,12 +295,31 @@ def recovery(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
     }
 
 
-def _median_and_p90(s: Session, deltas: Any) -> tuple[float | None, float | None, int]:
-    """Median (mean of the middle two), p90 (nearest rank) and count of ``deltas.c.v``,
-    probing only the ranks needed: one ordered pass, never the whole list in Python."""
+def _median_and_p90(
+    s: Session, dialect: str, deltas: Any
+) -> tuple[float | None, float | None, int]:
+    """Median (mean of the middle two), p90 (nearest rank) and count of ``deltas.c.v``
+    (negative values count as 0), in SQL: never the whole list in Python.
+
+    PostgreSQL has them as ordered-set aggregates (one sort, no per-row window state).
+    SQLite numbers the sorted values and keeps only the ranks needed.
+    """
+    v = deltas.c.v
+    if dialect == "postgresql":
+        clamped = func.greatest(v, 0.0)
+        row = s.execute(
+            select(
+                func.count(v),
+                func.percentile_cont(0.5).within_group(clamped),
+                func.percentile_disc(0.9).within_group(clamped),
+            )
+        ).one()
+        if not row[0]:
+            return None, None, 0
+        return float(row[1]), float(row[2]), int(row[0])
     ranked = select(
-        deltas.c.v.label("v"),
-        func.row_number().over(order_by=deltas.c.v).label("rn"),
+        v.label("v"),
+        func.row_number().over(order_by=v).label("rn"),
         func.count().over().label("n"),
     ).subquery()
     n = ranked.c.n
@@ -297,7 +332,7 @@ def _median_and_p90(s: Session, deltas: Any) -> tuple[float | None, float | None
     if not rows:
         return None, None, 0
     count = int(rows[0][2])
-    by_rank = {int(rn): max(0.0, float(v)) for v, rn, _n in rows}
+    by_rank = {int(rn): max(0.0, float(value)) for value, rn, _n in rows}
     middle = [by_rank[r] for r in {(count + 1) // 2, (count + 2) // 2} if r in by_rank]
     median = sum(middle) / len(middle)
     return median, by_rank.get((count * 9 + 9) // 10), count
@@ -321,7 +356,7 @@ def human_reply(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
         deltas = _waits_by_window(dialect, scope)  # server CPU 135 ms, the seeks' 165 ms
     else:
         deltas = _waits_by_seek(dialect, scope)  # 143 ms of CPU, the window plan's 178 ms
-    median, p90, count = _median_and_p90(s, deltas)
+    median, p90, count = _median_and_p90(s, dialect, deltas)
     return {
         "human_replies": count,
         "median_seconds_to_human": median,
@@ -337,7 +372,10 @@ def _waits_by_seek(dialect: str, scope: Scope) -> Any:
     start, end = scope.start, scope.end
     reply = Message.__table__.alias("reply")
     inbound = select(Message.conversation_id.label("conv"), Message.created_at.label("at")).where(
-        Message.kind == "inbound", Message.created_at >= start, Message.created_at < end
+        Message.kind == "inbound",
+        Message.created_at >= start,
+        Message.created_at < end,
+        _texts_in_scope(scope),
     )
     calls = (
         select(Conversation.id.label("conv"), Call.started_at.label("at"))
@@ -401,7 +439,12 @@ def _waits_by_window(dialect: str, scope: Scope) -> Any:
         Message.conversation_id.label("conv"),
         Message.created_at.label("at"),
         literal(0).label("is_reply"),
-    ).where(Message.kind == "inbound", Message.created_at >= start, Message.created_at < end)
+    ).where(
+        Message.kind == "inbound",
+        Message.created_at >= start,
+        Message.created_at < end,
+        _texts_in_scope(scope),
+    )
     replies = select(
         Message.conversation_id.label("conv"),
         Message.created_at.label("at"),
@@ -449,7 +492,7 @@ def _waits_by_window(dialect: str, scope: Scope) -> Any:
 def cost(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:
     """What Twilio charged for the period's texts (text-backs apart) and calls."""
     start, end = scope.start, scope.end
-    in_period = and_(Message.created_at >= start, Message.created_at < end)
+    in_period = and_(Message.created_at >= start, Message.created_at < end, _texts_in_scope(scope))
     unpriced = and_(Message.sid.is_not(None), Message.price_micros.is_(None))
     msg = s.execute(
         select(

@@ -162,7 +162,9 @@ class AnalyticsPage(QWidget):
         self.location_box = QComboBox()
         self.location_box.setObjectName("locationBox")
         self.location_box.addItem(ALL_NUMBERS)
-        self.location_box.setToolTip("Limit the call figures to one called number")
+        self.location_box.setToolTip(
+            "Limit the figures to one number: its missed calls and its location's texts"
+        )
         self.location_box.activated.connect(self._location_chosen)
         top.addWidget(self.location_box)
         self.period_buttons: dict[Period, QPushButton] = {}

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services import analytics_queries as q
@@ -321,6 +321,55 @@ def test_one_location(seeded: Database) -> None:
     assert sum(result.missed_by_hour) == 1
 
 
+def test_one_location_counts_only_its_own_texts(seeded: Database) -> None:
+    """Locations (issue 13): picking a number limits the texts too, to its location's
+    threads. D's missed call reached Uptown (LINE_2); D texted Uptown 5 min later and
+    Luis answered 10 min after the call, from Uptown's thread."""
+
+    def uptown(uow: UnitOfWork) -> None:
+        s = uow.session
+        settings_store.apply_changes(s, {"business.phone_number": LINE_1}, actor="t", now=NOW)
+        place = location_store.add(s, "Uptown", LINE_2, actor="t", now=NOW)
+        d = s.scalars(select(Contact).where(Contact.name == "D")).one()
+        s.execute(update(Call).where(Call.to_number == LINE_2).values(location_id=place.id))
+        conv = Conversation(contact_id=d.id, location_id=place.id, unread_count=0, last_preview="")
+        s.add(conv)
+        s.flush()
+        for n, (kind, minutes) in enumerate((("inbound", 35), ("manual", 30))):
+            s.add(
+                Message(
+                    sid=f"SMuptown{n:024d}",
+                    conversation_id=conv.id,
+                    direction="in" if kind == "inbound" else "out",
+                    body="x",
+                    status="received" if kind == "inbound" else "delivered",
+                    kind=kind,
+                    author="Luis" if kind == "manual" else None,
+                    created_at=NOW - timedelta(minutes=minutes),
+                    price_micros=SEGMENT,
+                    price_unit="USD",
+                )
+            )
+        uow.commit()
+
+    seeded.run_sync(uptown)
+    clock = FixedClock()
+    line_2 = asyncio.run(Analytics(seeded, clock).analytics("today", location=LINE_2)).current
+    assert (line_2.missed_calls, line_2.texts_sent) == (1, 0)
+    assert line_2.human_replies == 1  # from the missed call, not the text after it
+    assert line_2.median_seconds_to_human == pytest.approx(600.0, abs=0.01)
+    assert line_2.messages_cost_micros == 2 * SEGMENT
+    assert (line_2.calls_cost_micros, line_2.unpriced) == (8500, 1)  # D's missed call
+    # The first line no longer sees Uptown's texts; the whole office sees all of them.
+    line_1 = asyncio.run(Analytics(seeded, clock).analytics("today", location=LINE_1)).current
+    assert (line_1.texts_sent, line_1.human_replies) == (3, 2)
+    assert line_1.messages_cost_micros == 31600 + 3 * SEGMENT
+    office = asyncio.run(Analytics(seeded, clock).analytics("today")).current
+    assert office.human_replies == 3
+    assert office.messages_cost_micros == 31600 + 5 * SEGMENT
+    assert office.median_seconds_to_human == pytest.approx(600.0, abs=0.01)  # 300, 600, 4200
+
+
 def test_hours_follow_half_hour_time_zones(seeded: Database) -> None:
     # 13:00 / 12:00 / 14:20 UTC are 18:30 / 17:30 / 19:50 in Kolkata (UTC+5:30).
     result = asyncio.run(report(seeded, "7d", NOW, ZoneInfo("Asia/Kolkata")))
@@ -390,9 +439,11 @@ def _reference_waits(s: Any, scope: Scope) -> list[float]:
     events in time order (a trigger before a reply at the same moment); each reply ends
     one wait that began at the earliest trigger of the period since the previous reply."""
     events: dict[int, list[tuple[datetime, int]]] = {}
+    located = {c.id: c.location_id for c in s.scalars(select(Conversation))}
     for m in s.scalars(select(Message)):
         at = as_utc(m.created_at)
-        if m.kind == "inbound" and scope.start <= at < scope.end:
+        mine = scope.location_id in (None, located[m.conversation_id])
+        if m.kind == "inbound" and scope.start <= at < scope.end and mine:
             events.setdefault(m.conversation_id, []).append((at, 0))
         elif m.kind == "manual" and at >= scope.start:
             events.setdefault(m.conversation_id, []).append((at, 1))
@@ -480,6 +531,7 @@ def test_first_human_reply_plans_match_the_definition_after_edits(database_url: 
         scopes = [
             Scope(start, NOW, CHICAGO),
             Scope(start, NOW, CHICAGO, LINE_2),
+            Scope(start, NOW, CHICAGO, LINE_2, location_id=99),  # its texts: none of these
             Scope(NOW - timedelta(days=7), NOW, CHICAGO),
             Scope(start + timedelta(days=3), start + timedelta(days=10), CHICAGO),
         ]
