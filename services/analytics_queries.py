@@ -15,6 +15,7 @@ per thread.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +50,7 @@ from services.storage.models import (
     Job,
     Message,
 )
+from services.storage.sqlite_functions import QUANTILES
 
 AUTOMATIC_KINDS = ("textback", "follow_up", "auto")
 TEXTBACK_KINDS = ("textback", "follow_up")
@@ -301,12 +303,12 @@ def _median_and_p90(
     """Median (mean of the middle two), p90 (nearest rank) and count of ``deltas.c.v``
     (negative values count as 0), in SQL: never the whole list in Python.
 
-    PostgreSQL has them as ordered-set aggregates (one sort, no per-row window state).
-    SQLite numbers the sorted values and keeps only the ranks needed.
+    PostgreSQL has them as ordered-set aggregates (one sort, no per-row window state);
+    SQLite has the same as the aggregate :data:`~services.storage.sqlite_functions.QUANTILES`.
     """
     v = deltas.c.v
     if dialect == "postgresql":
-        clamped = func.greatest(v, 0.0)
+        clamped = case((v < 0, 0.0), else_=v)  # greatest() would turn NULL into 0
         row = s.execute(
             select(
                 func.count(v),
@@ -317,25 +319,11 @@ def _median_and_p90(
         if not row[0]:
             return None, None, 0
         return float(row[1]), float(row[2]), int(row[0])
-    ranked = select(
-        v.label("v"),
-        func.row_number().over(order_by=v).label("rn"),
-        func.count().over().label("n"),
-    ).subquery()
-    n = ranked.c.n
-    wanted = (
-        (ranked.c.rn == (n + 1) // 2)
-        | (ranked.c.rn == (n + 2) // 2)
-        | (ranked.c.rn == (n * 9 + 9) // 10)
-    )
-    rows = s.execute(select(ranked.c.v, ranked.c.rn, ranked.c.n).where(wanted)).all()
-    if not rows:
+    found = s.scalar(select(getattr(func, QUANTILES)(v)))
+    if found is None:
         return None, None, 0
-    count = int(rows[0][2])
-    by_rank = {int(rn): max(0.0, float(value)) for value, rn, _n in rows}
-    middle = [by_rank[r] for r in {(count + 1) // 2, (count + 2) // 2} if r in by_rank]
-    median = sum(middle) / len(middle)
-    return median, by_rank.get((count * 9 + 9) // 10), count
+    count, median, p90 = json.loads(found)
+    return float(median), float(p90), int(count)
 
 
 def human_reply(s: Session, dialect: str, scope: Scope) -> dict[str, Any]:

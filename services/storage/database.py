@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.private_files import private_file, tighten
+from services.storage import sqlite_functions
 from services.storage.workers import PriorityWorkers
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def make_engine(url: str, *, read_only: bool = False, own_checkpoints: bool = Fa
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            sqlite_functions.register(dbapi_connection)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

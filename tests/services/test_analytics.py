@@ -11,7 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Float, false, literal, select, union_all, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from services import analytics_queries as q
@@ -602,5 +603,35 @@ def test_first_human_reply_plans_match_the_definition_after_edits(database_url: 
             )
             s.commit()
             check(s)
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], (None, None, 0)),
+        ([None], (None, None, 0)),
+        ([7.5], (7.5, 7.5, 1)),
+        ([30, 10, 20, 40], (25.0, 40.0, 4)),  # even: the mean of the middle two
+        ([5, -2, 3, None, 1], (2.0, 5.0, 4)),  # a negative wait counts as 0; NULL not at all
+        (list(range(1, 21)), (10.5, 18.0, 20)),  # p90 by nearest rank: the 18th of 20
+        (list(range(11, 0, -1)), (6.0, 10.0, 11)),
+    ],
+)
+def test_median_and_p90_in_sql(
+    database_url: str, values: list[int | float | None], expected: tuple[Any, ...]
+) -> None:
+    """The one statistic every wait figure uses, the same on both databases (PostgreSQL's
+    ordered-set aggregates, SQLite's registered aggregate)."""
+    db = Database(database_url)
+    try:
+        rows = [select(sql_cast(literal(v), Float).label("v")) for v in values]
+        deltas = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery() if rows else None
+        with Session(db.engine) as s:
+            if deltas is None:  # no rows at all: a query that yields none
+                deltas = select(sql_cast(literal(1.0), Float).label("v")).where(false()).subquery()
+            median, p90, count = q._median_and_p90(s, db.dialect, deltas)
+        assert (median, p90, count) == expected
     finally:
         db.close()
