@@ -199,6 +199,9 @@ class NgrokTunnel:
         self._filter: _RedactFilter | None = None
         self._lock = asyncio.Lock()
         self.last_agent_error: str | None = None
+        # The agent pyngrok is starting, seen through its log callback (_late_agent_error).
+        self._starting_path = ""
+        self._starting_proc: subprocess.Popen[str] | None = None
 
     def __repr__(self) -> str:
         return f"NgrokTunnel(ngrok_path={self._ngrok_path!r}, url={self._url!r})"
@@ -239,6 +242,7 @@ class NgrokTunnel:
             auth_token=self._auth_token,
             region=self._region,
             monitor_thread=False,  # we drain stdout ourselves (see _drain_output)
+            log_event_callback=self._note_starting_agent,
             startup_timeout=max(1, math.ceil(self._startup_timeout)),
             request_timeout=self._request_timeout,
         )
@@ -253,16 +257,55 @@ class NgrokTunnel:
         self, config: ngrok_conf.PyngrokConfig, local_port: int
     ) -> tuple[str, str, str, subprocess.Popen[str]]:
         name = f"frontdesk-{local_port}-{uuid.uuid4().hex[:8]}"
-        tunnel = ngrok_api.connect(
-            addr=f"http://{self._local_host}:{local_port}",
-            proto="http",
-            name=name,
-            pyngrok_config=config,
-        )
+        self._starting_path, self._starting_proc = config.ngrok_path, None
+        try:
+            tunnel = ngrok_api.connect(
+                addr=f"http://{self._local_host}:{local_port}",
+                proto="http",
+                name=name,
+                pyngrok_config=config,
+            )
+        except PyngrokNgrokError as exc:
+            late = None if exc.ngrok_error else self._late_agent_error()
+            if late is None:
+                raise
+            raise PyngrokNgrokError(
+                f"The ngrok process errored on start: {late}.", exc.ngrok_logs, late
+            ) from None
+        finally:
+            self._starting_proc = None
         agent = ngrok_process.get_process(config)
         if tunnel.public_url is None or agent.api_url is None:
             raise TunnelError("ngrok started but did not report a public URL.")
         return tunnel.public_url, name, agent.api_url, agent.proc
+
+    def _note_starting_agent(self, _log: NgrokLog) -> None:
+        """pyngrok's callback for each start-up line: remember the agent being started."""
+        if self._starting_proc is None:
+            starting = ngrok_process._current_processes.get(self._starting_path)
+            if starting is not None:
+                self._starting_proc = starting.proc
+
+    def _late_agent_error(self) -> str | None:
+        """The error an agent printed after pyngrok stopped reading.
+
+        pyngrok stops at the first line after which the agent has exited, even with more
+        lines in the pipe: an agent that prints a line, then its error, then exits (a
+        refused authtoken, on a busy PC) reads as "unable to start" with no reason. The
+        agent has exited, so the rest of its output is there to read to the end.
+        """
+        proc = self._starting_proc
+        if proc is None or proc.stdout is None or proc.poll() is None:
+            return None
+        try:
+            rest = proc.stdout.read()
+        except (OSError, ValueError):
+            return None
+        for line in rest.splitlines():
+            entry = NgrokLog(line)
+            if entry.lvl in ("ERROR", "CRITICAL"):
+                return entry.err or entry.msg or line.strip()
+        return None
 
     def _kill_starting_agent(self, path: str) -> None:
         """Unblock a pyngrok startup that waits on a silent agent: kill the agent."""

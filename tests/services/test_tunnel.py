@@ -197,6 +197,54 @@ def test_bad_authtoken_is_clear_and_never_logged(
         assert SECRET_TOKEN not in record.getMessage()
 
 
+class _HoldFirstLine(logging.Filter):
+    """Holds pyngrok's start-up thread on the agent's first line until the agent has
+    exited (a zombie, not yet reaped): the order a busy PC produced in CI."""
+
+    def __init__(self, fake: FakeNgrok) -> None:
+        super().__init__()
+        self._fake = fake
+        self.held = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.held:
+            return True
+        self.held = True
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pids = self._fake.pids()
+            if pids and Path(f"/proc/{pids[0]}/stat").read_text().split(") ")[1][0] == "Z":
+                break
+            time.sleep(0.01)
+        return True
+
+
+@pytest.mark.timeout(60)
+def test_refused_authtoken_is_named_when_the_agent_exits_before_it_is_read(
+    fake: FakeNgrok, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pyngrok stops reading once the agent has exited, with its error still in the pipe;
+    the tunnel reads the rest and still says the authtoken was refused."""
+    caplog.set_level(logging.DEBUG, logger="pyngrok")
+    fake.set("mode", "auth_error")
+    hold = _HoldFirstLine(fake)
+    agent_log = logging.getLogger("pyngrok.process.ngrok")
+    agent_log.addFilter(hold)
+
+    async def go() -> None:
+        tunnel = fake.tunnel(auth_token=SECRET_TOKEN)
+        with pytest.raises(TunnelError) as err:
+            await tunnel.open(8000)
+        assert "refused the authtoken (ERR_NGROK_105)" in str(err.value)
+        assert SECRET_TOKEN not in str(err.value)
+
+    try:
+        asyncio.run(go())
+    finally:
+        agent_log.removeFilter(hold)
+    assert hold.held
+
+
 @pytest.mark.timeout(60)
 def test_silent_agent_times_out_and_is_killed(fake: FakeNgrok) -> None:
     fake.set("mode", "silent")
