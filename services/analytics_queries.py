@@ -106,8 +106,12 @@ def _texts_in_scope(scope: Scope) -> ColumnElement[bool]:
     """Messages of the scope's location (all messages when it has none)."""
     if scope.location_id is None:
         return true()
-    return Message.conversation_id.in_(
-        select(Conversation.id).where(Conversation.location_id == scope.location_id)
+    # A correlated EXISTS, one primary-key probe per text already chosen by its period:
+    # as IN (...) SQLite drove the query from the location's threads instead, seeking
+    # each of them (volume: 4x slower at 50,000 threads).
+    return exists().where(
+        Conversation.id == Message.conversation_id,
+        Conversation.location_id == scope.location_id,
     )
 
 
