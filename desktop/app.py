@@ -570,7 +570,11 @@ class Shell:
         from ui.missed_calls_page import MissedCallsPage
 
         return MissedCallsPage(
-            runtime.inbox, runtime.engine, self.bridge, actor=lambda: inbox_page.actor
+            runtime.inbox,
+            runtime.engine,
+            self.bridge,
+            actor=lambda: inbox_page.actor,
+            locations=runtime.locations,
         )
 
     def _contacts_page(self, runtime: Runtime, inbox_page: Any) -> QWidget:

@@ -4,6 +4,8 @@
 snapshots: it loads a page at a time (``fetchMore``), refreshes one row when the event
 bridge says that call changed, and ticks the countdown of scheduled texts once a second.
 :class:`MissedCallsPage` adds "Cancel auto-text" for pending texts and "Call back".
+When the office has more than one location, a Location column says which number was
+called.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.api import InboxApi, MessagingApi, NotFound
+from services import phones
+from services.api import InboxApi, LocationsApi, MessagingApi, NotFound
 from services.cursors import CallsAfter
+from services.locations import Locations
 from services.send_state import FAILED_DELIVERY, Shown
 from services.snapshots import CallItem
 from ui import theme
@@ -112,8 +116,8 @@ def reply_text(call: CallItem, now: datetime) -> str:
 class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
     """Missed calls newest first; rows are CallItem snapshots (``Qt.UserRole``)."""
 
-    COLUMNS = ("When", "Caller", "Auto-text", "Reply")
-    WHEN, CALLER, AUTOMATION, REPLY = range(4)
+    COLUMNS = ("When", "Caller", "Location", "Auto-text", "Reply")
+    WHEN, CALLER, LOCATION, AUTOMATION, REPLY = range(5)
     CallRole = Qt.ItemDataRole.UserRole
     PAGE_SIZE = PAGE_SIZE
     FETCH_WHAT = "load more missed calls"
@@ -128,6 +132,8 @@ class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
         super().__init__(parent, more=True)
         self._inbox = inbox
         self._now = now or (lambda: datetime.now(UTC))
+        #: The office's locations, to name each call's (None until the page loads them).
+        self.locations: Locations | None = None
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._tick)
@@ -151,6 +157,9 @@ class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
                 return call.phone or call.from_raw
             if column == self.AUTOMATION and call.textback_reason:
                 return call.textback_reason
+            if column == self.LOCATION and self.locations is not None:
+                number = self.locations.get(call.location_id).phone_number
+                return f"Called {phones.format_for_display(number)}" if number else None
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == self.AUTOMATION:
             if (
@@ -171,9 +180,21 @@ class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
             if call.name:
                 return f"{call.name} · {call.display_phone}"
             return call.display_phone
+        if column == self.LOCATION:
+            return self.locations.get(call.location_id).name if self.locations else ""
         if column == self.AUTOMATION:
             return automation_text(call, now)
         return reply_text(call, now)
+
+    def set_locations(self, locations: Locations) -> None:
+        """Name each call's location from ``locations`` (repaints the column)."""
+        self.locations = locations
+        if self.rowCount():
+            top, bottom = (
+                self.index(0, self.LOCATION),
+                self.index(self.rowCount() - 1, self.LOCATION),
+            )
+            self.dataChanged.emit(top, bottom, [Qt.ItemDataRole.DisplayRole])
 
     def appended(self) -> None:
         self._update_ticker()
@@ -254,6 +275,8 @@ class MissedCallsPage(QWidget):
     its ``everythingChanged()``, when it has one, reloads the list).
     ``actor`` names who cancels a text (a string or a function giving one). Double-click
     a row to open the caller's thread: :attr:`openContact` carries the contact id.
+    ``locations`` names each call's location; the column shows only when there are
+    several (an event bridge's ``settingsChanged`` naming "locations" reloads them).
     """
 
     openContact = Signal(int)
@@ -266,11 +289,13 @@ class MissedCallsPage(QWidget):
         *,
         actor: str | Callable[[], str] = "front desk",
         now: Callable[[], datetime] | None = None,
+        locations: LocationsApi | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("missedCallsPage")
         self._messaging = messaging
+        self._locations_api = locations
         self._actor = actor
         self._loaded_once = False
         self._fetched = False
@@ -295,12 +320,15 @@ class MissedCallsPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(MissedCallsModel.WHEN, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(MissedCallsModel.CALLER, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(MissedCallsModel.LOCATION, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(MissedCallsModel.AUTOMATION, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(MissedCallsModel.REPLY, QHeaderView.ResizeMode.Interactive)
         width = self.fontMetrics().averageCharWidth()
-        header.resizeSection(MissedCallsModel.WHEN, width * 20)
-        header.resizeSection(MissedCallsModel.CALLER, width * 34)
-        header.resizeSection(MissedCallsModel.REPLY, width * 36)
+        header.resizeSection(MissedCallsModel.WHEN, width * 23)  # "Yesterday 12:54 PM"
+        header.resizeSection(MissedCallsModel.CALLER, width * 33)
+        header.resizeSection(MissedCallsModel.LOCATION, width * 13)
+        self.table.setColumnHidden(MissedCallsModel.LOCATION, True)  # until there are several
+        header.resizeSection(MissedCallsModel.REPLY, width * 28)
         header.setMinimumSectionSize(width * 10)
         self.table.doubleClicked.connect(self._double_clicked)
 
@@ -344,10 +372,15 @@ class MissedCallsPage(QWidget):
         everything = getattr(events, "everythingChanged", None)
         if everything is not None:
             everything.connect(self.reload_everything)
+        settings_changed = getattr(events, "settingsChanged", None)
+        if settings_changed is not None:
+            settings_changed.connect(self._on_settings_changed)
 
     # ---- actions -------------------------------------------------------------------
     async def load(self) -> None:
         self._loaded_once = True
+        if self._locations_api is not None:
+            self._use_locations(await self._locations_api.locations())
         await self.model.reload()
 
     def selected(self) -> CallItem | None:
@@ -433,7 +466,24 @@ class MissedCallsPage(QWidget):
         super().showEvent(event)
         if not self._loaded_once:
             self._loaded_once = True
+            self._load_locations()
             self.tasks.spawn(self.model.reload(), what="load the missed calls")
+
+    def _load_locations(self) -> None:
+        if self._locations_api is not None:
+            self.tasks.spawn(
+                self._locations_api.locations(),
+                what="load the locations",
+                done=self._use_locations,
+            )
+
+    def _use_locations(self, locations: Locations) -> None:
+        self.model.set_locations(locations)
+        self.table.setColumnHidden(MissedCallsModel.LOCATION, not locations.several)
+
+    def _on_settings_changed(self, keys: list[str]) -> None:
+        if "locations" in keys or "business.phone_number" in keys or "business.name" in keys:
+            self._load_locations()
 
     def reload_everything(self) -> None:
         """Changes may have been missed: reload, if the page was ever loaded (else its

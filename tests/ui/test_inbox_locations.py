@@ -99,3 +99,35 @@ def test_a_new_conversation_starts_at_the_location_picked(
     assert page.composer.sender_line.text() == "Texts leave from North · (500) 555-0007"
     contact = run(qtbot, ui_app.inbox.contact(page.current_contact_id))
     assert contact.location_ids == (north,)  # no thread at the first location
+
+
+def test_missed_calls_name_the_location_called_once_there_are_several(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any
+) -> None:
+    from ui.missed_calls_page import MissedCallsModel, MissedCallsPage
+
+    page = MissedCallsPage(
+        ui_app.inbox, ui_app.engine, bridge, actor="Dana", locations=ui_app.runtime.locations
+    )
+    page.tasks.quiet = True
+    page.resize(1200, 700)
+    qtbot.addWidget(page)
+    page.show()
+    run(qtbot, ui_app.missed_call(CALLER))
+    run(qtbot, ui_app.idle())
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.locations is not None)
+    column = MissedCallsModel.LOCATION
+    assert page.table.isColumnHidden(column)  # one location: nothing to tell apart
+
+    # A second location, announced as the Settings page does: the column appears.
+    north = run(qtbot, ui_app.add_location("North", NORTH, {}))
+    qtbot.waitUntil(lambda: not page.table.isColumnHidden(column), timeout=3000)
+    run(qtbot, ui_app.missed_call("+14155550199", to=NORTH))
+    run(qtbot, ui_app.idle())
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=3000)
+    shown = {
+        page.model.call_at(r).location_id: page.model.index(r, column).data() for r in range(2)
+    }
+    assert shown == {1: "Main", north: "North"}
+    row = next(r for r in range(2) if page.model.call_at(r).location_id == north)
+    assert page.model.index(row, column).data(0x0003) == "Called (500) 555-0007"  # ToolTipRole
