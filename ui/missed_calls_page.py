@@ -34,6 +34,7 @@ from services.locations import Locations
 from services.send_state import FAILED_DELIVERY, Shown
 from services.snapshots import CallItem
 from ui import theme
+from ui.widgets.location_feed import load_locations, names_locations
 from ui.widgets.page_parts import page_heading, rows_table
 from ui.widgets.paged_model import PagedSnapshotModel
 from ui.widgets.tasks import TaskRunner
@@ -470,19 +471,14 @@ class MissedCallsPage(QWidget):
             self.tasks.spawn(self.model.reload(), what="load the missed calls")
 
     def _load_locations(self) -> None:
-        if self._locations_api is not None:
-            self.tasks.spawn(
-                self._locations_api.locations(),
-                what="load the locations",
-                done=self._use_locations,
-            )
+        load_locations(self.tasks, self._locations_api, self._use_locations)
 
     def _use_locations(self, locations: Locations) -> None:
         self.model.set_locations(locations)
         self.table.setColumnHidden(MissedCallsModel.LOCATION, not locations.several)
 
     def _on_settings_changed(self, keys: list[str]) -> None:
-        if "locations" in keys or "business.phone_number" in keys or "business.name" in keys:
+        if names_locations(keys):
             self._load_locations()
 
     def reload_everything(self) -> None:

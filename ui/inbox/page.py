@@ -64,6 +64,7 @@ from ui.inbox.replying import Replying
 from ui.inbox.thread import ThreadView
 from ui.inbox.thread_actions import ThreadActions
 from ui.widgets import icons
+from ui.widgets.location_feed import load_locations, names_locations
 from ui.widgets.tasks import TaskRunner
 
 SEARCH_DEBOUNCE_MS = 150
@@ -342,12 +343,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         self._counts_timer.start()
 
     def _load_locations(self) -> None:
-        if self._locations_api is not None:
-            self.tasks.spawn(
-                self._locations_api.locations(),
-                what="load the locations",
-                done=self._use_locations,
-            )
+        load_locations(self.tasks, self._locations_api, self._use_locations)
 
     def _use_locations(self, locations: Locations) -> None:
         """Label rows with their location and offer the location filter only when the
@@ -405,7 +401,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             self.tasks.spawn(
                 self._inbox.settings(), what="load the settings", done=self._use_settings
             )
-        if "locations" in keys or "business.phone_number" in keys or "business.name" in keys:
+        if names_locations(keys):
             self._load_locations()
 
     # ---- list: filters, search, selection -------------------------------------------
