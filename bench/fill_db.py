@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.fill_db --database-url postgresql+psycopg://HOST/EMPTY_DB
 
 Writes through the real schema (Alembic-migrated; the FTS5 triggers index every body)
-with bulk inserts, deterministic for a given --seed. About a minute for the full size.
+with bulk inserts, deterministic for a given --seed, in two locations (half the
+threads and calls each). About three minutes for the full size.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.orm import Session
 
+from services import location_store, settings_store
 from services.storage import migrate
 from services.storage.database import Database, default_sqlite_url
 from services.storage.models import (
+    FIRST_LOCATION,
     AuditEntry,
     Call,
     Contact,
@@ -111,6 +115,13 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
     migrate.upgrade(db.engine)
     now = datetime.now(UTC)
     start = time.perf_counter()
+    # Two locations, as an office with a second line has: the first answers LINES[0],
+    # "North" LINES[1]; a contact's thread is at the location of the line it called.
+    with Session(db.engine) as s:
+        settings_store.apply_changes(s, {"business.phone_number": LINES[0]}, actor="fill", now=now)
+        north = location_store.add(s, "North", LINES[1], actor="fill", now=now).id
+        s.commit()
+    location_of = (FIRST_LOCATION, north)
     with db.engine.begin() as conn:
         # The migrations already create the built-in tags (0005); add any that are missing.
         wanted = ("missed call", "pending callback", "booked")
@@ -157,6 +168,7 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
                 {
                     "id": i,
                     "contact_id": i,
+                    "location_id": location_of[i % 2],
                     "last_message_at": last[i],
                     "last_preview": "",
                     "unread_count": 1 if rng.random() < 0.03 else 0,
@@ -207,6 +219,7 @@ def fill(url: str, contacts: int, messages: int, seed: int) -> None:
                 "from_raw": f"+1415{2000000 + i:07d}",
                 "phone": None,
                 "to_number": LINES[i % 2],
+                "location_id": location_of[i % 2],
                 "contact_id": i,
                 "started_at": last[i] - timedelta(hours=1),
                 "status": "completed",
