@@ -107,6 +107,10 @@ class MessagingProblem:
     steps: tuple[str, ...]
     failed_count: int
     since: datetime
+    #: Whose texts fail, when the office has several numbers ("" otherwise, or when the
+    #: failures span every location): the location's name and its number (E.164).
+    location: str = ""
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)

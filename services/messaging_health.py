@@ -7,6 +7,10 @@ many recipients have opted out at once (21610 in bulk), every text-back is lost 
 the owner acts: :func:`check` names the problem in plain words, what it means, the steps
 to fix it and how many texts failed since it started. The Connection page and a banner
 show it. It clears once a text is delivered after the last such failure.
+
+Registration is per number: with several locations, each location's texts are judged on
+their own (a text delivered from one number does not clear another's problem), and the
+problem names the location whose texts fail.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services import location_store
 from services.clock import as_utc
 from services.health import MessagingProblem
-from services.storage.models import Message
+from services.storage.models import Conversation, Message
 
 #: How far back failures count.
 WINDOW: Final = timedelta(days=7)
@@ -79,15 +84,19 @@ _WORDS: Final[dict[int, tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
-def describe(code: int, failed_count: int, since: datetime) -> MessagingProblem:
+def describe(
+    code: int, failed_count: int, since: datetime, *, location: str = "", number: str = ""
+) -> MessagingProblem:
     title, meaning, steps = _WORDS[code]
-    return MessagingProblem(code, title, meaning, steps, failed_count, since)
+    return MessagingProblem(code, title, meaning, steps, failed_count, since, location, number)
 
 
 def check(s: Session, now: datetime) -> MessagingProblem | None:
-    """The messaging problem right now, or None."""
+    """The messaging problem right now, or None (the location with the most failing
+    texts first, when several locations have one)."""
     failing = s.execute(
-        select(Message.error_code, Message.created_at)
+        select(Message.error_code, Message.created_at, Conversation.location_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
             Message.direction == "out",
             Message.error_code.in_(CODES),
@@ -95,12 +104,27 @@ def check(s: Session, now: datetime) -> MessagingProblem | None:
         )
         .order_by(Message.created_at)
     ).all()
-    if failing:
-        first_at = as_utc(failing[0][1])
-        last_code, last_at = failing[-1][0], as_utc(failing[-1][1])
-        if _delivered_since(s, last_at):
-            return None
-        return describe(int(last_code or 0), len(failing), first_at)
+    by_location: dict[int, list[tuple[int, datetime]]] = {}
+    for code, at, location_id in failing:
+        by_location.setdefault(int(location_id), []).append((int(code or 0), as_utc(at)))
+    problems = []
+    known = location_store.load(s) if by_location else None
+    for location_id, rows in by_location.items():
+        last_code, last_at = rows[-1]
+        if _delivered_since(s, last_at, location_id):
+            continue
+        location = known.get(location_id) if known is not None and known.several else None
+        problems.append(
+            describe(
+                last_code,
+                len(rows),
+                rows[0][1],
+                location=location.name if location else "",
+                number=location.phone_number if location else "",
+            )
+        )
+    if problems:
+        return max(problems, key=lambda p: (p.failed_count, p.since))
     opted = s.execute(
         select(func.count(), func.min(Message.created_at)).where(
             Message.direction == "out",
@@ -113,14 +137,17 @@ def check(s: Session, now: datetime) -> MessagingProblem | None:
     return None
 
 
-def _delivered_since(s: Session, at: datetime) -> bool:
+def _delivered_since(s: Session, at: datetime, location_id: int) -> bool:
+    """A text of ``location_id``'s threads delivered after ``at``."""
     return (
         s.scalar(
             select(Message.id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
             .where(
                 Message.direction == "out",
                 Message.status.in_(["delivered", "read"]),
                 Message.created_at > at,
+                Conversation.location_id == location_id,
             )
             .limit(1)
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from services import phones
 from services.api import HealthApi
 from services.health import MessagingProblem
 from ui.widgets.tasks import TaskRunner
@@ -20,6 +21,10 @@ def problem_text(problem: MessagingProblem) -> tuple[str, str]:
     since = problem.since.astimezone().strftime("%b %d")
     texts = "text" if problem.failed_count == 1 else "texts"
     headline = f"{problem.title} {problem.failed_count} {texts} failed since {since}."
+    if problem.location:  # one location's number, when the office has several
+        number = phones.format_for_display(problem.number) if problem.number else ""
+        where = f"{problem.location} · {number}" if number else problem.location
+        headline = f"{where}: {headline}"
     steps = "".join(f"<li>{step}</li>" for step in problem.steps)
     details = f"{problem.meaning}<br><b>To fix it:</b><ol style='margin:0'>{steps}</ol>"
     return headline, details

@@ -73,3 +73,45 @@ def test_opt_outs_in_bulk_are_a_problem_one_is_not(
             assert problem is not None and problem.code == 21610 and problem.failed_count == 5
 
     asyncio.run(scenario())
+
+
+def test_each_location_number_is_judged_on_its_own(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """Registration is per number (issue 13): North's texts blocked as unregistered stay
+    a problem, named for North, while Main's texts are delivered; North's own delivered
+    text clears it."""
+    north_number = "+15005550007"
+
+    async def scenario() -> None:
+        async with running_app(database_url, data_dir, twilio_standin) as app:
+            health = RuntimeHealth(app.runtime)
+            await app.add_location("North", north_number, {})
+            for i in range(2):
+                await app.missed_call(f"+1415555013{i}", to=north_number)
+            north_texts = await twilio_standin.wait_for_messages(2)
+            await app.idle()
+            for message in north_texts:
+                await _status(app, message["sid"], "undelivered", "30034")
+            await app.missed_call("+14155550140")  # Main's number, delivered afterwards
+            main_text = (await twilio_standin.wait_for_messages(3))[2]
+            await app.idle()
+            assert main_text["from"] != north_number
+            await _status(app, main_text["sid"], "delivered")
+
+            problem = await health.messaging_problem()
+            assert problem is not None and problem.code == 30034
+            assert (problem.location, problem.number, problem.failed_count) == (
+                "North",
+                north_number,
+                2,
+            )
+
+            await app.missed_call("+14155550141", to=north_number)
+            fixed = (await twilio_standin.wait_for_messages(4))[3]
+            await app.idle()
+            assert fixed["from"] == north_number
+            await _status(app, fixed["sid"], "delivered")
+            assert await health.messaging_problem() is None
+
+    asyncio.run(scenario())

@@ -115,5 +115,9 @@ def test_banner_says_what_is_wrong_and_how_to_fix_it(qtbot: QtBot) -> None:
     assert banner.details.isHidden()
     banner.toggle.click()
     assert not banner.details.isHidden() and "A2P 10DLC" in banner.details.text()
+    # With several numbers, the banner says whose texts fail.
+    north = messaging_health.describe(30034, 2, AT, location="North", number="+15005550007")
+    banner.show_problem(north)
+    assert banner.headline.text().startswith("North · (500) 555-0007: Your texts are being")
     banner.show_problem(None)
     assert banner.isHidden()
