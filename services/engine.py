@@ -72,7 +72,6 @@ from services.storage.database import Database, UnitOfWork
 from services.storage.models import Call, Job, Message, Voicemail
 from services.tasks import TaskSet
 from services.voicemail import Voicemails
-from services.waiting_records import WaitingRecord
 from services.webhook_fields import (
     OTHER,
     CallStatusUpdate,
@@ -136,8 +135,6 @@ class Engine:
         self.voice_record_budget: float | None = None
         self.voice_record_retries: tuple[float, ...] = VOICE_RECORD_RETRIES
         self._unsaved_calls: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
-        # CallSid -> its record, from when the voice webhook queues it until it is written.
-        self._waiting_records: dict[str, WaitingRecord[str]] = {}
         self._unsaved_texts: collections.deque[str] = collections.deque(maxlen=UNSAVED_KEPT)
         bus.subscribe(self._on_event)
         self.lookups = Lookups(db, carrier, bus, clock)
@@ -311,11 +308,8 @@ class Engine:
         # The number called decides whose phones ring and whose greeting plays.
         cfg = locations.for_number(call.to).settings
         numbers: list[str] = cfg["forwarding.numbers"]
-        # Until the worker starts it, the call's Dial result can join the record.
-        waiting: WaitingRecord[str] = WaitingRecord()
-        self._waiting_records[call.call_sid] = waiting
         write = self._background.spawn(
-            self._record_voice(call, self._clock.now(), urgent=True, waiting=waiting),
+            self._record_voice(call, self._clock.now(), urgent=True),
             name=f"call {call.call_sid}",
         )
         budget = self.voice_record_budget
@@ -351,48 +345,12 @@ class Engine:
         last): the health page shows them, so a lost call is never silent."""
         return list(self._unsaved_calls)
 
-    async def _record_voice(
-        self,
-        call: VoiceCall,
-        arrived: datetime,
-        *,
-        urgent: bool,
-        waiting: WaitingRecord[str] | None = None,
-    ) -> None:
+    async def _record_voice(self, call: VoiceCall, arrived: datetime, *, urgent: bool) -> None:
         """Write the call's record, retrying with backoff until it lands; after
         :attr:`voice_record_retries` it stays listed in :attr:`unsaved_calls` (and the
-        log says so), since the call itself was answered.
+        log says so), since the call itself was answered."""
 
-        ``waiting``: the Dial result's work joined to the record before it started runs
-        in the record's unit of work (:mod:`services.waiting_records`), on its first
-        attempt only."""
-
-        def work(uow: UnitOfWork) -> str | None:
-            joined = waiting.start() if waiting is not None else None
-            wrote = record(uow)
-            if joined is None:
-                if wrote:
-                    uow.commit()
-                return None
-            if wrote:
-                uow.session.flush()  # the joined work reads the call through the ORM too
-            try:
-                result = joined(uow)
-            except Exception as exc:
-                # The record still lands alone; the Dial result then runs on its own.
-                log.warning(
-                    "call %s: its Dial result failed beside its record: %r", call.call_sid, exc
-                )
-                uow.rollback()
-                if record(uow):
-                    uow.commit()
-                return None
-            if not uow.committed:  # (it always commits) the record must land regardless
-                uow.commit()
-            return result
-
-        def record(uow: UnitOfWork) -> bool:
-            """Write the record (not committed); whether anything was written."""
+        def work(uow: UnitOfWork) -> None:
             s = uow.session
             locations = self._locations(s)
             location = locations.for_number(call.to)
@@ -409,44 +367,26 @@ class Engine:
                 )
                 if call_id is not None:
                     self._publish_after(uow, CallChanged(call_id))
-                    return True
+                    uow.commit()
+                    return
             numbers: list[str] = cfg["forwarding.numbers"]
             row, created = self._call_for(
                 uow, call.call_sid, call.from_, call.to, arrived, locations
             )
             if not created:
-                return False  # a retry, or the Dial result got here first
+                return  # a retry, or the Dial result got here first
             row.mode = "ring" if numbers else "forward"
             records.audit(s, arrived, "call.received", subject=call.call_sid, mode=row.mode)
             if not numbers:
                 # Forward mode: the office's own line already rang out; this call is missed.
                 self._mark_missed(uow, row, location, self._clock.now(), reason_status="forwarded")
-            return True
+            uow.commit()
 
-        try:
-            await self._write_record(call, work, urgent=urgent, waiting=waiting)
-        finally:
-            if waiting is not None:
-                waiting.finish(None)  # (if still open) its Dial result runs on its own
-                if self._waiting_records.get(call.call_sid) is waiting:
-                    del self._waiting_records[call.call_sid]
-
-    async def _write_record(
-        self,
-        call: VoiceCall,
-        work: Callable[[UnitOfWork], str | None],
-        *,
-        urgent: bool,
-        waiting: WaitingRecord[str] | None,
-    ) -> None:
-        """Run the record's ``work`` until it lands (see :meth:`_record_voice`)."""
         delays = self.voice_record_retries
         for attempt in range(len(delays) + 1):
             try:
-                result = await self._run_keyed(work, urgent=urgent)
+                await self._run_keyed(work, urgent=urgent)
             except Exception as exc:
-                if waiting is not None:
-                    waiting.finish(None)
                 if attempt == 0:
                     self._unsaved_calls.append(call.call_sid)
                 if attempt == len(delays):
@@ -465,8 +405,6 @@ class Engine:
                 )
                 await asyncio.sleep(delays[attempt])
             else:
-                if waiting is not None:
-                    waiting.finish(result)
                 if attempt:
                     with contextlib.suppress(ValueError):
                         self._unsaved_calls.remove(call.call_sid)
@@ -534,12 +472,6 @@ class Engine:
                 return twiml.hangup()
             return self._voicemail_twiml(cfg)
 
-        waiting = self._waiting_records.get(call_sid)
-        joined = waiting.join(work) if waiting is not None else None
-        if joined is not None:
-            answer = await joined
-            if answer is not None:
-                return answer
         return await self._run_keyed(work, urgent=True)
 
     def _texted_now(self, uow: UnitOfWork, done: burst_writes.TextedNow) -> None:

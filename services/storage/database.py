@@ -134,9 +134,7 @@ class UnitOfWork:
         self.committed = True
 
     def rollback(self) -> None:
-        """Undo what was written; what was to run after its commit is dropped with it."""
         self.session.rollback()
-        self._after_commit.clear()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the event-loop thread once this unit of work has committed."""
