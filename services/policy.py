@@ -118,7 +118,10 @@ def hold_for_quiet_hours(
 ) -> tuple[datetime, datetime | None]:
     """Move ``due`` to the end of quiet hours when it falls inside them, quiet hours read
     on the caller's clock (:func:`caller_tz`): 21:00 in Los Angeles, not in New York."""
-    until = business_hours.quiet_until(settings["quiet_hours"], caller_tz(settings, phone), due)
+    quiet = settings["quiet_hours"]
+    if not quiet:
+        return due, None  # no quiet hours: no need for the caller's time zone either
+    until = business_hours.quiet_until(quiet, caller_tz(settings, phone), due)
     return (until, until) if until is not None else (due, None)
 
 
