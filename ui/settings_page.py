@@ -111,6 +111,7 @@ class SettingsPage(QWidget):
         if locations is not None:
             self.location_bar = LocationBar(locations, self.tasks, self._actor_name)
             self.location_bar.picked.connect(self._location_picked)
+            self.location_bar.handed_back.connect(lambda: self._settings_changed_elsewhere([]))
             outer.addWidget(self.location_bar)
         self._editing = FIRST
         body = QHBoxLayout()

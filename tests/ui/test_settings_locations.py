@@ -71,6 +71,21 @@ def test_a_second_location_from_settings(
             assert office["business.timezone"] != "America/Denver"
             assert office["templates.missed_call"] != got.settings["templates.missed_call"]
 
+            # The note says what North sets itself; "Use Main's…" hands one back.
+            await until(
+                lambda: "North sets its own time zone and missed-call text" in bar.note.text()
+            )
+            assert "everything else follows Main" in bar.note.text()
+            assert bar.follow.isVisibleTo(page) and bar.follow.text() == "Use Main's…"
+            actions = {a.data(): a for a in bar.follow.menu().actions() if a.data()}
+            assert set(actions) == {"business.timezone", "templates.missed_call"}
+            actions["business.timezone"].trigger()
+            await until(lambda: page.business.timezone.currentText() == office["business.timezone"])
+            got = (await locations.locations()).get(north.id)
+            assert got.inherits("business.timezone")
+            assert got.settings["templates.missed_call"] == "North here: [Business Phone]"
+            assert "North sets its own missed-call text;" in bar.note.text()
+
             # Unsaved edits keep the picked location.
             page.business.timezone.setCurrentText("America/Chicago")
             bar.picker.setCurrentIndex(0)

@@ -6,6 +6,8 @@ location…" asks for a name and the Twilio number; the number is checked in the
 (on it, SMS and voice capable) before anything is saved, and the dialog stays open with
 the problems in words when it cannot be used. "Rename…" and "Remove…" act on the picked
 location (the first is the office itself: it can be renamed, never removed).
+For another location, the note under the bar names what it sets itself (everything else
+follows the first), and "Use Main's…" hands any of those back to the first location.
 Every dialog is window-modal without blocking the loop; tests press their buttons.
 """
 
@@ -22,8 +24,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +37,35 @@ from services.api import LocationsApi
 from services.locations import FIRST, Location, Locations
 from ui import theme
 from ui.widgets.tasks import TaskRunner
+
+#: What the note calls each setting a location can set itself, in the order it lists
+#: them (its number is always its own, so it is never listed).
+OWN_WORDS: dict[str, str] = {
+    "business.name": "business name",
+    "business.timezone": "time zone",
+    "business.hours": "opening hours",
+    "business.closed_dates": "closed days",
+    "forwarding.numbers": "phones to ring",
+    "forwarding.ring_seconds": "ring time",
+    "callbacks.desk_phone": "desk phone",
+    "voicemail.greeting": "voicemail greeting",
+    "quiet_hours": "quiet hours",
+    "business.booking_link": "booking link",
+    "templates.missed_call": "missed-call text",
+    "templates.after_hours": "after-hours text",
+    "templates.follow_up": "follow-up text",
+    "templates.voicemail": "voicemail text",
+    "templates.catch_up": "catch-up text",
+    "templates.help": "HELP answer",
+}
+
+
+def own_keys(location: Location) -> list[str]:
+    """The settings ``location`` sets itself (its number aside), in :data:`OWN_WORDS`
+    order; none for the first location (it is the office)."""
+    if location.is_first:
+        return []
+    return [key for key in OWN_WORDS if key in location.own]
 
 
 class LocationDialog(QDialog):
@@ -103,11 +136,14 @@ class LocationDialog(QDialog):
 class LocationBar(QWidget):
     """Picks the location the Settings page edits; adds, renames and removes them.
 
-    :attr:`picked` fires when the picked location changes (the page reloads its form);
+    :attr:`picked` fires when the picked location changes (the page reloads its form),
+    :attr:`handed_back` when some of its settings were handed back to the first location
+    (its values changed: the page reloads them);
     :attr:`dialog` / :attr:`confirm` are the open dialogs (tests press their buttons).
     """
 
     picked = Signal()
+    handed_back = Signal()
 
     def __init__(self, api: LocationsApi, tasks: TaskRunner, actor: Callable[[], str]) -> None:
         super().__init__()
@@ -136,8 +172,14 @@ class LocationBar(QWidget):
         self.rename_button.clicked.connect(self.ask_rename)
         self.remove_button = QPushButton("Remove…")
         self.remove_button.clicked.connect(self.ask_remove)
+        self.follow = QToolButton()
+        self.follow.setObjectName("followFirst")
+        self.follow.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.follow.setMenu(QMenu(self.follow))
+        self.follow.setToolTip("Stop setting these for this location: use the first's again")
         for button in (self.add_button, self.rename_button, self.remove_button):
             row.addWidget(button)
+        row.addWidget(self.follow)
         row.addStretch(1)
         self.note = QLabel()
         self.note.setObjectName("locationNote")
@@ -196,6 +238,8 @@ class LocationBar(QWidget):
         first = current is None or current.is_first
         self.remove_button.setEnabled(not first)
         self.rename_button.setEnabled(current is not None)
+        own = own_keys(current) if current is not None else []
+        self.follow.setVisible(bool(own))
         if current is None or self._locations is None or not self._locations.several:
             self.note.setText("")
         elif first:
@@ -203,10 +247,40 @@ class LocationBar(QWidget):
                 "The office's values: every location uses them unless it sets its own."
             )
         else:
-            self.note.setText(
-                f"Changes here apply to {current.name} only. Greyed settings are the "
-                "office's: pick the first location to change them."
+            main = self._locations.first.name
+            sets = (
+                f"{current.name} sets its own {_listed([OWN_WORDS[k] for k in own])}; "
+                f"everything else follows {main}."
+                if own
+                else f"{current.name} follows {main} in everything but its number."
             )
+            self.note.setText(
+                f"Changes here apply to {current.name} only. {sets} Greyed settings are "
+                f"the office's: pick {main} to change them."
+            )
+            self._fill_follow_menu(current, own, main)
+
+    def _fill_follow_menu(self, current: Location, own: list[str], main: str) -> None:
+        self.follow.setText(f"Use {main}'s…")
+        menu = self.follow.menu()
+        menu.clear()
+        for key in own:
+            action = menu.addAction(OWN_WORDS[key].capitalize())
+            action.setData(key)
+            action.triggered.connect(lambda _c=False, k=key: self.hand_back(current.id, [k]))
+        if len(own) > 1:
+            menu.addSeparator()
+            every = menu.addAction(f"All of them: {current.name} follows {main}")
+            every.triggered.connect(lambda _c=False: self.hand_back(current.id, own))
+
+    def hand_back(self, location_id: int, keys: list[str]) -> None:
+        """Let ``location_id`` take ``keys`` from the first location again."""
+        self._tasks.spawn(self._hand_back(location_id, keys), what="use the first's settings")
+
+    async def _hand_back(self, location_id: int, keys: list[str]) -> None:
+        await self._api.reset(location_id, keys, actor=self._actor())
+        await self.refresh()
+        self.handed_back.emit()
 
     # ---- changing ------------------------------------------------------------------
     def ask_add(self) -> LocationDialog:
@@ -294,3 +368,10 @@ class LocationBar(QWidget):
         await self._api.remove(location_id, actor=self._actor())
         await self.refresh(select=FIRST)
         self.picked.emit()
+
+
+def _listed(words: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
