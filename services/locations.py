@@ -154,6 +154,11 @@ class Locations:
             return self.first
         return self._by_id.get(location_id, self.first)
 
+    def find(self, location_id: int) -> Location | None:
+        """The active location ``location_id``; None once it is removed (its threads
+        and calls keep the id)."""
+        return self._by_id.get(location_id)
+
     def named(self, name: str) -> Location:
         """The location called ``name`` (case and spacing ignored), or LocationError."""
         wanted = " ".join(name.split()).casefold()

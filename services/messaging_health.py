@@ -15,6 +15,7 @@ problem names the location whose texts fail.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from services import location_store
 from services.clock import as_utc
 from services.health import MessagingProblem
+from services.locations import Location
 from services.storage.models import Conversation, Message
 
 #: How far back failures count.
@@ -108,21 +110,16 @@ def check(s: Session, now: datetime) -> MessagingProblem | None:
     for code, at, location_id in failing:
         by_location.setdefault(int(location_id), []).append((int(code or 0), as_utc(at)))
     problems = []
-    known = location_store.load(s) if by_location else None
-    for location_id, rows in by_location.items():
-        last_code, last_at = rows[-1]
-        if _delivered_since(s, last_at, location_id):
-            continue
-        location = known.get(location_id) if known is not None and known.several else None
-        problems.append(
-            describe(
-                last_code,
-                len(rows),
-                rows[0][1],
-                location=location.name if location else "",
-                number=location.phone_number if location else "",
-            )
-        )
+    if by_location:
+        known = location_store.load(s)
+        for location_id, rows in by_location.items():
+            last_code, last_at = rows[-1]
+            if _delivered_since(s, last_at, location_id):
+                continue
+            problem = describe(last_code, len(rows), rows[0][1])
+            if known.several or known.find(location_id) is None:
+                problem = _named(problem, known.find(location_id))
+            problems.append(problem)
     if problems:
         return max(problems, key=lambda p: (p.failed_count, p.since))
     opted = s.execute(
@@ -135,6 +132,13 @@ def check(s: Session, now: datetime) -> MessagingProblem | None:
     if int(opted[0] or 0) >= OPT_OUT_BULK and opted[1] is not None:
         return describe(OPTED_OUT, int(opted[0]), as_utc(opted[1]))
     return None
+
+
+def _named(problem: MessagingProblem, location: Location | None) -> MessagingProblem:
+    """``problem`` naming the location whose texts fail (None: one since removed)."""
+    if location is None:
+        return replace(problem, location="A removed location")
+    return replace(problem, location=location.name, number=location.phone_number)
 
 
 def _delivered_since(s: Session, at: datetime, location_id: int) -> bool:

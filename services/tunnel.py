@@ -302,9 +302,9 @@ class NgrokTunnel:
         except (OSError, ValueError):
             return None
         for line in rest.splitlines():
-            entry = NgrokLog(line)
-            if entry.lvl in ("ERROR", "CRITICAL"):
-                return entry.err or entry.msg or line.strip()
+            error = _agent_error(line.strip())
+            if error is not None:
+                return error
         return None
 
     def _kill_starting_agent(self, path: str) -> None:
@@ -457,9 +457,9 @@ class NgrokTunnel:
                 text = _redact(line.strip(), secrets)
                 if not text:
                     continue
-                entry = NgrokLog(text)
-                if entry.lvl in ("ERROR", "CRITICAL"):
-                    self.last_agent_error = entry.err or entry.msg or text
+                error = _agent_error(text)
+                if error is not None:
+                    self.last_agent_error = error
                     logger.warning("ngrok: %s", text)
                 else:
                     logger.debug("ngrok: %s", text)
@@ -688,3 +688,11 @@ class TunnelSupervisor:
             await self._close_quietly(endpoint)  # stays referenced until closed
             self._endpoint = None
         await self._report(None)
+
+
+def _agent_error(line: str) -> str | None:
+    """What an agent's log line says went wrong, when it is an error line."""
+    entry = NgrokLog(line)
+    if entry.lvl in ("ERROR", "CRITICAL"):
+        return entry.err or entry.msg or line
+    return None

@@ -159,8 +159,10 @@ class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
             if column == self.AUTOMATION and call.textback_reason:
                 return call.textback_reason
             if column == self.LOCATION and self.locations is not None:
-                number = self.locations.get(call.location_id).phone_number
-                return f"Called {phones.format_for_display(number)}" if number else None
+                location = self.locations.find(call.location_id)
+                if location is None or not location.phone_number:
+                    return None
+                return f"Called {phones.format_for_display(location.phone_number)}"
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == self.AUTOMATION:
             if (
@@ -182,20 +184,23 @@ class MissedCallsModel(PagedSnapshotModel[CallItem, CallsAfter]):
                 return f"{call.name} · {call.display_phone}"
             return call.display_phone
         if column == self.LOCATION:
-            return self.locations.get(call.location_id).name if self.locations else ""
+            return self._location_name(call)
         if column == self.AUTOMATION:
             return automation_text(call, now)
         return reply_text(call, now)
+
+    def _location_name(self, call: CallItem) -> str:
+        if self.locations is None:
+            return ""
+        location = self.locations.find(call.location_id)
+        return location.name if location is not None else "Removed"
 
     def set_locations(self, locations: Locations) -> None:
         """Name each call's location from ``locations`` (repaints the column)."""
         self.locations = locations
         if self.rowCount():
-            top, bottom = (
-                self.index(0, self.LOCATION),
-                self.index(self.rowCount() - 1, self.LOCATION),
-            )
-            self.dataChanged.emit(top, bottom, [Qt.ItemDataRole.DisplayRole])
+            last = self.index(self.rowCount() - 1, self.LOCATION)
+            self.dataChanged.emit(self.index(0, self.LOCATION), last)
 
     def appended(self) -> None:
         self._update_ticker()

@@ -114,4 +114,15 @@ def test_each_location_number_is_judged_on_its_own(
             await _status(app, fixed["sid"], "delivered")
             assert await health.messaging_problem() is None
 
+            # North fails again, then is removed: its failures are not put on Main.
+            await app.missed_call("+14155550142", to=north_number)
+            again = (await twilio_standin.wait_for_messages(5))[4]
+            await app.idle()
+            await _status(app, again["sid"], "undelivered", "30034")
+            assert (await health.messaging_problem()).location == "North"  # type: ignore[union-attr]
+            north = (await app.runtime.locations.locations()).named("North")
+            await app.runtime.locations.remove(north.id, actor="test")
+            problem = await health.messaging_problem()
+            assert problem is not None and problem.location == "A removed location"
+
     asyncio.run(scenario())

@@ -131,3 +131,8 @@ def test_missed_calls_name_the_location_called_once_there_are_several(
     assert shown == {1: "Main", north: "North"}
     row = next(r for r in range(2) if page.model.call_at(r).location_id == north)
     assert page.model.index(row, column).data(0x0003) == "Called (500) 555-0007"  # ToolTipRole
+
+    # North removed: its call is not relabelled as Main's.
+    run(qtbot, ui_app.runtime.locations.remove(north, actor="test"))
+    qtbot.waitUntil(lambda: page.model.index(row, column).data() == "Removed", timeout=3000)
+    assert page.model.index(row, column).data(0x0003) is None

@@ -106,3 +106,10 @@ def test_a_second_location_from_settings(
             assert not (await locations.locations()).several
 
     run(scenario())
+
+
+def test_the_note_can_name_every_setting_a_location_sets() -> None:
+    from services.locations import LOCATION_KEYS
+    from ui.settings.locations_bar import OWN_WORDS
+
+    assert set(OWN_WORDS) == LOCATION_KEYS - {"business.phone_number"}
