@@ -1,15 +1,17 @@
 """Contract: every kind of request TwilioGateway makes is one Twilio's OpenAPI spec accepts.
 
-Stoplight Prism serves Twilio's own spec (``../shared/twilio-oai/twilio_api_v2010.json``
-beside the repo, or ``$FRONTDESK_TWILIO_OAI_DIR``) as a validating mock: a request that
-violates the spec gets 422/400/401 (so the gateway raises) and Prism logs "Request did
-not pass the validation rules". Each test drives the real gateway at Prism through
-``base_url`` and checks both. Prism answers with the spec's static examples.
+Stoplight Prism serves Twilio's own spec as a validating mock: a request that violates
+the spec gets 422/400/401 (so the gateway raises) and Prism logs "Request did not pass
+the validation rules". Each test drives the real gateway at Prism through ``base_url``
+and checks both. Every test runs against each spec source of :mod:`tests.twilio_spec`:
+the copy the repo pins (fetched from the npm registry by scripts/bootstrap, checked
+against its hashes) and Twilio's published spec in ``../shared/twilio-oai/`` where that
+exists. Where the spec carries Twilio's response examples (the shared one), Prism answers
+with them and the tests also check what the gateway read from the answer.
 
-Skipped, with the reason, when the spec or ``npx`` is missing on a developer's machine;
-in CI (``CI=true``, where .ci/run has ../shared beside the clone and the Prism CLI
-installed) a missing spec or ``npx`` fails the run instead, so the contract is never
-silently unchecked.
+The pinned spec missing (or ``npx``) skips, with the reason, on a developer's machine
+and fails the run in CI (``CI=true``), so the contract is never silently unchecked; the
+shared folder asks to be skipped where absent, and is.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ import pytest
 
 from services.gateway import TwilioGateway
 from services.ports import CarrierError
+from tests.twilio_spec import API, SOURCES, SpecSource, missing_reason, source
 from tests.twilio_standin import TwilioStandIn
 
 T = TypeVar("T")
 
 PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"
-SPEC_NAME = "twilio_api_v2010.json"
 START_TIMEOUT_SECONDS = 45.0
 
 # Shaped like real SIDs: the spec checks ^AC[0-9a-fA-F]{32}$ and friends.
@@ -51,18 +53,23 @@ CALLER = "+15557654321"
 PUBLIC = "https://frontdesk.example.com"
 
 
-def spec_path(name: str = SPEC_NAME) -> Path:
-    env_dir = os.environ.get("FRONTDESK_TWILIO_OAI_DIR")
-    if env_dir:
-        return Path(env_dir) / name
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root / ".." / "shared" / "twilio-oai" / name
+def usable_source(name: str, file_name: str = API) -> SpecSource:
+    """The spec source ``name`` if it can serve ``file_name``; otherwise skip or fail."""
+    src = source(name)
+    why = missing_reason(src, file_name)
+    if why is not None:
+        if src.name == "shared":
+            pytest.skip(why)  # that folder asks to be skipped where absent
+        _missing(why)
+    return src
 
 
 @dataclass
 class Prism:
     base_url: str
     log_path: Path
+    # Prism answers with Twilio's response examples (only the shared spec has them).
+    has_examples: bool
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size
@@ -97,15 +104,18 @@ def _missing(why: str) -> None:
     pytest.skip(why)
 
 
-@pytest.fixture(scope="module")
-def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
-    yield from serve_prism(spec_path(), tmp_path_factory)
+@pytest.fixture(scope="module", params=SOURCES)
+def prism(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Prism]:
+    yield from serve_prism(usable_source(request.param), API, tmp_path_factory)
 
 
-def serve_prism(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
-    """Prism serving ``spec`` until the generator is closed (a fixture's body)."""
-    if not spec.is_file():
-        _missing(f"Twilio OpenAPI spec not found at {spec} (set FRONTDESK_TWILIO_OAI_DIR)")
+def serve_prism(
+    src: SpecSource, file_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Prism]:
+    """Prism serving ``src``'s ``file_name`` until the generator is closed (a fixture's body)."""
+    spec = src.path(file_name)
     npx = shutil.which("npx")
     if npx is None:
         _missing("npx is not installed, so Stoplight Prism cannot run")
@@ -133,7 +143,7 @@ def serve_prism(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             if time.monotonic() > deadline:
                 pytest.fail(f"Prism did not answer in time:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Prism(base_url=base_url, log_path=log_path)
+        yield Prism(base_url=base_url, log_path=log_path, has_examples=src.has_examples)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -199,7 +209,8 @@ def test_send_sms_with_status_callback(prism: Prism) -> None:
             status_callback=f"{PUBLIC}/twilio/sms/status",
         ),
     )
-    assert sent.sid.startswith("SM")
+    if prism.has_examples:
+        assert sent.sid.startswith("SM")
 
 
 def test_send_sms_without_status_callback(prism: Prism) -> None:
@@ -208,15 +219,14 @@ def test_send_sms_without_status_callback(prism: Prism) -> None:
     )
 
 
-def test_send_mms_with_a_photo_and_no_body_follows_the_spec() -> None:
+@pytest.mark.parametrize("spec_source", SOURCES)
+def test_send_mms_with_a_photo_and_no_body_follows_the_spec(spec_source: str) -> None:
     """An outbound MMS as the outbox sends a photo alone: MediaUrl, no Body.
 
     Checked against the spec's schema directly: Prism 5.14 does not read a repeated or
     single form field as an array (stoplightio/prism#2473) and reports every MediaUrl as
     "must be array", which Twilio accepts."""
-    if not spec_path().is_file():
-        _missing(f"Twilio OpenAPI spec not found at {spec_path()}")
-    spec = json.loads(spec_path().read_text())
+    spec = json.loads(usable_source(spec_source).path(API).read_text())
     create = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]
     schema = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert schema["properties"]["MediaUrl"]["type"] == "array"
@@ -260,7 +270,8 @@ def test_list_messages_with_every_filter(prism: Prism) -> None:
         prism,
         lambda gw: gw.list_messages(to=OFFICE, from_=CALLER, date_sent_after=since, limit=1),
     )
-    assert len(messages) == 1 and messages[0].sid.startswith(("SM", "MM"))
+    if prism.has_examples:
+        assert len(messages) == 1 and messages[0].sid.startswith(("SM", "MM"))
 
 
 def test_list_messages_without_filters(prism: Prism) -> None:
@@ -269,7 +280,8 @@ def test_list_messages_without_filters(prism: Prism) -> None:
 
 def test_list_media_of_a_message(prism: Prism) -> None:
     media = through_prism(prism, lambda gw: gw.list_media("MM" + "0" * 32, limit=1))
-    assert len(media) == 1 and media[0][0].startswith("https://api.twilio.com/2010-04-01/")
+    if prism.has_examples:
+        assert len(media) == 1 and media[0][0].startswith("https://api.twilio.com/2010-04-01/")
 
 
 def test_list_calls_with_every_filter(prism: Prism) -> None:
@@ -280,7 +292,8 @@ def test_list_calls_with_every_filter(prism: Prism) -> None:
             to=OFFICE, start_time_after=since, parent_call_sid=PARENT_CALL_SID, limit=1
         ),
     )
-    assert len(calls) == 1 and calls[0].sid.startswith("CA")
+    if prism.has_examples:
+        assert len(calls) == 1 and calls[0].sid.startswith("CA")
 
 
 def test_list_calls_without_filters(prism: Prism) -> None:
@@ -289,6 +302,8 @@ def test_list_calls_without_filters(prism: Prism) -> None:
 
 def test_paging_stops_quietly_at_a_refused_next_page(prism: Prism) -> None:
     """Prism's example next-page link fails validation: the first page is still returned."""
+    if not prism.has_examples:
+        pytest.skip("needs the example answers' next-page links (the shared spec has them)")
 
     async def main() -> tuple[int, int]:
         async with TwilioGateway(
@@ -304,7 +319,8 @@ def test_paging_stops_quietly_at_a_refused_next_page(prism: Prism) -> None:
 
 def test_fetch_account(prism: Prism) -> None:
     account = through_prism(prism, lambda gw: gw.fetch_account())
-    assert account.sid.startswith("AC") and account.status
+    if prism.has_examples:
+        assert account.sid.startswith("AC") and account.status
 
 
 def test_find_number(prism: Prism) -> None:
@@ -315,7 +331,8 @@ def test_find_number(prism: Prism) -> None:
 
 def test_list_numbers(prism: Prism) -> None:
     numbers = through_prism(prism, lambda gw: gw.list_numbers(limit=1))
-    assert numbers and numbers[0].sid.startswith("PN")
+    if prism.has_examples:
+        assert numbers and numbers[0].sid.startswith("PN")
 
 
 def test_update_number_every_field(prism: Prism) -> None:
@@ -332,7 +349,8 @@ def test_update_number_every_field(prism: Prism) -> None:
             status_callback_method="POST",
         ),
     )
-    assert number.sid.startswith("PN")
+    if prism.has_examples:
+        assert number.sid.startswith("PN")
 
 
 def test_update_number_voice_only(prism: Prism) -> None:
@@ -355,7 +373,8 @@ def test_create_callback_call(prism: Prism) -> None:
             status_callback=f"{PUBLIC}/twilio/voice/callback-status",
         ),
     )
-    assert sid.startswith("CA")
+    if prism.has_examples:
+        assert sid.startswith("CA")
 
 
 def test_list_outbound_calls_from_the_number(prism: Prism) -> None:
