@@ -355,7 +355,7 @@ def text_now(
         template_key=template_key,
         location_id=location.id,
     )
-    sends.about_to_send(job, message, now)
+    sends.about_to_send(job, message, now, from_number=cfg["business.phone_number"])
     job_id = _insert(db, Job, _set_columns(job))
 
     values: dict[str, Any] = {

@@ -193,12 +193,13 @@ class Outbox(DeskTexts):
         location = self._locations(uow.session).get(job.location_id)
         if job.maybe_sent_since is not None and message is not None:
             contact = uow.session.get(Contact, job.contact_id)
-            # The create went From this location's number: look for it under that.
+            # Look for it under the number the create went From (the location's may
+            # have changed since).
             return Lookup(
                 job.id,
                 message.id,
                 contact.phone if contact is not None else "",
-                location.phone_number,
+                job.sent_from or location.phone_number,
                 message.body,
                 as_utc(job.maybe_sent_since),
                 media=bool(kept_media(message)),
@@ -322,7 +323,7 @@ class Outbox(DeskTexts):
                     created_at=now,
                 ),
             )
-        sends.about_to_send(job, message, now)
+        sends.about_to_send(job, message, now, from_number=cfg["business.phone_number"])
         self._publish_job(uow, job, contact)
         return Outgoing(
             job.id,

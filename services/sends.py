@@ -229,12 +229,14 @@ def interrupted(job: Job, now: datetime, settle_until: datetime) -> None:
 
 
 # ---- one send attempt ---------------------------------------------------------------------
-def about_to_send(job: Job, message: Message, now: datetime) -> None:
-    """Committed before the create request: from here on the text may exist at Twilio."""
+def about_to_send(job: Job, message: Message, now: datetime, *, from_number: str) -> None:
+    """Committed before the create request (From ``from_number``): from here on the text
+    may exist at Twilio, and a look-up searches for it under that number."""
     if SendState(job.state) != SendState.CLAIMED:
         raise IllegalTransition(f"job {job.id} sends while {job.state}")
     job.message_id = message.id
     job.maybe_sent_since = now
+    job.sent_from = from_number
     message.status = "sending"
     if message.error_code is not None or message.error_message is not None:
         message.error_code = None  # a retry: the last attempt's refusal no longer holds

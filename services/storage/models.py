@@ -236,6 +236,9 @@ class Job(Base):
     claimed_at: Mapped[datetime | None]
     # Set before each create request; while set, look in the carrier's log before resending.
     maybe_sent_since: Mapped[datetime | None]
+    # The number that create went From: the look-up searches under it, even if the
+    # location's number has changed since (None: rows from before it was kept).
+    sent_from: Mapped[str | None] = mapped_column(String(32))
     finished_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]

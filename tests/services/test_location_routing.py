@@ -367,6 +367,46 @@ def test_a_norths_text_whose_answer_is_lost_is_looked_up_under_norths_number(
     run(scenario, gateway_timeout=0.5)
 
 
+def test_a_lost_answer_is_looked_up_under_the_number_it_left_from_after_the_number_changes(
+    run: Any,
+) -> None:
+    """The owner moves North to a new number while North's text is uncertain: the text
+    went From the old number, so that is where Twilio's log has it, and it is adopted,
+    not sent a second time from the new number."""
+    moved_to = "+15005550008"
+
+    async def scenario(app: TestApp, clock: ManualClock, north: int) -> None:
+        app.standin.fail_after_create("drop")
+        await app.missed_call(CALLER, to=NORTH)
+
+        async def uncertain() -> bool:
+            return [(k, s) for k, s, _loc in await job_locations(app)] == [
+                ("textback", SendState.UNCERTAIN)
+            ]
+
+        await app.until("the send to become uncertain", uncertain)
+        app.standin.add_number(moved_to)
+        await app.runtime.locations.update(
+            north, {"business.phone_number": moved_to}, actor="Owner"
+        )
+        assert (await app.runtime.locations.locations()).get(north).phone_number == moved_to
+        clock.advance(app.engine.outbox.settle_seconds + 1)
+
+        async def adopted() -> bool:
+            return ("textback", SendState.SENT, north) in await job_locations(app)
+
+        await app.until("the text to be adopted", adopted)
+        assert [frm for frm, _to, _body in sent(app)] == [NORTH]  # once, from the old number
+        lookups = [
+            r
+            for r in app.standin.requests_to("/Messages.json", "GET")
+            if r.query.get("To") == CALLER
+        ]
+        assert lookups and all(r.query.get("From") == NORTH for r in lookups)
+
+    run(scenario, gateway_timeout=0.5)
+
+
 def test_threads_of_one_contact_are_closed_and_snoozed_separately(run: Any) -> None:
     async def scenario(app: TestApp, _clock: ManualClock, north: int) -> None:
         await app.reply(CALLER, "North question", To=NORTH)
