@@ -51,7 +51,7 @@ from services.storage.database import Database, UnitOfWork
 from services.tasks import TaskSet
 from services.this_pc import ThisPc
 from services.tunnel import PublicEndpoint, TunnelSupervisor
-from services.wiring import NumberAdmin, WiringError
+from services.wiring import FALLBACK_KEYS, NumberAdmin, WiringError
 
 HOLDER_URL_KEY = "office.holder_url"
 # A settings change with one of these keys may add, remove or renumber a location.
@@ -359,17 +359,19 @@ class Runtime:
             self._background.spawn(self._read_holder_url(), name="holder-url")
         elif self._renumbered(event):
             # A location added, removed or renumbered (here or on another PC): the holder
-            # wires the new number and catches it up, and releases the old one.
+            # wires the new number and catches it up, and releases the old one. An offline
+            # setting changed: each number's fallback is set again (nothing else changes).
             self._renumbering.spawn(self._numbers_changed(), name="numbers-changed")
 
     def _renumbered(self, event: object) -> bool:
-        """True when ``event`` may change which numbers this holder must wire: a settings
-        change naming them, or EverythingChanged (the office channel reconnected, and
-        such a change may have been among the notifications lost meanwhile)."""
+        """True when ``event`` may change which numbers this holder must wire, or how: a
+        settings change naming them or their offline fallback, or EverythingChanged (the
+        office channel reconnected, and such a change may have been among the
+        notifications lost meanwhile)."""
         if not (self.holding and self.public_url and self.numbers is not None):
             return False
         if isinstance(event, SettingsChanged):
-            return bool(NUMBER_KEYS.intersection(event.keys))
+            return bool((NUMBER_KEYS | FALLBACK_KEYS).intersection(event.keys))
         return isinstance(event, EverythingChanged)
 
     async def numbers_settled(self) -> None:

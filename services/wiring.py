@@ -129,6 +129,21 @@ def forward_twimlet(phone: str, fail_url: str | None, *, timeout: int | None = N
     return f"{TWIMLETS}/forward?{_query(params)}"
 
 
+# The settings offline_voice_url reads: a change to any of them changes what the numbers'
+# VoiceFallbackUrl must be, so the holder re-wires (else callers reach the old forward
+# phone or greeting whenever Frontdesk is down, until the next start).
+FALLBACK_KEYS = frozenset(
+    {
+        "offline.mode",
+        "offline.forward_to",
+        "offline.twiml_url",
+        "offline.voicemail_email",
+        "voicemail.greeting",
+        "forwarding.ring_seconds",
+    }
+)
+
+
 def offline_voice_url(settings: Settings, previous: NumberConfig | None) -> str:
     """The voice URL callers get while Frontdesk is not answering (``""``: none at all).
 

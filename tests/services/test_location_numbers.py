@@ -21,7 +21,7 @@ from services.location_wiring import WIRED_KEY
 from services.settings import Settings
 from services.storage import migrate
 from services.storage.database import Database, UnitOfWork
-from services.wiring import BACKUP_KEY, backup_key, offline_voice_url
+from services.wiring import BACKUP_KEY, FALLBACK_KEYS, backup_key, offline_voice_url
 from tests.harness import BUSINESS, PUBLIC_URL, TestApp, running_app
 from tests.standin_fixtures import twilio_standin_fixture  # noqa: F401
 from tests.twilio_standin import TwilioStandIn
@@ -124,6 +124,52 @@ def test_every_locations_number_is_wired_shown_and_taken_offline(
             assert number["sms_url"] == ""
 
     asyncio.run(scenario())
+
+
+def test_a_changed_offline_setting_reaches_every_numbers_fallback_at_once(
+    database_url: str, data_dir: Path, twilio_standin: TwilioStandIn
+) -> None:
+    """The owner changes where calls forward while Frontdesk is down: each number's
+    VoiceFallbackUrl follows now, not at the next start."""
+    s = twilio_standin
+    s.add_number(NORTH)
+    add_location(database_url, "North", NORTH)
+    new_forward = "+14155550188"
+
+    async def scenario() -> None:
+        async with running_app(database_url, data_dir, s, settings=OFFLINE) as app:
+            assert number_of(s, NORTH)["voice_fallback_url"] == offline_url()
+            await app.set(offline__forward_to=new_forward)
+            await app.runtime.numbers_settled()
+            want = offline_voice_url(Settings({**OFFLINE, "offline.forward_to": new_forward}), None)
+            assert want != offline_url() and new_forward[1:] in want
+            for phone in (BUSINESS, NORTH):
+                assert number_of(s, phone)["voice_fallback_url"] == want
+                assert number_of(s, phone)["voice_url"] == ours
+            # A setting the fallback does not read changes nothing at Twilio.
+            updates = len(s.requests_to("/IncomingPhoneNumbers/", "POST"))
+            await app.set(business__name="Smith Plumbing & Heating")
+            await app.runtime.numbers_settled()
+            assert len(s.requests_to("/IncomingPhoneNumbers/", "POST")) == updates
+
+    asyncio.run(scenario())
+
+
+def test_the_fallback_keys_are_every_setting_the_offline_voice_url_reads() -> None:
+    class Reads(Settings):
+        read: set[str]
+
+        def __getitem__(self, key: str) -> Any:
+            self.read.add(key)
+            return super().__getitem__(key)
+
+    read: set[str] = set()
+    for mode in ("forward", "twiml_url", "none"):
+        for values in ({}, OFFLINE, {"offline.twiml_url": "https://handler.twilio.com/x"}):
+            settings = Reads({**values, "offline.mode": mode})
+            settings.read = read
+            offline_voice_url(settings, None)
+    assert read == FALLBACK_KEYS
 
 
 def test_a_number_not_on_the_account_is_reported_and_the_others_are_wired(
