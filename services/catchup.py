@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -76,6 +76,7 @@ class CatchUpSink(Protocol):
         started_at: datetime,
         ended_at: datetime | None,
         missed: bool,
+        texted_after: bool = False,
     ) -> bool: ...
 
     async def catch_up_message(self, form: dict[str, str], *, received_at: datetime) -> bool: ...
@@ -105,6 +106,8 @@ class _Item:
     call: RemoteCall | None = None
     missed: bool = False
     message: RemoteMessage | None = None
+    # A missed call whose caller texted this number after it (later in the same log).
+    texted_after: bool = False
 
 
 class CatchUp:
@@ -191,6 +194,14 @@ class CatchUp:
                 continue
             items.append(_Item(at=as_utc(at), message=message))
 
+        texts = [(i.at, i.message.from_) for i in items if i.message is not None]
+        items = [
+            replace(i, texted_after=any(f == i.call.from_ and at > i.at for at, f in texts))
+            if i.call is not None and i.missed
+            else i
+            for i in items
+        ]
+
         counts = {"missed": 0, "answered": 0, "messages": 0, "known": 0}
         # Oldest first: a STOP then a START, or a call then the caller's text, keep their order.
         for item in sorted(items, key=lambda i: i.at):
@@ -265,6 +276,7 @@ class CatchUp:
                 started_at=item.at,
                 ended_at=as_utc(call.end_time) if call.end_time else None,
                 missed=item.missed,
+                texted_after=item.texted_after,
             )
         message = item.message
         assert message is not None

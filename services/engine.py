@@ -568,12 +568,15 @@ class Engine:
         started_at: datetime,
         ended_at: datetime | None,
         missed: bool,
+        texted_after: bool = False,
     ) -> bool:
         """A call found in Twilio's log that happened while we were not listening.
 
         Recorded once per parent CallSid (False when we already had it); a missed one gets
         the catch-up policy: the catch-up template, never older than
-        ``catchup.max_age_hours``, and the usual opt-out and repeat rules.
+        ``catchup.max_age_hours``, none when the caller texted the number after the call
+        (``texted_after``: the desk answers their text), and the usual opt-out and repeat
+        rules.
         """
 
         def work(uow: UnitOfWork) -> bool:
@@ -587,7 +590,14 @@ class Engine:
             call.status = "completed"
             call.ended_at = ended_at
             if missed:
-                self._mark_missed(uow, call, location, now, reason_status="missed while offline")
+                self._mark_missed(
+                    uow,
+                    call,
+                    location,
+                    now,
+                    reason_status="missed while offline",
+                    texted_after=texted_after,
+                )
             else:
                 call.outcome = "answered"
             uow.commit()
@@ -640,6 +650,7 @@ class Engine:
         now: datetime,
         *,
         reason_status: str,
+        texted_after: bool = False,
     ) -> None:
         """Record the call as missed (once) and decide its text-back: ``location`` (the
         call's) gives the policy, the thread and the number the text leaves from."""
@@ -670,6 +681,7 @@ class Engine:
                 call_at=as_utc(call.started_at),
                 now=now,
                 catch_up=call.source == "catchup",
+                texted_after=texted_after,
             ),
         )
         call.after_hours = decision.after_hours

@@ -22,6 +22,7 @@ OPTED_OUT = "opted_out"
 REPEAT = "repeat_caller"
 TOO_OLD = "too_old"
 NO_TEMPLATE = "no_template"
+TEXTED_US = "texted_us"
 
 _SKIP_WORDS = {
     DISABLED: "auto-text is turned off in Settings",
@@ -29,6 +30,7 @@ _SKIP_WORDS = {
     REPEAT: "already texted this caller recently",
     TOO_OLD: "the call is older than the catch-up limit",
     NO_TEMPLATE: "the template is empty",
+    TEXTED_US: "they texted after the call (the desk answers them)",
 }
 
 
@@ -52,6 +54,8 @@ class Facts:
     call_at: datetime
     now: datetime
     catch_up: bool = False
+    # Caught up: the caller texted this number after the call (Twilio's log says so).
+    texted_after: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,10 @@ def decide_textback(settings: Settings, facts: Facts) -> Decision:
         max_age = timedelta(hours=settings["catchup.max_age_hours"])
         if facts.now - facts.call_at > max_age:
             return skip(TOO_OLD)
+        if facts.texted_after:
+            # Live, their text would cancel the waiting text-back; caught up, both are
+            # already in the log, so decide it here rather than race the text's record.
+            return skip(TEXTED_US)
     window = timedelta(minutes=settings["textback.repeat_window_minutes"])
     if facts.last_textback_at is not None and facts.now - facts.last_textback_at < window:
         return skip(REPEAT)

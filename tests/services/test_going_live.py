@@ -34,6 +34,7 @@ CALLER_C = "+14155550103"
 CALLER_D = "+14155550104"
 CALLER_E = "+14155550105"
 TEXTER = "+14155550106"
+CALLER_F = "+14155550107"
 FORWARD_TO = "+14155550199"
 CATCH_UP_TEXT = "Sorry we missed you earlier at [Business Name]. How can we help?"
 CATCH_UP_BODY = "Sorry we missed you earlier at Smith & Sons Plumbing. How can we help?"
@@ -290,6 +291,14 @@ def test_what_happened_while_down_is_caught_up_once(
     leg(answered, 39.8, "completed")
     too_old = call(CALLER_D, 180, "completed")  # greeted by the Twimlet, no Dial, 3 h ago
     ongoing = call(CALLER_E, 2, "in-progress")
+    # F called, then texted before Frontdesk was back: the desk answers the text, and no
+    # catch-up text goes, however fast it could have left before the text was recorded.
+    texted_after = call(CALLER_F, 25, "no-answer")
+    s.seed_message(
+        from_=CALLER_F, to=BUSINESS, body="Call me back?", date_sent=now - timedelta(minutes=15)
+    )
+    # The texter called after texting: that call is texted back as usual.
+    texted_before = call(TEXTER, 5, "no-answer")
     s.seed_message(
         from_=TEXTER,
         to=BUSINESS,
@@ -321,18 +330,23 @@ def test_what_happened_while_down_is_caught_up_once(
 
     async def scenario() -> None:
         async with running_app(database_url, data_dir, s, settings=settings) as app:
-            sent = await s.wait_for_messages(2)
+            sent = await s.wait_for_messages(3)
             await app.idle()
             await asyncio.sleep(0.3)
             sent = s.messages_sent
-            assert sorted(m["to"] for m in sent) == [CALLER_A, CALLER_B]
+            assert sorted(m["to"] for m in sent) == [CALLER_A, CALLER_B, TEXTER]
             assert {m["body"] for m in sent} == {CATCH_UP_BODY}
             calls = {c.sid: c for c in await app.inbox.missed_calls()}
-            assert set(calls) == {missed_dial, hung_up, too_old}
+            assert set(calls) == {missed_dial, hung_up, too_old, texted_after, texted_before}
             assert calls[missed_dial].textback_state == "sent"
             assert calls[hung_up].textback_state == "sent"
+            assert calls[texted_before].textback_state == "sent"
             assert calls[too_old].textback_state == "skipped"
             assert calls[too_old].textback_reason == "the call is older than the catch-up limit"
+            assert calls[texted_after].textback_state == "skipped"
+            assert calls[texted_after].textback_reason == (
+                "they texted after the call (the desk answers them)"
+            )
             assert {c.source for c in calls.values()} == {"catchup"}
             export = await _export(database_url)
             outcomes = {c["sid"]: c["outcome"] for c in export["calls"]}
@@ -344,7 +358,7 @@ def test_what_happened_while_down_is_caught_up_once(
                 for m in conv["messages"]
                 if m["direction"] == "in"
             ]
-            assert texts == ["Are you open Saturday?", "This is the leak"]
+            assert texts == ["Call me back?", "Are you open Saturday?", "This is the leak"]
             # The MMS keeps its photo, read from the message's Media list.
             (mms,) = [
                 m
@@ -356,7 +370,7 @@ def test_what_happened_while_down_is_caught_up_once(
             assert mms["media"] == ["https://api.twilio.com" + media_uri]
             result = app.runtime.catchup.last_result
             assert result is not None
-            assert (result.calls_missed, result.calls_answered, result.messages) == (3, 1, 2)
+            assert (result.calls_missed, result.calls_answered, result.messages) == (5, 1, 3)
             assert result.pending == 1
         cursor = _cursor(database_url)
         assert now - timedelta(minutes=3) < cursor < now - timedelta(minutes=2)  # held at E
@@ -365,11 +379,11 @@ def test_what_happened_while_down_is_caught_up_once(
         async with running_app(database_url, data_dir, s, settings=settings) as app:
             await app.idle()
             await asyncio.sleep(0.3)
-            assert len(s.messages_sent) == 2
+            assert len(s.messages_sent) == 3
             result = app.runtime.catchup.last_result
             assert result is not None
             assert (result.calls_missed, result.calls_answered, result.messages) == (0, 0, 0)
-        assert len(s.messages_sent) == 2
+        assert len(s.messages_sent) == 3
 
     asyncio.run(scenario())
 
