@@ -104,7 +104,10 @@ def test_news_without_a_tray_until_the_thread_is_opened(
         run(qtbot, ui_app.missed_call(CALLER))
         qtbot.waitUntil(lambda: banner.isVisible() and banner.news_titles() != [], timeout=3000)
         assert banner.news_titles() == ["Missed call from (415) 555-0123"]
-        assert "texting them back" in banner.news[0].label.text()  # what is true
+        # What is true when the news is read: the text-back waiting or already sent (a
+        # busy machine may send it before the notice is built).
+        said = banner.news[0].label.text()
+        assert "texting them back" in said or "texted them back" in said, said
 
         run(qtbot, ui_app.reply(CALLER, "Are you open Saturday?"))
         qtbot.waitUntil(
