@@ -16,11 +16,11 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from services import errors, sends
+from services import errors, opt_outs, sends
 from services.clock import Clock
 from services.events import CallChanged, ContactChanged, ConversationChanged, Event
 from services.storage.database import UnitOfWork
-from services.storage.models import Contact, Conversation, EarlyStatus, Message
+from services.storage.models import Contact, Conversation, EarlyStatus, Job, Message
 
 #: A status callback for an unknown SID is kept this long (it may beat our record).
 EARLY_STATUS_TTL = timedelta(hours=1)
@@ -50,10 +50,13 @@ class DeliveryStatus:
             message.error_message = errors.describe(code)
             if code == 21610:
                 contact = s.get(Contact, conversation.contact_id)
-                if contact is not None and not contact.opted_out:
-                    contact.opted_out = True
-                    contact.opted_out_at = self._clock.now()
-                    self._publish_after(uow, ContactChanged(contact.id))
+                if contact is not None:
+                    if opt_outs.refused(contact, self._clock.now()):
+                        self._publish_after(uow, ContactChanged(contact.id))
+                    sent_from = s.scalar(select(Job.sent_from).where(Job.message_id == message.id))
+                    message.error_message = opt_outs.refusal_words(
+                        contact, sent_from, message.error_message
+                    )
         self._publish_after(uow, ConversationChanged(conversation.id, conversation.contact_id))
         if message.call_id is not None:
             self._publish_after(uow, CallChanged(message.call_id))

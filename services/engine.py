@@ -38,6 +38,7 @@ from services import (
     burst_writes,
     location_store,
     lookups,
+    opt_outs,
     phones,
     policy,
     prices,
@@ -955,13 +956,11 @@ class Engine:
             threads.on_inbound(s, conversation, contact, now)
             word = policy.keyword(body)
             if word == "stop":
-                contact.opted_out = True
-                contact.opted_out_at = now
+                opt_outs.stopped(contact, now)
                 self._cancel_jobs(uow, contact.id, "the contact opted out (STOP)", now)
                 records.audit(s, now, "contact.opted_out", subject=contact.phone, via="STOP")
             elif word == "start":
-                contact.opted_out = False
-                contact.opted_out_at = None
+                opt_outs.started(contact, now)
                 records.audit(s, now, "contact.opted_in", subject=contact.phone, via="START")
             else:
                 # A reply answers the location it was sent to: North's follow-up stops,

@@ -33,7 +33,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import burst_writes, errors, lookups, phones, policy, records, sends, templates
+from services import (
+    burst_writes,
+    errors,
+    lookups,
+    opt_outs,
+    phones,
+    policy,
+    records,
+    sends,
+    templates,
+)
 from services.api import ReplyRefused
 from services.attachments import PhotoStore
 from services.clock import Clock, as_utc
@@ -545,10 +555,11 @@ class Outbox(DeskTexts):
         message = s.get(Message, out.message_id)
         contact = s.get(Contact, out.contact_id)
         assert job is not None and message is not None and contact is not None
-        if isinstance(exc, OptedOutError) and not contact.opted_out:
-            contact.opted_out = True
-            contact.opted_out_at = now
-            self._publish_after(uow, ContactChanged(contact.id))
+        reason = errors.describe(exc.code, str(exc))
+        if isinstance(exc, OptedOutError):
+            if opt_outs.refused(contact, now):
+                self._publish_after(uow, ContactChanged(contact.id))
+            reason = opt_outs.refusal_words(contact, out.from_, reason)
         if exc.retryable and job.attempts < MAX_ATTEMPTS:
             backoff = min(300.0, self.retry_base_seconds * 2 ** (job.attempts - 1))
             sends.refused_for_now(
@@ -559,7 +570,7 @@ class Outbox(DeskTexts):
                 job,
                 message,
                 now=now,
-                reason=errors.describe(exc.code, str(exc)),
+                reason=reason,
                 code=exc.code,
                 final_for_contact=isinstance(exc, OptedOutError | NotTextableError),
             )

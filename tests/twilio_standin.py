@@ -223,7 +223,8 @@ class _State:
     sent: list[dict[str, Any]] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
     after_create: list[_AfterCreate] = field(default_factory=list)
-    opted_out: set[str] = field(default_factory=set)
+    # (recipient, sender): Twilio blocks per sender; a sender of None blocks every one.
+    opted_out: set[tuple[str, str | None]] = field(default_factory=set)
     recordings: dict[str, dict[str, Any]] = field(default_factory=dict)
     lookups: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls_created: list[dict[str, Any]] = field(default_factory=list)
@@ -632,10 +633,11 @@ class TwilioStandIn:
                     message["date_sent"] = rfc2822(now)
                     message["_sent"] = now
 
-    def opt_out(self, phone_number: str) -> None:
-        """Every later send to this number fails with 21610, like a recipient's STOP."""
+    def opt_out(self, phone_number: str, *, sender: str | None = None) -> None:
+        """Later sends to this number from ``sender`` fail with 21610, as Twilio does after
+        the recipient texted STOP to ``sender`` (None: from every sender)."""
         with self._lock:
-            self._state.opted_out.add(phone_number)
+            self._state.opted_out.add((phone_number, sender))
 
     def set_message_status(
         self, sid: str, status: str, *, error_code: int | None = None
@@ -1162,7 +1164,7 @@ class TwilioStandIn:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 return _json_error(400, 21620, "Invalid media URL(s)")
-        if to in self._state.opted_out:
+        if {(to, None), (to, from_)} & self._state.opted_out:
             return _json_error(400, 21610, "Attempt to send to unsubscribed recipient")
         now = datetime.now(UTC)
         message = self._message_json(

@@ -63,6 +63,7 @@ class Contact(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[datetime | None]
+    opted_in_at: Mapped[datetime | None]  # their last START (services.opt_outs)
     assigned_to: Mapped[str | None] = mapped_column(String(100))
     booked_value_cents: Mapped[int | None] = mapped_column(Integer)
     booked_at: Mapped[datetime | None]

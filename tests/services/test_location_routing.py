@@ -377,6 +377,55 @@ def test_a_norths_text_whose_answer_is_lost_is_looked_up_under_the_number_it_lef
     run(scenario, gateway_timeout=0.5)
 
 
+@pytest.mark.parametrize("refused_by", ["create", "status-callback"])
+def test_start_at_mains_number_is_not_undone_by_twilios_block_at_norths(
+    run: Any, refused_by: str
+) -> None:
+    """STOP to North opts the contact out everywhere; START to Main opts them back in. Twilio
+    keeps North's block (it is per sender), so North's next text is refused with 21610
+    (on the create, or later in a status callback): that text fails and says where to text
+    START, and the contact stays opted in (Main's text-back still reaches them)."""
+
+    async def scenario(app: TestApp, _clock: ManualClock, north: int) -> None:
+        await app.reply(CALLER, "STOP", To=NORTH)
+        await settle(app)
+        (row,) = await app.inbox.conversations(filter="opted_out")
+        contact_id = row.contact_id
+        if refused_by == "create":
+            app.standin.opt_out(CALLER, sender=NORTH)  # what Twilio does on that STOP
+        await app.reply(CALLER, "START", To=BUSINESS)
+        await settle(app)
+        assert not (await app.inbox.contact(contact_id)).opted_out
+
+        await app.engine.send_reply(
+            contact_id, "Boiler still on?", author="Dana", location_id=north
+        )
+        await settle(app)
+        if refused_by == "status-callback":
+            (out,) = app.standin.messages_sent
+            status, _ = await app.post(
+                "sms_status",
+                {"MessageSid": out["sid"], "MessageStatus": "failed", "ErrorCode": "21610"},
+            )
+            assert status == 204
+            await settle(app)
+        items = await app.inbox.thread(contact_id, location_id=north)
+        (bad,) = [i for i in items if isinstance(i, MessageItem) and i.direction == "out"]
+        assert bad.status == "failed"
+        assert bad.error == (
+            "they opted out of texts from (500) 555-0007 only: they must text START to it"
+            " (error 21610)"
+        )
+        assert not (await app.inbox.contact(contact_id)).opted_out
+
+        before = len(app.standin.messages_sent)
+        await app.missed_call(CALLER, to=BUSINESS)
+        await app.standin.wait_for_messages(before + 1)
+        assert sent(app)[-1][:2] == (BUSINESS, CALLER)
+
+    run(scenario)
+
+
 def test_threads_of_one_contact_are_closed_and_snoozed_separately(run: Any) -> None:
     async def scenario(app: TestApp, _clock: ManualClock, north: int) -> None:
         await app.reply(CALLER, "North question", To=NORTH)
