@@ -77,6 +77,82 @@ def test_a_bubble_is_as_tall_as_its_wrapped_lines(qtbot: QtBot) -> None:
     assert abs((tall - one) - (n - 1) * line) <= n  # rounding, one pixel a line at most
 
 
+REFUSED = (
+    "they opted out of texts from (500) 555-0007 only: they must text START to it (error 21610)"
+)
+
+
+def test_a_failed_texts_reason_wraps_under_its_bubble_and_is_read_in_full(
+    qtbot: QtBot,
+) -> None:
+    """At a 1024 px window's thread width the reason is longer than a line: it wraps (a
+    phone number never split) instead of losing its middle, and the row grows with it."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from ui import theme
+    from ui.inbox.thread import meta_line
+
+    view = ThreadView()
+    qtbot.addWidget(view)
+    view.resize(410, 600)
+    failed = MessageItem(
+        id=1,
+        at=datetime.now(UTC),
+        direction="out",
+        body="Hi Priya, are you free for a call today?",
+        status="failed",
+        kind="manual",
+        error=REFUSED,
+        media=(),
+        author="Luis",
+        segments=None,
+    )
+    delivered = replace(failed, id=2, status="delivered", error=None)
+    view.show_items(1, [failed, delivered])
+    delegate = view.thread_delegate
+    small = QFontMetricsF(theme.small_font(view.font()))
+    rect = view.visualRect(view.thread_model.index(0))
+    _bubble, meta, _link, lines = delegate._layout(rect.toRectF(), view.font(), failed)
+    assert len(lines) == 2
+    assert " ".join(lines).replace("\u00a0", " ") == meta_line(failed)  # nothing elided
+    assert not any(line.endswith("(500)") for line in lines)
+    assert abs(meta.height() - 2 * small.height()) < 0.01
+    tall = view.sizeHintForIndex(view.thread_model.index(0)).height()
+    one = view.sizeHintForIndex(view.thread_model.index(1)).height()
+    assert abs((tall - one) - small.height()) <= 1
+    # A line that is not a failure is still one line, elided in the middle.
+    long_ok = replace(delivered, id=3, author="A colleague with a very long name indeed" * 3)
+    _b, _m, _l, ok_lines = delegate._layout(rect.toRectF(), view.font(), long_ok)
+    assert len(ok_lines) == 1 and "…" in ok_lines[0]
+
+
+def test_the_contact_panels_buttons_stack_rather_than_lose_their_labels(qtbot: QtBot) -> None:
+    from ui.inbox.contact_panel import ContactPanel
+
+    panel = ContactPanel()
+    qtbot.addWidget(panel)
+    pairs = [
+        (panel.pending_button, panel.booked_tag_button),
+        (panel.booked_button, panel.callback_button),
+    ]
+    panel.setMinimumWidth(210)  # as the inbox page sets it
+    panel.resize(210, 700)  # its width beside a 1024 px window's thread
+    panel.show()
+
+    def stacked() -> bool:
+        return all(second.y() > first.y() for first, second in pairs)
+
+    qtbot.waitUntil(lambda: panel.width() == 210 and stacked())
+    for first, second in pairs:
+        for button in (first, second):
+            assert button.width() >= button.sizeHint().width(), button.text()
+    panel.resize(360, 700)
+    qtbot.waitUntil(lambda: panel.pending_button.y() == panel.booked_tag_button.y())
+    for first, second in pairs:
+        assert first.y() == second.y() and second.x() > first.x()
+
+
 def test_snippets_fill_their_tokens_for_the_open_conversation(
     qtbot: QtBot, ui_app: TestApp, bridge: Any
 ) -> None:

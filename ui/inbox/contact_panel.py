@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -153,6 +155,12 @@ class ContactPanel(QFrame):
         actions.setSpacing(6)
         actions.addWidget(self.booked_button)
         actions.addWidget(self.callback_button)
+        # Pairs of buttons side by side; stacked when the panel is too narrow for both
+        # labels (a 1024 px window), never cut ("+ Pending callbac").
+        self._pairs = (
+            (quick, (self.pending_button, self.booked_tag_button)),
+            (actions, (self.booked_button, self.callback_button)),
+        )
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -211,6 +219,24 @@ class ContactPanel(QFrame):
     def _cancel_textback(self) -> None:
         if self._pending_call is not None:
             self.cancelTextbackRequested.emit(self._pending_call)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_button_pairs()
+
+    def fit_button_pairs(self) -> None:
+        """Each pair of buttons on one row when both labels fit the panel, else stacked."""
+        layout = self.layout()
+        assert layout is not None
+        margins = layout.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        for row, buttons in self._pairs:
+            need = sum(b.sizeHint().width() for b in buttons) + row.spacing()
+            row.setDirection(
+                QBoxLayout.Direction.LeftToRight
+                if need <= room
+                else QBoxLayout.Direction.TopToBottom
+            )
 
     def _heading(self, text: str) -> QLabel:
         label = QLabel(text, self)

@@ -7,6 +7,7 @@ cached per (snapshot, width).
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import UTC, datetime
 from typing import Any
@@ -83,6 +84,7 @@ THUMB_W, THUMB_H = 180, 135
 BUBBLE_PAD_X, BUBBLE_PAD_Y = 12, 8
 ROW_GAP = 10
 SIDE_MARGIN = 14
+META_MAX_LINES = 3  # a failed text's reason wraps to this many lines under its bubble
 
 
 def status_words(item: MessageItem) -> str:
@@ -247,6 +249,33 @@ def wrapped_lines(font: QFont, text: str, width: float) -> list[str]:
         text[line.textStart() : line.textStart() + line.textLength()]
         for line in (layout.lineAt(i) for i in range(layout.lineCount()))
     ]
+
+
+_ONE_LINE_PHONE = re.compile(r"\((\d{3})\) (\d{3}-\d{4})")
+
+
+def meta_lines(font: QFont, meta: str, room: float, *, wraps: bool) -> list[str]:
+    """The line(s) under a bubble, at most ``room`` wide. A failed text's line (``wraps``)
+    breaks between words onto up to :data:`META_MAX_LINES` lines, so the reason it failed
+    is read in full; any other line is elided in the middle (its time and status stay)."""
+    fm = QFontMetricsF(font)
+    meta = _ONE_LINE_PHONE.sub("(\\1)\u00a0\\2", meta)  # "(500) 555-0001" is never split
+    if not wraps or fm.horizontalAdvance(meta) + 2 <= room:
+        return [fm.elidedText(meta, Qt.TextElideMode.ElideMiddle, room)]
+    lines = [line.rstrip() for line in wrapped_lines(font, meta, room)]
+    if len(lines) > META_MAX_LINES:
+        rest = " ".join(lines[META_MAX_LINES - 1 :])
+        lines = [
+            *lines[: META_MAX_LINES - 1],
+            fm.elidedText(rest, Qt.TextElideMode.ElideRight, room),
+        ]
+    return lines
+
+
+def _meta_wraps(item: MessageItem | ScheduledItem) -> bool:
+    if isinstance(item, ScheduledItem):
+        return item.shown is Shown.FAILED
+    return item.direction == "out" and item.status in FAILED
 
 
 def _key(item: Item) -> tuple[str, int]:
@@ -476,11 +505,8 @@ class ThreadDelegate(QStyledItemDelegate):
             text = self._text_rect(option.font, item.body, inner)
             height = text.height() + 2 * BUBBLE_PAD_Y + sfm.height() + 4 + ROW_GAP
         else:
-            inner = self.bubble_max(width) - 2 * BUBBLE_PAD_X
-            text = self._text_rect(option.font, item.body, inner)
-            media_h = len(item.media) * (THUMB_H + 6) if isinstance(item, MessageItem) else 0
-            body_h = text.height() + media_h + 2 * BUBBLE_PAD_Y
-            height = body_h + sfm.height() + 4 + ROW_GAP
+            _bubble, meta, _link = self.meta_rects(QRectF(0, 0, width, 0), option.font, item)
+            height = meta.bottom() + 2 + ROW_GAP / 2
         size = QSize(width, int(height + 0.999))
         if len(self._sizes) > 4000:
             self._sizes.clear()
@@ -607,8 +633,14 @@ class ThreadDelegate(QStyledItemDelegate):
     def meta_rects(
         self, rect: QRectF, font: QFont, item: MessageItem | ScheduledItem
     ) -> tuple[QRectF, QRectF, QRectF | None]:
-        """(bubble, meta line, action link or None) of a text's row at ``rect``; the
+        """(bubble, meta line(s), action link or None) of a text's row at ``rect``; the
         view hit-tests the link with the same geometry the painter draws it with."""
+        bubble, meta_rect, link, _lines = self._layout(rect, font, item)
+        return bubble, meta_rect, link
+
+    def _layout(
+        self, rect: QRectF, font: QFont, item: MessageItem | ScheduledItem
+    ) -> tuple[QRectF, QRectF, QRectF | None, list[str]]:
         sfm = QFontMetricsF(theme.small_font(font))
         out = isinstance(item, ScheduledItem) or item.direction == "out"
         media = item.media if isinstance(item, MessageItem) else ()
@@ -634,8 +666,9 @@ class ThreadDelegate(QStyledItemDelegate):
         link_w = sfm.horizontalAdvance(label) + 4 if label is not None else 0.0
         bolt = sfm.height() + 3 if isinstance(item, MessageItem) and item.automatic else 0
         room = rect.width() - 2 * SIDE_MARGIN - (link_w + 12 + bolt if label else 0)
-        meta_w = min(sfm.horizontalAdvance(meta) + 2, room)
-        meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, sfm.height())
+        lines = meta_lines(theme.small_font(font), meta, room, wraps=_meta_wraps(item))
+        meta_w = min(max(sfm.horizontalAdvance(line) for line in lines) + 2, room)
+        meta_rect = QRectF(0, bubble.bottom() + 2, meta_w, len(lines) * sfm.height())
         if out:
             meta_rect.moveRight(bubble.right())
         else:
@@ -644,7 +677,7 @@ class ThreadDelegate(QStyledItemDelegate):
         if label is not None:
             left = meta_rect.left() - bolt - 12 - link_w
             link = QRectF(left, meta_rect.top(), link_w, sfm.height())
-        return bubble, meta_rect, link
+        return bubble, meta_rect, link, lines
 
     def _paint_link(
         self, painter: QPainter, option: QStyleOptionViewItem, item: Item, link: QRectF | None
@@ -662,7 +695,7 @@ class ThreadDelegate(QStyledItemDelegate):
         self, painter: QPainter, option: QStyleOptionViewItem, item: ScheduledItem
     ) -> None:
         palette: QPalette = option.palette
-        bubble, meta_rect, link = self.meta_rects(QRectF(option.rect), option.font, item)
+        bubble, _meta_rect, link = self.meta_rects(QRectF(option.rect), option.font, item)
         bg, _fg = theme.bubble_colors(palette, True)
         pen = QPen(
             theme.muted_text(palette) if item.shown is not Shown.FAILED else theme.danger(palette)
@@ -677,17 +710,29 @@ class ThreadDelegate(QStyledItemDelegate):
             wrap_body(option.font, item.body, inner_max).draw(
                 painter, QPointF(bubble.left() + BUBBLE_PAD_X, bubble.top() + BUBBLE_PAD_Y)
             )
-        small = theme.small_font(option.font)
-        sfm = QFontMetricsF(small)
-        painter.setFont(small)
+        painter.setFont(theme.small_font(option.font))
         painter.setPen(theme.muted_text(palette))
-        meta = scheduled_meta(item, self.now)
-        painter.drawText(
-            meta_rect,
-            int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight),
-            sfm.elidedText(meta, Qt.TextElideMode.ElideMiddle, meta_rect.width()),
-        )
+        self._paint_meta(painter, option, item, True)
         self._paint_link(painter, option, item, link)
+
+    def _paint_meta(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        item: MessageItem | ScheduledItem,
+        out: bool,
+    ) -> None:
+        """The line(s) under a bubble, as :meth:`meta_rects` measured them (font and pen
+        already set)."""
+        height = QFontMetricsF(theme.small_font(option.font)).height()
+        _bubble, meta_rect, _link, lines = self._layout(QRectF(option.rect), option.font, item)
+        align = Qt.AlignmentFlag.AlignRight if out else Qt.AlignmentFlag.AlignLeft
+        for i, line in enumerate(lines):
+            painter.drawText(
+                QRectF(meta_rect.left(), meta_rect.top() + i * height, meta_rect.width(), height),
+                int(Qt.AlignmentFlag.AlignVCenter | align),
+                line,
+            )
 
     def _paint_message(
         self, painter: QPainter, option: QStyleOptionViewItem, msg: MessageItem
@@ -726,7 +771,6 @@ class ThreadDelegate(QStyledItemDelegate):
             wrap_body(option.font, msg.body, inner_max).draw(
                 painter, QPointF(bubble.left() + BUBBLE_PAD_X, y)
             )
-        meta = meta_line(msg, self.now)
         painter.setFont(small)
         painter.setPen(theme.danger(palette) if failed else theme.muted_text(palette))
         _bubble, meta_rect, link = self.meta_rects(rect, option.font, msg)
@@ -743,14 +787,7 @@ class ThreadDelegate(QStyledItemDelegate):
                 ),
                 theme.muted_text(palette),
             )
-        painter.drawText(
-            meta_rect,
-            int(
-                Qt.AlignmentFlag.AlignVCenter
-                | (Qt.AlignmentFlag.AlignRight if out else Qt.AlignmentFlag.AlignLeft)
-            ),
-            sfm.elidedText(meta, Qt.TextElideMode.ElideMiddle, meta_rect.width()),
-        )
+        self._paint_meta(painter, option, msg, out)
         self._paint_link(painter, option, msg, link)
 
     def _paint_media(
