@@ -5,6 +5,8 @@ Twilio's 1,600 characters, the automation's tags without ×."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,11 @@ from services.snapshots import MessageItem
 from tests.harness import TestApp
 from tests.ui.conftest import run
 from tests.ui.test_inbox import CALLER, make_page, open_first
+from ui import theme
 from ui.inbox.composer import Composer
 from ui.inbox.drafts import DraftStore
 from ui.inbox.page import InboxPage
-from ui.inbox.thread import ThreadView, wrapped_lines
+from ui.inbox.thread import ThreadView, meta_line, wrapped_lines
 from ui.widgets.tag_chips import TagChips
 
 OTHER = "+14155550144"
@@ -48,13 +51,8 @@ def test_bubbles_break_lines_between_words_and_only_split_a_word_wider_than_a_li
     assert all(fm.horizontalAdvance(line.rstrip()) <= width + 0.5 for line in lines)
 
 
-def test_a_bubble_is_as_tall_as_its_wrapped_lines(qtbot: QtBot) -> None:
-    from dataclasses import replace
-    from datetime import UTC, datetime
-
-    view = ThreadView()
-    qtbot.addWidget(view)
-    view.resize(420, 600)
+def message(**changes: Any) -> MessageItem:
+    """An inbound text of :data:`BODY` in the thread's snapshot, with ``changes``."""
     item = MessageItem(
         id=1,
         at=datetime.now(UTC),
@@ -67,6 +65,14 @@ def test_a_bubble_is_as_tall_as_its_wrapped_lines(qtbot: QtBot) -> None:
         author=None,
         segments=None,
     )
+    return replace(item, **changes)
+
+
+def test_a_bubble_is_as_tall_as_its_wrapped_lines(qtbot: QtBot) -> None:
+    view = ThreadView()
+    qtbot.addWidget(view)
+    view.resize(420, 600)
+    item = message()
     view.show_items(1, [item, replace(item, id=2, body="Sorry")])
     delegate = view.thread_delegate
     tall = view.sizeHintForIndex(view.thread_model.index(0)).height()
@@ -87,26 +93,16 @@ def test_a_failed_texts_reason_wraps_under_its_bubble_and_is_read_in_full(
 ) -> None:
     """At a 1024 px window's thread width the reason is longer than a line: it wraps (a
     phone number never split) instead of losing its middle, and the row grows with it."""
-    from dataclasses import replace
-    from datetime import UTC, datetime
-
-    from ui import theme
-    from ui.inbox.thread import meta_line
-
     view = ThreadView()
     qtbot.addWidget(view)
     view.resize(410, 600)
-    failed = MessageItem(
-        id=1,
-        at=datetime.now(UTC),
+    failed = message(
         direction="out",
         body="Hi Priya, are you free for a call today?",
         status="failed",
         kind="manual",
         error=REFUSED,
-        media=(),
         author="Luis",
-        segments=None,
     )
     delivered = replace(failed, id=2, status="delivered", error=None)
     view.show_items(1, [failed, delivered])
