@@ -225,13 +225,15 @@ class ContactPanel(QFrame):
         self.fit_button_pairs()
 
     def fit_button_pairs(self) -> None:
-        """Each pair of buttons on one row when both labels fit the panel, else stacked."""
+        """Each pair of buttons on one row when both labels fit the panel, else stacked
+        (a pair with a button hidden is one button: on its row at its own width)."""
         layout = self.layout()
         assert layout is not None
         margins = layout.contentsMargins()
         room = self.width() - margins.left() - margins.right()
         for row, buttons in self._pairs:
-            need = sum(b.sizeHint().width() for b in buttons) + row.spacing()
+            shown = [b for b in buttons if not b.isHidden()]
+            need = sum(b.sizeHint().width() for b in shown) + row.spacing() * (len(shown) - 1)
             row.setDirection(
                 QBoxLayout.Direction.LeftToRight
                 if need <= room
@@ -287,6 +289,7 @@ class ContactPanel(QFrame):
         self.tags.set_tags(contact.tags)
         self.pending_button.setVisible(PENDING_CALLBACK not in contact.tags)
         self.booked_tag_button.setVisible(BOOKED not in contact.tags)
+        self.fit_button_pairs()
         self.callback_button.setEnabled(PENDING_CALLBACK in contact.tags)
         self.callback_button.setToolTip(
             "Clears “pending callback”"
