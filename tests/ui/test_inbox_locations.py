@@ -136,3 +136,25 @@ def test_missed_calls_name_the_location_called_once_there_are_several(
     run(qtbot, ui_app.runtime.locations.remove(north, actor="test"))
     qtbot.waitUntil(lambda: page.model.index(row, column).data() == "Removed", timeout=3000)
     assert page.model.index(row, column).data(0x0003) is None
+
+
+def test_the_thread_header_never_cuts_the_location_and_number(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any
+) -> None:
+    """Beside the thread's buttons the line under the name lost its end at some widths
+    (200 % on a 1280 px screen showed "Main · (415) 555-012"): at every width, the
+    location and the whole number are shown, the buttons going under the name if need be."""
+    _north, page = _north_and_page(qtbot, ui_app, bridge)
+    run(qtbot, ui_app.missed_call(CALLER))
+    run(qtbot, ui_app.idle())
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=3000)
+    contact_id = page.model.rows()[0].contact_id
+    run(qtbot, ui_app.inbox.rename(contact_id, "Maria Lopez", actor="Dana"))
+    page.list.setCurrentIndex(page.model.index(0))
+    whole = "Main · (415) 555-0123"
+    qtbot.waitUntil(lambda: page.header_sub.text() == whole, timeout=3000)
+    needed = page.header_sub.fontMetrics().horizontalAdvance(whole)
+    for width in range(1100, 640, -6):
+        page.resize(width, 800)
+        qtbot.wait(5)
+        assert page.header_sub.width() >= needed, (width, page.header_sub.width(), needed)

@@ -192,6 +192,7 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         header_row.setContentsMargins(14, 10, 14, 8)
         header_row.setSpacing(6)
         self.header, self._header_row = header, header_row
+        self._header_sub_whole = ""  # the part of header_sub that must not be cut
         self._header_fitter = _Watcher(
             self, self._fit_header, QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest
         )
@@ -303,11 +304,16 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
 
     def _fit_header(self) -> None:
         """Put the thread's buttons under the name when, beside it, the name would get
-        fewer than :data:`HEADER_NAME_MIN` characters."""
+        fewer than :data:`HEADER_NAME_MIN` characters or the line under it would lose
+        part of the location and phone number (200 % cut "(415) 555-0123" to "555-012")."""
         margins = self._header_row.contentsMargins()
         room = self.header.width() - margins.left() - margins.right()
         name = self.header_title.fontMetrics().averageCharWidth() * self.HEADER_NAME_MIN
-        beside = room >= name + self._header_row.spacing() + self.thread_actions.sizeHint().width()
+        whole = self.header_sub.fontMetrics().horizontalAdvance(self._header_sub_whole) + 2
+        needed = max(name, whole if self.header_sub.isVisibleTo(self.header) else 0)
+        beside = (
+            room >= needed + self._header_row.spacing() + self.thread_actions.sizeHint().width()
+        )
         direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
         if self._header_row.direction() != direction:
             self._header_row.setDirection(direction)
@@ -620,6 +626,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
         if location is not None and self.locations is not None and self.locations.several:
             # First: which of the office's numbers this thread is at.
             sub = f"{location.name} · {sub}" if sub else location.name
+        # What must stay whole beside the buttons: all but the assignment at its end.
+        self._header_sub_whole = sub.split(" · assigned to ")[0]
         self.header_sub.setText(sub)
         self.header_sub.setVisible(bool(sub))
         if contact.opted_out:
