@@ -78,7 +78,7 @@ class ContactsModel(PagedSnapshotModel[ContactDetail, ContactsAfter]):
                     tags += f" ({money(contact.booked_value_cents)})"
                 return tags
             if column == self.TEXTS:
-                return "Opted out (texted STOP)" if contact.opted_out else "Yes"
+                return "Opted out" if contact.opted_out else "Yes"  # why: the tooltip
             return contact.assigned_to or ""
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == self.TEXTS and contact.opted_out:
@@ -190,7 +190,10 @@ class ContactsPage(QWidget):
             (ContactsModel.ASSIGNED, 12),
         ):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, width * chars)
+            # Never narrower than its own title ("Assigned tc" at 200 %).
+            header.resizeSection(
+                column, max(width * chars, header.sectionSizeFromContents(column).width())
+            )
         header.setSectionResizeMode(ContactsModel.TAGS, QHeaderView.ResizeMode.Stretch)
         self.table.activated.connect(lambda index: self._open(index.row()))
 

@@ -52,8 +52,14 @@ def test_search_tags_opt_out_and_open(
             assert first is not None and first.id == maria  # named contacts first
             assert model.index(0, ContactsModel.NAME).data() == "Maria Lopez"
             assert "missed call" in model.index(0, ContactsModel.TAGS).data()
-            assert model.index(1, ContactsModel.TEXTS).data() == "Opted out (texted STOP)"
+            assert model.index(1, ContactsModel.TEXTS).data() == "Opted out"
             assert model.index(0, ContactsModel.TEXTS).data() == "Yes"  # never blank
+            why = model.index(1, ContactsModel.TEXTS).data(Qt.ItemDataRole.ToolTipRole)
+            assert "Replied STOP" in why
+            header = page.table.horizontalHeader()
+            for column in (ContactsModel.NAME, ContactsModel.TEXTS, ContactsModel.ASSIGNED):
+                title = header.sectionSizeFromContents(column).width()  # its title, whole
+                assert header.sectionSize(column) >= title, ContactsModel.COLUMNS[column]
 
             qtbot.keyClicks(page.search_box, "maria")
             await until(lambda: model.rowCount() == 1)
