@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from services import phones
+
 Period = Literal["today", "7d", "30d"]
 PERIODS: tuple[Period, ...] = ("today", "7d", "30d")
 PERIOD_LABELS: dict[Period, str] = {"today": "Today", "7d": "7 days", "30d": "30 days"}
@@ -120,9 +122,10 @@ class LocationFigures:
 
     @property
     def label(self) -> str:
-        """How the pane names it: "Northside (+15005550077)", or the number alone."""
-        number = self.number or "(unknown)"
-        return f"{self.name} ({number})" if self.name else number
+        """How the pane names it, as Settings does: "Northside · (500) 555-0077", or the
+        number alone."""
+        number = phones.format_for_display(self.number) if self.number else "(unknown)"
+        return f"{self.name} · {number}" if self.name else number
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,8 +267,8 @@ def test_each_called_number_is_named_for_its_location(seeded: Database) -> None:
     seeded.run_sync(add)
     result = asyncio.run(Analytics(seeded, FixedClock()).analytics("today"))
     assert [(x.number, x.name, x.label) for x in result.locations] == [
-        (LINE_1, "Main", f"Main ({LINE_1})"),
-        (LINE_2, "Uptown", f"Uptown ({LINE_2})"),
+        (LINE_1, "Main", "Main · (500) 555-0001"),
+        (LINE_2, "Uptown", "Uptown · (500) 555-0002"),
     ]
 
 

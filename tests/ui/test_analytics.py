@@ -66,7 +66,7 @@ def test_cards_and_chart_on_seeded_calls(
             assert sum(map(sum, page.heatmap.cells())) == 2
             people = page.people
             assert [people.item(0, c).text() for c in range(4)] == ["Dana", "1", "0", "0"]
-            assert page.places.item(0, 0).text() == "Main (+15005550001)"
+            assert page.places.item(0, 0).text() == "Main · (500) 555-0001"
             assert page.places.item(0, 3).text() == "1"
 
             qtbot.mouseClick(page.period_buttons["today"], Qt.MouseButton.LeftButton)
