@@ -51,8 +51,8 @@ class DeliveryStatus:
             if code == 21610:
                 contact = s.get(Contact, conversation.contact_id)
                 if contact is not None:
-                    if opt_outs.refused(contact, self._clock.now()):
-                        self._publish_after(uow, ContactChanged(contact.id))
+                    opt_outs.refused(contact, self._clock.now())
+                    self._publish_after(uow, ContactChanged(contact.id))
                     sent_from = s.scalar(select(Job.sent_from).where(Job.message_id == message.id))
                     message.error_message = opt_outs.refusal_words(
                         contact, sent_from, message.error_message

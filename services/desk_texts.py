@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from services import records, sends
+from services import errors, opt_outs, records, sends
 from services.api import ReplyRefused
 from services.attachments import PhotoRefused, PhotoStore
 from services.clock import Clock, as_utc
@@ -268,6 +268,8 @@ class DeskTexts:
             )
         if not location.phone_number:
             raise ReplyRefused("Set the business's Twilio number in Settings first.")
+        if location.id in opt_outs.blocked_locations(uow.session, contact_id):
+            raise ReplyRefused(errors.blocked_number(location.name, location.phone_number))
         return contact
 
     async def send_test(self, to: str, body: str, *, location_id: int | None = None) -> SendOutcome:

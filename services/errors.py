@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services import phones
+
 _WORDS = {
     21211: "the number is not a valid phone number",
     21408: "texting that country is not enabled on this Twilio account",
@@ -25,3 +27,13 @@ def describe(code: int | None, fallback: str | None = None) -> str:
     if words:
         return f"{words} (error {code})"
     return f"{fallback or 'delivery failed'} (error {code})"
+
+
+def blocked_number(location_name: str, number: str) -> str:
+    """Why the desk cannot text a contact from ``number``: they texted STOP to it, and
+    Twilio refuses it (21610) until they text START to it (``services.opt_outs``)."""
+    shown = phones.format_for_display(number)
+    return (
+        f"They opted out of texts from {location_name} · {shown} (texted STOP to it), so "
+        "replies from this number are off until they text START to it."
+    )

@@ -9,6 +9,7 @@ announced on the :class:`~services.events.EventBus` after they commit.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import re
@@ -20,7 +21,16 @@ from sqlalchemy import Integer, and_, column, func, literal, literal_column, or_
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
-from services import contact_book, phones, policy, records, sends, settings_store, threads
+from services import (
+    contact_book,
+    opt_outs,
+    phones,
+    policy,
+    records,
+    sends,
+    settings_store,
+    threads,
+)
 from services.api import NotFound
 from services.callbacks import WORDS as CALLBACK_WORDS
 from services.callbacks import CallbackState
@@ -586,7 +596,9 @@ class Inbox:
             contact = s.get(Contact, contact_id)
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
-            return _contact_detail(contact, *_threads_of(s, contact_id))
+            detail = _contact_detail(contact, *_threads_of(s, contact_id))
+            blocked = () if contact.opted_out else opt_outs.blocked_locations(s, contact_id)
+            return dataclasses.replace(detail, blocked_at=tuple(sorted(blocked)))
 
         return await self._read(query)
 

@@ -17,8 +17,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services import phones
-from services.storage.models import Contact
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services import phones, policy
+from services.storage.models import Contact, Conversation, Message
+
+#: Twilio's "unsubscribed recipient": the sender number is blocked for this recipient.
+REFUSED = 21610
+#: The longest message that can still be a keyword ("START" with spaces and punctuation).
+_KEYWORD_MAX = 40
 
 
 def stopped(contact: Contact, now: datetime) -> None:
@@ -50,4 +58,35 @@ def refusal_words(contact: Contact, from_number: str | None, code_words: str) ->
     if contact.opted_out:
         return code_words
     number = phones.format_for_display(from_number) if from_number else "this number"
-    return f"they opted out of texts from {number} only: they must text START to it (error 21610)"
+    return (
+        f"they opted out of texts from {number} only: they must text START to it (error {REFUSED})"
+    )
+
+
+def blocked_locations(session: Session, contact_id: int) -> frozenset[int]:
+    """The locations whose number Twilio still refuses to text this contact from: a text
+    from it failed with 21610 and they have not texted START to it since (START to
+    another number does not lift it). Read from the threads' own records."""
+    refused = session.execute(
+        select(Conversation.id, Conversation.location_id, func.max(Message.created_at))
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            Conversation.contact_id == contact_id,
+            Message.direction == "out",
+            Message.error_code == REFUSED,
+        )
+        .group_by(Conversation.id, Conversation.location_id)
+    ).all()
+    blocked: set[int] = set()
+    for conversation_id, location_id, refused_at in refused:
+        since = session.scalars(
+            select(Message.body).where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "in",
+                Message.created_at >= refused_at,
+                func.length(Message.body) <= _KEYWORD_MAX,
+            )
+        )
+        if not any(policy.keyword(body) == "start" for body in since):
+            blocked.add(location_id)
+    return frozenset(blocked)

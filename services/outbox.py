@@ -557,8 +557,9 @@ class Outbox(DeskTexts):
         assert job is not None and message is not None and contact is not None
         reason = errors.describe(exc.code, str(exc))
         if isinstance(exc, OptedOutError):
-            if opt_outs.refused(contact, now):
-                self._publish_after(uow, ContactChanged(contact.id))
+            opt_outs.refused(contact, now)
+            # Opted out, or this number blocked (services.opt_outs): the panel shows it.
+            self._publish_after(uow, ContactChanged(contact.id))
             reason = opt_outs.refusal_words(contact, out.from_, reason)
         if exc.retryable and job.attempts < MAX_ATTEMPTS:
             backoff = min(300.0, self.retry_base_seconds * 2 ** (job.attempts - 1))

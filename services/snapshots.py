@@ -124,6 +124,8 @@ class ContactDetail:
     conversation_id: int | None  # the first location's thread, else their oldest
     created_at: datetime
     location_ids: tuple[int, ...] = ()  # the locations they have a thread at, by id
+    # Locations whose number Twilio still refuses to text them from (services.opt_outs).
+    blocked_at: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -639,6 +639,11 @@ class TwilioStandIn:
         with self._lock:
             self._state.opted_out.add((phone_number, sender))
 
+    def opt_in(self, phone_number: str, *, sender: str) -> None:
+        """Lift ``sender``'s block, as Twilio does when the recipient texts START to it."""
+        with self._lock:
+            self._state.opted_out.discard((phone_number, sender))
+
     def set_message_status(
         self, sid: str, status: str, *, error_code: int | None = None
     ) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from services.analytics import Analytics
+from services.api import ReplyRefused
 from services.clock import ManualClock
 from services.locations import FIRST
 from services.send_state import SendState, Shown
@@ -416,12 +417,26 @@ def test_start_at_mains_number_is_not_undone_by_twilios_block_at_norths(
             "they opted out of texts from (500) 555-0007 only: they must text START to it"
             " (error 21610)"
         )
-        assert not (await app.inbox.contact(contact_id)).opted_out
+        contact = await app.inbox.contact(contact_id)
+        assert not contact.opted_out and contact.blocked_at == (north,)
 
         before = len(app.standin.messages_sent)
         await app.missed_call(CALLER, to=BUSINESS)
         await app.standin.wait_for_messages(before + 1)
         assert sent(app)[-1][:2] == (BUSINESS, CALLER)
+
+        # The desk's next text from North is refused before Twilio is asked, with words.
+        with pytest.raises(ReplyRefused, match=r"North · \(500\) 555-0007.*START"):
+            await app.engine.send_reply(contact_id, "Hello?", author="Dana", location_id=north)
+        # START to North lifts Twilio's block there: North texts them again.
+        app.standin.opt_in(CALLER, sender=NORTH)
+        await app.reply(CALLER, "Start", To=NORTH)
+        await settle(app)
+        assert (await app.inbox.contact(contact_id)).blocked_at == ()
+        before = len(app.standin.messages_sent)
+        await app.engine.send_reply(contact_id, "Welcome back", author="Dana", location_id=north)
+        await app.standin.wait_for_messages(before + 1)
+        assert sent(app)[-1] == (NORTH, CALLER, "Welcome back")
 
     run(scenario)
 

@@ -158,3 +158,31 @@ def test_the_thread_header_never_cuts_the_location_and_number(
         page.resize(width, 800)
         qtbot.wait(5)
         assert page.header_sub.width() >= needed, (width, page.header_sub.width(), needed)
+
+
+def test_replies_from_a_number_they_opted_out_of_are_off_in_that_thread_only(
+    qtbot: QtBot, ui_app: TestApp, bridge: Any, twilio_standin: TwilioStandIn
+) -> None:
+    """STOP to North, then START to Main: they are opted in, but Twilio still refuses
+    North's texts. Once a text from North has been refused, North's composer says so and
+    is off; Main's is on."""
+    north, page = _north_and_page(qtbot, ui_app, bridge)
+    run(qtbot, ui_app.reply(CALLER, "STOP", To=NORTH))
+    twilio_standin.opt_out(CALLER, sender=NORTH)
+    run(qtbot, ui_app.reply(CALLER, "START", To=BUSINESS))
+    run(qtbot, ui_app.idle())
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=3000)
+    contact_id = page.model.rows()[0].contact_id
+    run(
+        qtbot,
+        ui_app.engine.send_reply(contact_id, "Still on for 3?", author="Dana", location_id=north),
+    )
+    run(qtbot, ui_app.idle())
+
+    page.list.setCurrentIndex(page.model.index(page.model.row_of(contact_id, north)))
+    qtbot.waitUntil(lambda: "START" in page.composer.blocked_reason, timeout=3000)
+    assert "North · (500) 555-0007" in page.composer.blocked_reason
+    assert not page.composer.send_button.isEnabled()
+    page.list.setCurrentIndex(page.model.index(page.model.row_of(contact_id, 1)))
+    qtbot.waitUntil(lambda: page.current_location_id == 1, timeout=3000)
+    qtbot.waitUntil(lambda: page.composer.blocked_reason == "", timeout=3000)

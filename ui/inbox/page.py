@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services import phones
+from services import errors, phones
 from services.api import (
     InboxApi,
     LocationsApi,
@@ -635,6 +635,8 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
                 f"{contact.name or contact.display_phone} opted out (texted STOP), so replies "
                 "are off. They can text START to opt back in."
             )
+        elif location is not None and location.id in contact.blocked_at:
+            self.composer.set_blocked(errors.blocked_number(location.name, location.phone_number))
         else:
             self.composer.set_blocked("")
 
