@@ -69,9 +69,9 @@ _CALL = select(
     _calls.c.location_id,
 ).where(_calls.c.sid == bindparam("sid"))
 _CALL_ID = select(_calls.c.id).where(_calls.c.sid == bindparam("sid"))
-_CONTACT = select(_contacts.c.id, _contacts.c.opted_out, _contacts.c.name).where(
-    _contacts.c.phone == bindparam("phone")
-)
+_CONTACT = select(
+    _contacts.c.id, _contacts.c.opted_out, _contacts.c.opted_in_at, _contacts.c.name
+).where(_contacts.c.phone == bindparam("phone"))
 _THREAD = select(
     _conversations.c.id,
     _conversations.c.state,
@@ -260,8 +260,8 @@ def text_now(
     conversation = None
     tagged = False
     if contact is not None:
-        if contact.opted_out:
-            return None
+        if contact.opted_out or contact.opted_in_at is not None:
+            return None  # opted out, or maybe blocked at this number (services.opt_outs)
         conversation = db.execute(
             _THREAD, {"contact_id": contact.id, "location_id": location.id}
         ).one_or_none()

@@ -678,6 +678,7 @@ class Engine:
             policy.Facts(
                 phone=check,
                 opted_out=bool(contact and contact.opted_out),
+                blocked_here=bool(contact and opt_outs.blocked_here(s, contact, location.id)),
                 last_textback_at=last,
                 call_at=as_utc(call.started_at),
                 now=now,

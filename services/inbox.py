@@ -1051,7 +1051,8 @@ def _message_item(m: Message) -> MessageItem:
         body=m.body,
         status=m.status,
         kind=m.kind,
-        error=m.error_message,
+        # A send ended before Twilio was asked keeps its skip code ("opted_out"): in words.
+        error=policy.describe_skip(m.error_message) if m.error_message else None,
         media=tuple((d.get("url", ""), d.get("content_type", "")) for d in (m.media or [])),
         author=m.author,
         segments=m.segments,

@@ -90,3 +90,12 @@ def blocked_locations(session: Session, contact_id: int) -> frozenset[int]:
         if not any(policy.keyword(body) == "start" for body in since):
             blocked.add(location_id)
     return frozenset(blocked)
+
+
+def blocked_here(session: Session, contact: Contact, location_id: int) -> bool:
+    """Whether Twilio refuses ``location_id``'s texts to ``contact`` (see
+    :func:`blocked_locations`). Free for almost everyone: a contact who is not opted out
+    can have such a block only after texting START (before it, a 21610 opts them out)."""
+    if contact.opted_out or contact.opted_in_at is None:
+        return False
+    return location_id in blocked_locations(session, contact.id)

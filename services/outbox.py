@@ -292,6 +292,13 @@ class Outbox(DeskTexts):
             reason = "Set the business's Twilio number in Settings."
             end(lambda: sends.failed(job, message, now=now, reason=reason))
             return None
+        if opt_outs.blocked_here(s, contact, location.id):
+            end(
+                lambda: sends.failed(
+                    job, message, now=now, reason=policy.BLOCKED_HERE, final_for_contact=True
+                )
+            )
+            return None
         if kind.automatic:
             if not cfg["textback.enabled"]:
                 end(lambda: sends.skip(job, now, policy.DISABLED))

@@ -23,6 +23,7 @@ REPEAT = "repeat_caller"
 TOO_OLD = "too_old"
 NO_TEMPLATE = "no_template"
 TEXTED_US = "texted_us"
+BLOCKED_HERE = "blocked_here"
 
 _SKIP_WORDS = {
     DISABLED: "auto-text is turned off in Settings",
@@ -31,6 +32,7 @@ _SKIP_WORDS = {
     TOO_OLD: "the call is older than the catch-up limit",
     NO_TEMPLATE: "the template is empty",
     TEXTED_US: "they texted after the call (the desk answers them)",
+    BLOCKED_HERE: "they opted out of texts from this number (texted STOP to it)",
 }
 
 
@@ -56,6 +58,9 @@ class Facts:
     catch_up: bool = False
     # Caught up: the caller texted this number after the call (Twilio's log says so).
     texted_after: bool = False
+    # Twilio refuses this number's texts to them (STOP to it; START elsewhere did not
+    # lift it): services.opt_outs.
+    blocked_here: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,8 @@ def decide_textback(settings: Settings, facts: Facts) -> Decision:
         return skip(facts.phone.reason or "invalid")
     if facts.opted_out:
         return skip(OPTED_OUT)
+    if facts.blocked_here:
+        return skip(BLOCKED_HERE)
     if facts.catch_up:
         max_age = timedelta(hours=settings["catchup.max_age_hours"])
         if facts.now - facts.call_at > max_age:

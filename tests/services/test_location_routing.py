@@ -425,6 +425,16 @@ def test_start_at_mains_number_is_not_undone_by_twilios_block_at_norths(
         await app.standin.wait_for_messages(before + 1)
         assert sent(app)[-1][:2] == (BUSINESS, CALLER)
 
+        # North's next text-back is skipped, saying why, without asking Twilio.
+        creates = len(app.standin.requests_to("/Messages.json", "POST"))
+        await app.missed_call(CALLER, to=NORTH)
+        await settle(app)
+        newest = (await app.inbox.missed_calls())[0]
+        assert newest.textback_state == Shown.SKIPPED
+        assert newest.textback_reason == (
+            "they opted out of texts from this number (texted STOP to it)"
+        )
+        assert len(app.standin.requests_to("/Messages.json", "POST")) == creates
         # The desk's next text from North is refused before Twilio is asked, with words.
         with pytest.raises(ReplyRefused, match=r"North · \(500\) 555-0007.*START"):
             await app.engine.send_reply(contact_id, "Hello?", author="Dana", location_id=north)
