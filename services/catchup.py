@@ -194,9 +194,12 @@ class CatchUp:
                 continue
             items.append(_Item(at=as_utc(at), message=message))
 
-        texts = [(i.at, i.message.from_) for i in items if i.message is not None]
+        last_text: dict[str, datetime] = {}  # each sender's newest text in the log
+        for i in items:
+            if i.message is not None:
+                last_text[i.message.from_] = max(i.at, last_text.get(i.message.from_, i.at))
         items = [
-            replace(i, texted_after=any(f == i.call.from_ and at > i.at for at, f in texts))
+            replace(i, texted_after=last_text.get(i.call.from_, i.at) > i.at)
             if i.call is not None and i.missed
             else i
             for i in items

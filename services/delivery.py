@@ -53,10 +53,13 @@ class DeliveryStatus:
                 if contact is not None:
                     opt_outs.refused(contact, self._clock.now())
                     self._publish_after(uow, ContactChanged(contact.id))
-                    sent_from = s.scalar(select(Job.sent_from).where(Job.message_id == message.id))
-                    message.error_message = opt_outs.refusal_words(
-                        contact, sent_from, message.error_message
-                    )
+                    if not contact.opted_out:  # only this number: the words name it
+                        sent_from = s.scalar(
+                            select(Job.sent_from).where(Job.message_id == message.id)
+                        )
+                        message.error_message = opt_outs.refusal_words(
+                            contact, sent_from, message.error_message
+                        )
         self._publish_after(uow, ConversationChanged(conversation.id, conversation.contact_id))
         if message.call_id is not None:
             self._publish_after(uow, CallChanged(message.call_id))

@@ -268,7 +268,7 @@ class DeskTexts:
             )
         if not location.phone_number:
             raise ReplyRefused("Set the business's Twilio number in Settings first.")
-        if location.id in opt_outs.blocked_locations(uow.session, contact_id):
+        if opt_outs.blocked_here(uow.session, contact, location.id):
             raise ReplyRefused(errors.blocked_number(location.name, location.phone_number))
         return contact
 

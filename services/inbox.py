@@ -597,8 +597,8 @@ class Inbox:
             if contact is None:
                 raise NotFound(f"contact {contact_id} not found")
             detail = _contact_detail(contact, *_threads_of(s, contact_id))
-            blocked = () if contact.opted_out else opt_outs.blocked_locations(s, contact_id)
-            return dataclasses.replace(detail, blocked_at=tuple(sorted(blocked)))
+            blocked = tuple(sorted(opt_outs.blocked_locations(s, contact)))
+            return dataclasses.replace(detail, blocked_at=blocked)
 
         return await self._read(query)
 

@@ -63,15 +63,21 @@ def refusal_words(contact: Contact, from_number: str | None, code_words: str) ->
     )
 
 
-def blocked_locations(session: Session, contact_id: int) -> frozenset[int]:
+def blocked_locations(session: Session, contact: Contact) -> frozenset[int]:
     """The locations whose number Twilio still refuses to text this contact from: a text
     from it failed with 21610 and they have not texted START to it since (START to
-    another number does not lift it). Read from the threads' own records."""
+    another number does not lift it). Read from the threads' own records.
+
+    Free for almost everyone: a contact who is not opted out can have such a block only
+    after texting START (before it, a 21610 opts them out); one who is opted out is
+    refused everywhere anyway, so none is reported for them."""
+    if contact.opted_out or contact.opted_in_at is None:
+        return frozenset()
     refused = session.execute(
         select(Conversation.id, Conversation.location_id, func.max(Message.created_at))
         .join(Message, Message.conversation_id == Conversation.id)
         .where(
-            Conversation.contact_id == contact_id,
+            Conversation.contact_id == contact.id,
             Message.direction == "out",
             Message.error_code == REFUSED,
         )
@@ -94,8 +100,5 @@ def blocked_locations(session: Session, contact_id: int) -> frozenset[int]:
 
 def blocked_here(session: Session, contact: Contact, location_id: int) -> bool:
     """Whether Twilio refuses ``location_id``'s texts to ``contact`` (see
-    :func:`blocked_locations`). Free for almost everyone: a contact who is not opted out
-    can have such a block only after texting START (before it, a 21610 opts them out)."""
-    if contact.opted_out or contact.opted_in_at is None:
-        return False
-    return location_id in blocked_locations(session, contact.id)
+    :func:`blocked_locations`)."""
+    return location_id in blocked_locations(session, contact)

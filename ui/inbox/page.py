@@ -615,19 +615,20 @@ class InboxPage(Replying, PageActions, LiveUpdates, QWidget):
             self._restore_draft(contact.phone)
         self._update_context()
         self.header_title.setText(contact.name or contact.display_phone)
-        sub = contact.display_phone if contact.name else ""
+        location = self._thread_location()
+        head: list[str] = []
+        if location is not None and self.locations is not None and self.locations.several:
+            head.append(location.name)  # first: which of the office's numbers this thread is at
+        if contact.name:
+            head.append(contact.display_phone)
+        # What must stay whole beside the buttons: all but the assignment at its end.
+        self._header_sub_whole = sub = " · ".join(head)
         if contact.assigned_to:
             sub = (
                 f"{sub} · assigned to {contact.assigned_to}"
                 if sub
-                else (f"Assigned to {contact.assigned_to}")
+                else f"Assigned to {contact.assigned_to}"
             )
-        location = self._thread_location()
-        if location is not None and self.locations is not None and self.locations.several:
-            # First: which of the office's numbers this thread is at.
-            sub = f"{location.name} · {sub}" if sub else location.name
-        # What must stay whole beside the buttons: all but the assignment at its end.
-        self._header_sub_whole = sub.split(" · assigned to ")[0]
         self.header_sub.setText(sub)
         self.header_sub.setVisible(bool(sub))
         if contact.opted_out:

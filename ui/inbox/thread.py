@@ -259,9 +259,9 @@ def meta_lines(font: QFont, meta: str, room: float, *, wraps: bool) -> list[str]
     breaks between words onto up to :data:`META_MAX_LINES` lines, so the reason it failed
     is read in full; any other line is elided in the middle (its time and status stay)."""
     fm = QFontMetricsF(font)
-    meta = _ONE_LINE_PHONE.sub("(\\1)\u00a0\\2", meta)  # "(500) 555-0001" is never split
     if not wraps or fm.horizontalAdvance(meta) + 2 <= room:
         return [fm.elidedText(meta, Qt.TextElideMode.ElideMiddle, room)]
+    meta = _ONE_LINE_PHONE.sub("(\\1)\u00a0\\2", meta)  # "(500) 555-0001" is never split
     lines = [line.rstrip() for line in wrapped_lines(font, meta, room)]
     if len(lines) > META_MAX_LINES:
         rest = " ".join(lines[META_MAX_LINES - 1 :])
@@ -695,7 +695,7 @@ class ThreadDelegate(QStyledItemDelegate):
         self, painter: QPainter, option: QStyleOptionViewItem, item: ScheduledItem
     ) -> None:
         palette: QPalette = option.palette
-        bubble, _meta_rect, link = self.meta_rects(QRectF(option.rect), option.font, item)
+        bubble, meta_rect, link, lines = self._layout(QRectF(option.rect), option.font, item)
         bg, _fg = theme.bubble_colors(palette, True)
         pen = QPen(
             theme.muted_text(palette) if item.shown is not Shown.FAILED else theme.danger(palette)
@@ -712,20 +712,20 @@ class ThreadDelegate(QStyledItemDelegate):
             )
         painter.setFont(theme.small_font(option.font))
         painter.setPen(theme.muted_text(palette))
-        self._paint_meta(painter, option, item, True)
+        self._paint_meta(painter, option, meta_rect, lines, True)
         self._paint_link(painter, option, item, link)
 
+    @staticmethod
     def _paint_meta(
-        self,
         painter: QPainter,
         option: QStyleOptionViewItem,
-        item: MessageItem | ScheduledItem,
+        meta_rect: QRectF,
+        lines: list[str],
         out: bool,
     ) -> None:
-        """The line(s) under a bubble, as :meth:`meta_rects` measured them (font and pen
+        """The line(s) under a bubble, as :meth:`_layout` measured them (font and pen
         already set)."""
         height = QFontMetricsF(theme.small_font(option.font)).height()
-        _bubble, meta_rect, _link, lines = self._layout(QRectF(option.rect), option.font, item)
         align = Qt.AlignmentFlag.AlignRight if out else Qt.AlignmentFlag.AlignLeft
         for i, line in enumerate(lines):
             painter.drawText(
@@ -743,19 +743,7 @@ class ThreadDelegate(QStyledItemDelegate):
         sfm = QFontMetricsF(small)
         out = msg.direction == "out"
         inner_max = self.bubble_max(int(rect.width())) - 2 * BUBBLE_PAD_X
-        text_rect = self._text_rect(option.font, msg.body, inner_max)
-        content_w = max(text_rect.width(), THUMB_W if msg.media else 0, 24.0)
-        media_h = len(msg.media) * (THUMB_H + 6)
-        bubble = QRectF(
-            0,
-            rect.top() + ROW_GAP / 2,
-            content_w + 2 * BUBBLE_PAD_X,
-            text_rect.height() + media_h + 2 * BUBBLE_PAD_Y,
-        )
-        if out:
-            bubble.moveRight(rect.right() - SIDE_MARGIN)
-        else:
-            bubble.moveLeft(rect.left() + SIDE_MARGIN)
+        bubble, meta_rect, link, lines = self._layout(rect, option.font, msg)
         bg, fg = theme.bubble_colors(palette, out)
         failed = out and msg.status in FAILED
         painter.setPen(theme.danger(palette) if failed else Qt.PenStyle.NoPen)
@@ -773,7 +761,6 @@ class ThreadDelegate(QStyledItemDelegate):
             )
         painter.setFont(small)
         painter.setPen(theme.danger(palette) if failed else theme.muted_text(palette))
-        _bubble, meta_rect, link = self.meta_rects(rect, option.font, msg)
         if msg.automatic and out:
             bolt = sfm.height() * 0.8
             icons.render(
@@ -787,7 +774,7 @@ class ThreadDelegate(QStyledItemDelegate):
                 ),
                 theme.muted_text(palette),
             )
-        self._paint_meta(painter, option, msg, out)
+        self._paint_meta(painter, option, meta_rect, lines, out)
         self._paint_link(painter, option, msg, link)
 
     def _paint_media(
